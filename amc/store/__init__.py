@@ -1,0 +1,38 @@
+"""The job store: batches, papers, results and their history, in SQLite or PostgreSQL.
+
+``open_store(url)`` is the one entry point: it creates or upgrades the schema
+(Alembic migrations shipped in ``amc/store/migrations``) and returns a ``Store``.
+``url`` is a file path or ``sqlite:///path/amc.db`` for the embedded default, or
+``postgresql://user@host/dbname`` (the psycopg v3 driver is used).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from amc.store.engine import StoreError, make_engine, normalize_url
+from amc.store.migrations import upgrade_to_head
+from amc.store.records import AuditState, BatchInfo, BatchProgress, HumanLabel, PaperRecord
+from amc.store.repository import Store, submission_hash
+
+__all__ = [
+    "AuditState",
+    "BatchInfo",
+    "BatchProgress",
+    "HumanLabel",
+    "PaperRecord",
+    "Store",
+    "StoreError",
+    "make_engine",
+    "normalize_url",
+    "open_store",
+    "submission_hash",
+    "upgrade_to_head",
+]
+
+
+def open_store(url: str | Path) -> Store:
+    """Open (creating or upgrading as needed) the job store at ``url``."""
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    return Store(engine)

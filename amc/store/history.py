@@ -1,0 +1,121 @@
+"""The store's history tables: LLM calls, reviewers' labels, incremental audit state.
+
+A mixin of ``Store`` (``amc.store.repository``), kept apart so each module stays small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from amc.models import TelescopeLabels
+from amc.store import records as _rows
+from amc.store.engine import dialect_insert
+from amc.store.records import AuditState, HumanLabel
+from amc.store.schema import AuditStateRow, HumanLabelRow, LlmCallRow, utcnow
+
+
+class HistoryMixin:
+    """Append-only logs and per-pair state; needs ``engine`` and ``_sessions``."""
+
+    engine: Engine
+    _sessions: sessionmaker[Session]
+
+    def record_llm_call(
+        self,
+        *,
+        model: str,
+        status: str,
+        batch_id: str | None = None,
+        pair_id: str | None = None,
+        prompt_hash: str | None = None,
+        request_hash: str | None = None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cost_usd: float | None = None,
+        latency_s: float = 0.0,
+        error: str | None = None,
+    ) -> int:
+        """Append one LLM request (``status`` e.g. ``ok``/``error``/``invalid``); returns its id."""
+        row = LlmCallRow(
+            batch_id=batch_id,
+            pair_id=pair_id,
+            model=model,
+            prompt_hash=prompt_hash,
+            request_hash=request_hash,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=cost_usd,
+            latency_s=latency_s,
+            status=status,
+            error=error,
+            created_at=utcnow(),
+        )
+        with self._sessions.begin() as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def add_human_label(
+        self,
+        bibcode: str,
+        telescope: str,
+        labels: TelescopeLabels,
+        reviewer: str = "",
+        note: str = "",
+    ) -> int:
+        """Append a reviewer's labels for a pair (history is kept; the latest wins)."""
+        row = HumanLabelRow(
+            bibcode=bibcode,
+            telescope=telescope.upper(),
+            reviewer=reviewer,
+            note=note,
+            created_at=utcnow(),
+            **labels.as_dict(),
+        )
+        with self._sessions.begin() as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def latest_human_labels(self) -> dict[tuple[str, str], HumanLabel]:
+        """The newest label of every (bibcode, telescope) that has one."""
+        newest = select(func.max(HumanLabelRow.id)).group_by(
+            HumanLabelRow.bibcode, HumanLabelRow.telescope
+        )
+        with self._sessions() as session:
+            rows = session.scalars(select(HumanLabelRow).where(HumanLabelRow.id.in_(newest)))
+            return {(r.bibcode, r.telescope): _rows.human_label(r) for r in rows}
+
+    def get_audit_state(self, pair_keys: Iterable[str] | None = None) -> dict[str, AuditState]:
+        """Stored audit state for the given pair keys (all of them when None)."""
+        query = select(AuditStateRow)
+        if pair_keys is not None:
+            query = query.where(AuditStateRow.pair_key.in_(list(pair_keys)))
+        with self._sessions() as session:
+            return {
+                r.pair_key: AuditState(r.pair_key, r.content_hash, r.last_score, r.last_run_at)
+                for r in session.scalars(query)
+            }
+
+    def put_audit_state(self, states: Iterable[AuditState]) -> None:
+        """Insert or replace audit state, keyed by pair key."""
+        rows = [
+            dict(
+                pair_key=s.pair_key,
+                content_hash=s.content_hash,
+                last_score=s.last_score,
+                last_run_at=s.last_run_at,
+            )
+            for s in states
+        ]
+        if not rows:
+            return
+        insert = dialect_insert(self.engine, AuditStateRow)
+        changed = {k: insert.excluded[k] for k in ("content_hash", "last_score", "last_run_at")}
+        with self._sessions.begin() as session:
+            session.execute(
+                insert.on_conflict_do_update(index_elements=["pair_key"], set_=changed), rows
+            )

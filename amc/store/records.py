@@ -1,0 +1,220 @@
+"""Plain records the store returns, and the mapping between rows and pydantic models.
+
+Rows never leave a session: callers get these frozen dataclasses or, for results,
+the ``amc.models.Classification`` they saved, rebuilt field for field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from amc.models import (
+    LABELS,
+    Classification,
+    ErrorInfo,
+    Evidence,
+    LabelConfidence,
+    TelescopeLabels,
+    Usage,
+)
+from amc.store.schema import BatchRow, ClassificationRow, HumanLabelRow, PaperRow
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: str
+    status: str
+    created_at: datetime
+    inputs: list[str]
+    content_hash: str
+    telescopes: list[str]
+    tier: str
+    settings: dict[str, Any]
+    n_papers: int
+
+
+@dataclass(frozen=True)
+class PaperRecord:
+    id: int
+    batch_id: str
+    bibcode: str
+    source: str
+    content_hash: str
+    status: str
+    attempts: int
+    error_kind: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Counts for ``amc status``: papers by status, pairs saved, errors by kind."""
+
+    papers: dict[str, int]
+    pairs: int
+    pairs_failed: int
+    #: error kind -> number of failed papers plus failed pairs
+    errors: dict[str, int]
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.papers.values())
+
+    @property
+    def finished(self) -> bool:
+        """No paper is waiting or being worked on."""
+        return self.papers["pending"] == 0 and self.papers["running"] == 0
+
+
+@dataclass(frozen=True)
+class HumanLabel:
+    bibcode: str
+    telescope: str
+    labels: TelescopeLabels
+    reviewer: str
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditState:
+    """What the incremental audit last computed for one pair."""
+
+    pair_key: str
+    content_hash: str
+    last_score: float | None
+    last_run_at: datetime
+
+
+def batch_info(row: BatchRow) -> BatchInfo:
+    return BatchInfo(
+        id=row.id,
+        status=row.status,
+        created_at=row.created_at,
+        inputs=list(row.inputs),
+        content_hash=row.content_hash,
+        telescopes=list(row.telescopes),
+        tier=row.tier,
+        settings=dict(row.settings),
+        n_papers=row.n_papers,
+    )
+
+
+def paper_record(row: PaperRow) -> PaperRecord:
+    return PaperRecord(
+        id=row.id,
+        batch_id=row.batch_id,
+        bibcode=row.bibcode,
+        source=row.source,
+        content_hash=row.content_hash,
+        status=row.status,
+        attempts=row.attempts,
+        error_kind=row.error_kind,
+        error_message=row.error_message,
+    )
+
+
+def human_label(row: HumanLabelRow) -> HumanLabel:
+    labels = TelescopeLabels(**{lab.value: getattr(row, lab.value) for lab in LABELS})
+    return HumanLabel(row.bibcode, row.telescope, labels, row.reviewer, row.note, row.created_at)
+
+
+def classification_values(
+    c: Classification, batch_id: str, paper_id: int, now: datetime
+) -> dict[str, Any]:
+    """Column values of one classification row (for a bulk upsert)."""
+    labels = c.labels.as_dict() if c.labels is not None else dict.fromkeys(_label_names())
+    return {
+        "batch_id": batch_id,
+        "paper_id": paper_id,
+        "pair_id": c.pair_id,
+        "bibcode": c.bibcode,
+        "telescope": c.telescope,
+        **labels,
+        **{f"conf_{name}": c.confidence.of(name) for name in _label_names()},
+        "evidence": [e.model_dump(mode="json") for e in c.evidence],
+        "reason": c.reason,
+        "tier": c.tier,
+        "model": c.model,
+        "prompt_name": c.prompt_name,
+        "prompt_hash": c.prompt_hash,
+        "registry_hash": c.registry_hash,
+        "started_at": c.started_at,
+        "elapsed_s": c.elapsed_s,
+        "llm_calls": c.usage.calls,
+        "prompt_tokens": c.usage.prompt_tokens,
+        "completion_tokens": c.usage.completion_tokens,
+        "cost_usd": c.usage.cost_usd,
+        "n_snippets": c.n_snippets,
+        "error_kind": c.error.kind if c.error else None,
+        "error_message": c.error.message if c.error else None,
+        "gold": c.gold.as_dict() if c.gold is not None else None,
+        "source": c.source,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def classification(row: ClassificationRow) -> Classification:
+    """Rebuild the ``Classification`` that ``classification_values`` stored."""
+    labels = None
+    if row.science is not None:
+        labels = TelescopeLabels(**{name: bool(getattr(row, name)) for name in _label_names()})
+    error = None
+    if row.error_kind is not None:
+        error = ErrorInfo(kind=row.error_kind, message=row.error_message or "")
+    return Classification(
+        pair_id=row.pair_id,
+        bibcode=row.bibcode,
+        telescope=row.telescope,
+        labels=labels,
+        confidence=LabelConfidence(**{n: getattr(row, f"conf_{n}") for n in _label_names()}),
+        evidence=[Evidence.model_validate(e) for e in row.evidence],
+        reason=row.reason,
+        tier=row.tier,
+        model=row.model,
+        prompt_name=row.prompt_name,
+        prompt_hash=row.prompt_hash,
+        registry_hash=row.registry_hash,
+        started_at=row.started_at,
+        elapsed_s=row.elapsed_s,
+        usage=Usage(
+            calls=row.llm_calls,
+            prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.completion_tokens,
+            cost_usd=row.cost_usd,
+        ),
+        n_snippets=row.n_snippets,
+        error=error,
+        gold=TelescopeLabels(**row.gold) if row.gold is not None else None,
+        source=row.source,
+    )
+
+
+def error_counts(session: Session, batch_id: str) -> dict[str, int]:
+    """Error kind -> count, over failed papers and failed pairs of a batch."""
+    counts: dict[str, int] = {}
+    for column, table in (
+        (PaperRow.error_kind, PaperRow),
+        (ClassificationRow.error_kind, ClassificationRow),
+    ):
+        query = (
+            select(column, func.count())
+            .where(table.batch_id == batch_id, column.is_not(None))
+            .group_by(column)
+        )
+        for kind, n in session.execute(query):
+            counts[str(kind)] = counts.get(str(kind), 0) + n
+    return counts
+
+
+def _label_names() -> list[str]:
+    return [lab.value for lab in LABELS]

@@ -1,0 +1,320 @@
+"""Operations on the job store: batches, papers and results (history tables: ``history.py``).
+
+``Store`` wraps one SQLAlchemy engine. Every method is one short transaction, so
+several workers (threads or processes) can share a database: claiming a paper is
+an atomic conditional UPDATE, and saving results is an upsert keyed by
+(batch_id, pair_id), so a retried task never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from amc.models import Classification
+from amc.store import records as _rows
+from amc.store.engine import StoreError, dialect_insert
+from amc.store.history import HistoryMixin
+from amc.store.records import BatchInfo, BatchProgress, PaperRecord
+from amc.store.schema import (
+    PAPER_STATUSES,
+    BatchRow,
+    BatchStatus,
+    ClassificationRow,
+    PaperRow,
+    PaperStatus,
+    utcnow,
+)
+
+
+def submission_hash(files: Iterable[Path | bytes], telescopes: Iterable[str], tier: str) -> str:
+    """sha256 identifying a submission: the files' bytes (order-free), telescopes and tier."""
+    digests = sorted(
+        hashlib.sha256(f if isinstance(f, bytes) else Path(f).read_bytes()).hexdigest()
+        for f in files
+    )
+    whole = hashlib.sha256()
+    for part in [*digests, "|", *sorted({t.upper() for t in telescopes}), "|", tier]:
+        whole.update(part.encode() + b"\n")
+    return whole.hexdigest()
+
+
+class Store(HistoryMixin):
+    """The job store over one engine; build it with ``amc.store.open_store``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- batches ---------------------------------------------------------------
+
+    def create_batch(
+        self,
+        inputs: Sequence[str],
+        content_hash: str,
+        telescopes: Sequence[str],
+        tier: str,
+        settings: dict[str, Any] | None = None,
+    ) -> tuple[str, bool]:
+        """Register a submission; returns ``(batch_id, created)``.
+
+        ``created`` is False when a batch with the same content hash exists (a
+        duplicate submission): its id is returned and nothing is written.
+        """
+        new_id = uuid.uuid4().hex[:12]
+        values = dict(
+            id=new_id,
+            inputs=list(inputs),
+            content_hash=content_hash,
+            telescopes=[t.upper() for t in telescopes],
+            tier=tier,
+            settings=settings or {},
+            status="queued",
+            n_papers=0,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        stmt = dialect_insert(self.engine, BatchRow).values(**values)
+        stmt = stmt.on_conflict_do_nothing(index_elements=["content_hash"])
+        with self._sessions.begin() as session:
+            session.execute(stmt)
+            found = session.scalar(select(BatchRow.id).filter_by(content_hash=content_hash))
+        assert found is not None
+        return found, found == new_id
+
+    def get_batch(self, batch_id: str) -> BatchInfo:
+        """The batch's record; ``StoreError`` if there is none."""
+        with self._sessions() as session:
+            return _rows.batch_info(self._batch(session, batch_id))
+
+    def list_batches(self, limit: int = 50) -> list[BatchInfo]:
+        """The most recent batches first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(BatchRow).order_by(BatchRow.created_at.desc()).limit(limit)
+            )
+            return [_rows.batch_info(row) for row in rows]
+
+    def set_batch_status(self, batch_id: str, status: BatchStatus) -> None:
+        with self._sessions.begin() as session:
+            batch = self._batch(session, batch_id)
+            batch.status = status
+            batch.updated_at = utcnow()
+
+    @staticmethod
+    def _batch(session: Session, batch_id: str) -> BatchRow:
+        batch = session.get(BatchRow, batch_id)
+        if batch is None:
+            raise StoreError(f"no batch {batch_id!r} in the store; list them with `amc status`")
+        return batch
+
+    # -- papers ----------------------------------------------------------------
+
+    def add_papers(self, batch_id: str, papers: Iterable[tuple[str, str, str]]) -> list[int]:
+        """Add ``(bibcode, source, content_hash)`` papers; returns their ids in input order.
+
+        Adding a paper the batch already has is a no-op that returns the existing id.
+        """
+        wanted = [(b, s, h) for b, s, h in papers]
+        now = utcnow()
+        rows = [
+            dict(batch_id=batch_id, bibcode=b, source=s, content_hash=h, updated_at=now)
+            for b, s, h in wanted
+        ]
+        with self._sessions.begin() as session:
+            self._batch(session, batch_id)
+            if rows:
+                insert = dialect_insert(self.engine, PaperRow).on_conflict_do_nothing(
+                    index_elements=["batch_id", "bibcode", "source"]
+                )
+                session.execute(insert, rows)
+            ids = {
+                (r.bibcode, r.source): r.id
+                for r in session.execute(
+                    select(PaperRow.id, PaperRow.bibcode, PaperRow.source).filter_by(
+                        batch_id=batch_id
+                    )
+                )
+            }
+            session.execute(
+                update(BatchRow).filter_by(id=batch_id).values(n_papers=len(ids), updated_at=now)
+            )
+        return [ids[(b, s)] for b, s, _ in wanted]
+
+    def claim_paper(self, paper_id: int) -> bool:
+        """Atomically move a pending paper to running (attempts + 1); False if not pending."""
+        stmt = (
+            update(PaperRow)
+            .where(PaperRow.id == paper_id, PaperRow.status == "pending")
+            .values(status="running", attempts=PaperRow.attempts + 1, updated_at=utcnow())
+        )
+        with self._sessions.begin() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
+    def mark_paper_failed(self, paper_id: int, kind: str, message: str) -> None:
+        """Record why a whole paper failed (unreadable PDF, worker crash, ...)."""
+        stmt = (
+            update(PaperRow)
+            .where(PaperRow.id == paper_id)
+            .values(status="failed", error_kind=kind, error_message=message, updated_at=utcnow())
+        )
+        with self._sessions.begin() as session:
+            if _rowcount(session.execute(stmt)) != 1:
+                raise StoreError(f"no paper with id {paper_id} in the store")
+
+    def get_paper(self, paper_id: int) -> PaperRecord:
+        with self._sessions() as session:
+            row = session.get(PaperRow, paper_id)
+            if row is None:
+                raise StoreError(f"no paper with id {paper_id} in the store")
+            return _rows.paper_record(row)
+
+    def pending_papers(self, batch_id: str) -> list[PaperRecord]:
+        """Papers still to do, in insertion order."""
+        return self._papers(batch_id, "pending")
+
+    def failed_papers(self, batch_id: str) -> list[PaperRecord]:
+        """Papers that failed as a whole, with their error kind and message."""
+        return self._papers(batch_id, "failed")
+
+    def _papers(self, batch_id: str, status: PaperStatus) -> list[PaperRecord]:
+        query = select(PaperRow).filter_by(batch_id=batch_id, status=status).order_by(PaperRow.id)
+        with self._sessions() as session:
+            return [_rows.paper_record(row) for row in session.scalars(query)]
+
+    def reset_failed(self, batch_id: str) -> int:
+        """Make failed papers, and done papers with a failed pair, pending again.
+
+        For ``amc retry --failed``; returns how many papers were reset. A finished
+        batch goes back to ``queued``.
+        """
+        has_failed_pair = (
+            select(ClassificationRow.id)
+            .where(
+                ClassificationRow.paper_id == PaperRow.id, ClassificationRow.error_kind.is_not(None)
+            )
+            .exists()
+        )
+        stmt = (
+            update(PaperRow)
+            .where(
+                PaperRow.batch_id == batch_id,
+                or_(PaperRow.status == "failed", and_(PaperRow.status == "done", has_failed_pair)),
+            )
+            .values(status="pending", error_kind=None, error_message=None, updated_at=utcnow())
+        )
+        with self._sessions.begin() as session:
+            batch = self._batch(session, batch_id)
+            n = _rowcount(session.execute(stmt, execution_options={"synchronize_session": False}))
+            if n and batch.status in ("done", "failed"):
+                batch.status, batch.updated_at = "queued", utcnow()
+        return n
+
+    def requeue_stale(self, batch_id: str, older_than: timedelta) -> int:
+        """Make ``running`` papers untouched for ``older_than`` pending again (dead workers)."""
+        stmt = (
+            update(PaperRow)
+            .where(
+                PaperRow.batch_id == batch_id,
+                PaperRow.status == "running",
+                PaperRow.updated_at < utcnow() - older_than,
+            )
+            .values(status="pending", updated_at=utcnow())
+        )
+        with self._sessions.begin() as session:
+            return _rowcount(session.execute(stmt))
+
+    # -- results ---------------------------------------------------------------
+
+    def save_results(
+        self, batch_id: str, paper_id: int, classifications: Sequence[Classification]
+    ) -> None:
+        """Upsert a paper's classifications and mark the paper done, in one transaction.
+
+        Keyed by (batch_id, pair_id): saving the same results again (a retried task,
+        two workers racing) leaves exactly one row per pair, holding the last write.
+        """
+        now = utcnow()
+        rows = [
+            _rows.classification_values(c, batch_id, paper_id, now)
+            for c in sorted(classifications, key=lambda c: c.pair_id)  # one lock order
+        ]
+        done = (
+            update(PaperRow)
+            .where(PaperRow.id == paper_id, PaperRow.batch_id == batch_id)
+            .values(status="done", error_kind=None, error_message=None, updated_at=now)
+        )
+        with self._sessions.begin() as session:
+            # the paper row first: every writer takes its locks in the same order
+            if _rowcount(session.execute(done)) != 1:
+                raise StoreError(f"no paper with id {paper_id} in batch {batch_id!r}")
+            if rows:
+                insert = dialect_insert(self.engine, ClassificationRow)
+                keep = {"id", "created_at", "batch_id", "pair_id"}
+                changed = {k: insert.excluded[k] for k in rows[0] if k not in keep}
+                session.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["batch_id", "pair_id"], set_=changed
+                    ),
+                    rows,
+                )
+
+    def iter_results(self, batch_id: str) -> Iterator[Classification]:
+        """The batch's classifications, rebuilt as pydantic objects, ordered by pair id."""
+        query = (
+            select(ClassificationRow)
+            .filter_by(batch_id=batch_id)
+            .order_by(ClassificationRow.pair_id)
+            .execution_options(yield_per=500)
+        )
+        with self._sessions() as session:
+            for row in session.scalars(query):
+                yield _rows.classification(row)
+
+    def batch_progress(self, batch_id: str) -> BatchProgress:
+        """Papers by status, pairs saved and failed, errors by kind, token and cost totals."""
+        c = ClassificationRow
+        with self._sessions() as session:
+            self._batch(session, batch_id)
+            papers: dict[str, int] = dict.fromkeys(PAPER_STATUSES, 0)
+            by_status = select(PaperRow.status, func.count()).filter_by(batch_id=batch_id)
+            papers.update({s: n for s, n in session.execute(by_status.group_by(PaperRow.status))})
+            totals = session.execute(
+                select(
+                    func.count(),
+                    func.count(c.error_kind),
+                    func.coalesce(func.sum(c.prompt_tokens), 0),
+                    func.coalesce(func.sum(c.completion_tokens), 0),
+                    func.coalesce(func.sum(c.cost_usd), 0.0),
+                ).filter_by(batch_id=batch_id)
+            ).one()
+            errors = _rows.error_counts(session, batch_id)
+        return BatchProgress(
+            papers=papers,
+            pairs=int(totals[0]),
+            pairs_failed=int(totals[1]),
+            errors=errors,
+            prompt_tokens=int(totals[2]),
+            completion_tokens=int(totals[3]),
+            cost_usd=float(totals[4] or 0.0),
+        )
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)

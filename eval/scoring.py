@@ -1,0 +1,443 @@
+"""Score a Kaggle-shaped submission against a solution, the way TRACS results are reported.
+
+A *label table* has one row per pair: ``Id`` (``<bibcode>_<TELESCOPE>``), ``telescope``
+and the four boolean label columns. Three metrics are reported, each under a fixed name
+(tracs-task.md, "Scoring", explains why there are several):
+
+- ``cell_macro_f1`` -- "cell macro-F1 (per telescope×label, cells with ≥1 positive)":
+  for every (telescope, label) cell, binary F1 over that telescope's rows; the mean over
+  the cells whose ground truth has at least one positive. All-false ``NONE`` rows
+  therefore never form a counted cell. This is the amc authors' reference metric.
+- ``sklearn_macro_f1`` -- "sklearn macro-F1 (4 label columns pooled)":
+  ``f1_score(Y, Y_hat, average="macro", zero_division=0)`` over all rows at once.
+- ``micro_f1`` -- "micro-F1 (4 label columns pooled)": the same with ``average="micro"``.
+
+Row numbers in error messages count data rows from 1 (the header is not counted); the
+message also quotes the row's ``Id``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+
+from amc.errors import InputError
+from amc.models import LABELS, TelescopeLabels, split_pair_id
+
+LABEL_COLUMNS: list[str] = [label.value for label in LABELS]
+SUBMISSION_COLUMNS: list[str] = ["Id", "telescope", *LABEL_COLUMNS]
+
+METRIC_NAMES: dict[str, str] = {
+    "cell_macro_f1": "cell macro-F1 (per telescope×label, cells with ≥1 positive)",
+    "sklearn_macro_f1": "sklearn macro-F1 (4 label columns pooled)",
+    "micro_f1": "micro-F1 (4 label columns pooled)",
+}
+
+_BOOL_WORDS: dict[str, bool] = {
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "1.0": True,
+    "0.0": False,
+}
+_PREVIEW = 5
+
+
+class SubmissionError(InputError):
+    """A submission or solution table is unreadable or does not match the other."""
+
+    kind = "submission"
+
+
+# --- report shapes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """Binary scores of one label over one telescope's rows."""
+
+    telescope: str
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    #: positives in the ground truth
+    support: int
+    #: positives in the submission
+    predicted_positives: int
+    n_rows: int
+    #: included in ``cell_macro_f1`` (support >= 1)
+    counted: bool
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    """Binary scores of one label column pooled across all telescopes."""
+
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+    predicted_positives: int
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """Every metric of one scoring run, with the per-cell and per-label detail."""
+
+    cell_macro_f1: float
+    sklearn_macro_f1: float
+    micro_f1: float
+    cells: list[CellScore]
+    per_label: list[LabelScore]
+    n_rows: int
+
+    @property
+    def n_counted_cells(self) -> int:
+        return sum(cell.counted for cell in self.cells)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; a metric with no defined value (no counted cell) is None."""
+        return {
+            "cell_macro_f1": _finite_or_none(self.cell_macro_f1),
+            "sklearn_macro_f1": self.sklearn_macro_f1,
+            "micro_f1": self.micro_f1,
+            "metric_names": dict(METRIC_NAMES),
+            "n_rows": self.n_rows,
+            "n_counted_cells": self.n_counted_cells,
+            "per_label": [asdict(score) for score in self.per_label],
+            "cells": [asdict(cell) for cell in self.cells],
+        }
+
+    def to_markdown(self) -> str:
+        """Three tables a person can read: headline metrics, per label, per cell."""
+        cells = f"{self.n_counted_cells} of {len(self.cells)} cells counted"
+        headline = [
+            (METRIC_NAMES["cell_macro_f1"], f"{_fmt(self.cell_macro_f1)} ({cells})"),
+            (METRIC_NAMES["sklearn_macro_f1"], _fmt(self.sklearn_macro_f1)),
+            (METRIC_NAMES["micro_f1"], _fmt(self.micro_f1)),
+            ("rows scored", str(self.n_rows)),
+        ]
+        per_label = [[s.label, *_score_columns(s)] for s in self.per_label]
+        per_cell = [
+            [c.telescope, c.label, *_score_columns(c), c.n_rows, "yes" if c.counted else "no"]
+            for c in self.cells
+        ]
+        scores = ["precision", "recall", "F1", "support (true)", "predicted positives"]
+        return "\n".join(
+            [
+                _markdown_table(["metric", "value"], headline),
+                "",
+                "Per label, pooled across telescopes:",
+                "",
+                _markdown_table(["label", *scores], per_label),
+                "",
+                "Per cell (telescope × label); only counted cells enter cell macro-F1:",
+                "",
+                _markdown_table(["telescope", "label", *scores, "rows", "counted"], per_cell),
+            ]
+        )
+
+
+def _score_columns(score: CellScore | LabelScore) -> list[object]:
+    return [
+        _fmt(score.precision),
+        _fmt(score.recall),
+        _fmt(score.f1),
+        score.support,
+        score.predicted_positives,
+    ]
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.4f}"
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- reading and validating tables -----------------------------------------------------
+
+
+def read_label_table(path: Path | str, *, role: str = "submission") -> pd.DataFrame:
+    """Read a Kaggle-shaped label table (CSV, or parquet by suffix) and check it.
+
+    Label columns may hold True/False, true/false or 1/0 and come back as ``bool``.
+    Extra columns (a solution's ``confidence``) are kept. Raises ``SubmissionError``
+    naming the file, row and column for a missing column, a non-boolean value, a
+    duplicate ``Id`` or an ``Id`` whose telescope suffix differs from ``telescope``.
+    """
+    path = Path(path)
+    frame = _parse_label_table(_load_frame(path, role), role, str(path))
+    _check_id_suffixes(frame, role, str(path))
+    return frame
+
+
+def validate_submission(submission: pd.DataFrame, solution: pd.DataFrame) -> None:
+    """Raise ``SubmissionError`` unless ``submission`` can be scored against ``solution``.
+
+    Checks columns, boolean values and unique Ids of both tables, then that the
+    submission has exactly the solution's Ids with the same telescope for each.
+    """
+    _validated(solution, submission)
+
+
+def _load_frame(path: Path, role: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise SubmissionError(f"{role} file not found", str(path))
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise SubmissionError(f"cannot read {role} table: {exc}", str(path)) from exc
+
+
+def _parse_label_table(frame: pd.DataFrame, role: str, path: str = "") -> pd.DataFrame:
+    """Columns present, labels parsed to bool, Ids unique; returns a cleaned copy."""
+    _check_columns(frame, role, path)
+    if frame.empty:
+        raise SubmissionError(f"{role} has no rows", path)
+    table = frame.reset_index(drop=True).copy()
+    table["Id"] = table["Id"].astype(str).str.strip()
+    table["telescope"] = table["telescope"].astype(str).str.strip()
+    for column in LABEL_COLUMNS:
+        table[column] = _parse_bool_column(table, column, role, path)
+    _check_unique_ids(table, role, path)
+    return table
+
+
+def _check_columns(frame: pd.DataFrame, role: str, path: str) -> None:
+    missing = [column for column in SUBMISSION_COLUMNS if column not in frame.columns]
+    if not missing:
+        return
+    unexpected = [str(column) for column in frame.columns if column not in SUBMISSION_COLUMNS]
+    hint = f"; it has unexpected column(s) {unexpected}" if unexpected else ""
+    raise SubmissionError(
+        f"{role} is missing column(s) {missing}{hint}; expected {SUBMISSION_COLUMNS}", path
+    )
+
+
+def _as_bool(value: object) -> bool | None:
+    """``value`` as a bool, or None when it is not one of the accepted spellings."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        return _BOOL_WORDS.get(value.strip().lower())
+    return None
+
+
+def _parse_bool_column(table: pd.DataFrame, column: str, role: str, path: str) -> pd.Series:
+    if table[column].dtype == bool:  # not the nullable "boolean": its NA must be reported
+        return table[column]
+    parsed = [_as_bool(value) for value in table[column]]
+    for position, value in enumerate(parsed):
+        if value is None:
+            raw, pair = table[column].iloc[position], table["Id"].iloc[position]
+            raise SubmissionError(
+                f"{role} column {column!r} has {raw!r} for Id {pair!r}, which is not a "
+                "boolean; use True/False, true/false or 1/0",
+                path,
+                row=position + 1,
+            )
+    return pd.Series(parsed, index=table.index, dtype=bool)
+
+
+def _check_unique_ids(table: pd.DataFrame, role: str, path: str) -> None:
+    repeated = table["Id"].duplicated(keep="first")
+    if not repeated.any():
+        return
+    duplicates = list(dict.fromkeys(table.loc[repeated, "Id"]))
+    first_row = int(np.flatnonzero(repeated.to_numpy())[0]) + 1
+    raise SubmissionError(
+        f"{role} has {len(duplicates)} duplicate Id(s): {_preview(duplicates)}; "
+        "each Id must appear once",
+        path,
+        row=first_row,
+    )
+
+
+def _check_id_suffixes(table: pd.DataFrame, role: str, path: str) -> None:
+    """Each Id must end in ``_<telescope>``; the telescope follows the LAST underscore."""
+    for position, (pair, telescope) in enumerate(zip(table["Id"], table["telescope"], strict=True)):
+        try:
+            _, suffix = split_pair_id(pair)
+        except ValueError as exc:
+            raise SubmissionError(f"{role}: {exc}", path, row=position + 1) from exc
+        if suffix != telescope:
+            raise SubmissionError(
+                f"{role} Id {pair!r} ends in telescope {suffix!r} but its telescope "
+                f"column says {telescope!r}",
+                path,
+                row=position + 1,
+            )
+
+
+def _preview(items: Sequence[str]) -> str:
+    shown = ", ".join(repr(item) for item in items[:_PREVIEW])
+    rest = len(items) - _PREVIEW
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def _validated(
+    solution: pd.DataFrame, submission: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both tables parsed and checked; the submission reordered to the solution's Ids."""
+    sol = _parse_label_table(solution, "solution")
+    sub = _parse_label_table(submission, "submission")
+    _check_same_ids(sub, sol)
+    aligned = sub.set_index("Id").loc[sol["Id"]].reset_index()
+    _check_same_telescopes(aligned, sol)
+    _check_id_suffixes(sol, "solution", "")
+    return sol, aligned
+
+
+def _check_same_ids(submission: pd.DataFrame, solution: pd.DataFrame) -> None:
+    sub_ids = set(submission["Id"])
+    sol_ids = set(solution["Id"])
+    missing = [pair for pair in solution["Id"] if pair not in sub_ids]
+    extra = [pair for pair in submission["Id"] if pair not in sol_ids]
+    problems = []
+    if missing:
+        problems.append(f"submission is missing {len(missing)} Id(s): {_preview(missing)}")
+    if extra:
+        problems.append(
+            f"submission has {len(extra)} extra Id(s) not in the solution: {_preview(extra)}"
+        )
+    if problems:
+        raise SubmissionError(
+            "; ".join(problems) + "; the submission needs exactly one row per solution Id"
+        )
+
+
+def _check_same_telescopes(aligned: pd.DataFrame, solution: pd.DataFrame) -> None:
+    differs = (aligned["telescope"] != solution["telescope"]).to_numpy()
+    if not differs.any():
+        return
+    details = [
+        f"{pair!r} (submission {sub!r}, solution {sol!r})"
+        for pair, sub, sol in zip(
+            solution["Id"][differs],
+            aligned["telescope"][differs],
+            solution["telescope"][differs],
+            strict=True,
+        )
+    ]
+    raise SubmissionError(
+        f"submission gives a different telescope than the solution for {len(details)} "
+        f"Id(s): {_preview(details)}"
+    )
+
+
+# --- scoring ---------------------------------------------------------------------------
+
+
+def score(solution: pd.DataFrame, submission: pd.DataFrame) -> ScoreReport:
+    """Validate ``submission`` against ``solution`` and compute every metric.
+
+    Cells are grouped by the solution's ``telescope`` column; rows are matched by ``Id``.
+    """
+    sol, sub = _validated(solution, submission)
+    return score_arrays(
+        sol["telescope"].to_numpy(dtype=str),
+        sol[LABEL_COLUMNS].to_numpy(dtype=bool),
+        sub[LABEL_COLUMNS].to_numpy(dtype=bool),
+    )
+
+
+def score_frames_from_pairs(
+    gold: Sequence[TelescopeLabels],
+    pred: Sequence[TelescopeLabels],
+    telescopes: Sequence[str],
+) -> ScoreReport:
+    """Score predicted labels against gold labels given pair by pair (no Ids needed).
+
+    ``gold[i]``, ``pred[i]`` and ``telescopes[i]`` describe the same pair.
+    """
+    if not len(gold) == len(pred) == len(telescopes):
+        raise SubmissionError(
+            f"cannot score: {len(gold)} gold labels, {len(pred)} predictions and "
+            f"{len(telescopes)} telescopes; each pair needs one of each"
+        )
+    if not gold:
+        raise SubmissionError("cannot score: no labelled pairs")
+    return score_arrays(np.asarray(telescopes, dtype=str), _label_matrix(gold), _label_matrix(pred))
+
+
+def _label_matrix(labels: Sequence[TelescopeLabels]) -> np.ndarray:
+    return np.array(
+        [[getattr(one, column) for column in LABEL_COLUMNS] for one in labels], dtype=bool
+    )
+
+
+def score_arrays(telescopes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> ScoreReport:
+    """Every metric from aligned arrays: ``telescopes`` (n,), ``y_true``/``y_pred`` (n, 4).
+
+    Label columns are in ``LABEL_COLUMNS`` order.
+    """
+    cells = _cell_scores(telescopes, y_true, y_pred)
+    counted = [cell.f1 for cell in cells if cell.counted]
+    truth, guess = y_true.astype(int), y_pred.astype(int)
+    return ScoreReport(
+        cell_macro_f1=float(np.mean(counted)) if counted else math.nan,
+        sklearn_macro_f1=float(f1_score(truth, guess, average="macro", zero_division=0)),
+        micro_f1=float(f1_score(truth, guess, average="micro", zero_division=0)),
+        cells=cells,
+        per_label=[
+            LabelScore(column, *_binary_scores(y_true[:, j], y_pred[:, j]))
+            for j, column in enumerate(LABEL_COLUMNS)
+        ],
+        n_rows=len(telescopes),
+    )
+
+
+def _cell_scores(telescopes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> list[CellScore]:
+    cells = []
+    for telescope in sorted(set(telescopes.tolist())):
+        rows = telescopes == telescope
+        for j, column in enumerate(LABEL_COLUMNS):
+            precision, recall, f1, support, predicted = _binary_scores(
+                y_true[rows, j], y_pred[rows, j]
+            )
+            cells.append(
+                CellScore(
+                    telescope,
+                    column,
+                    precision,
+                    recall,
+                    f1,
+                    support,
+                    predicted,
+                    n_rows=int(rows.sum()),
+                    counted=support >= 1,
+                )
+            )
+    return cells
+
+
+def _binary_scores(truth: np.ndarray, guess: np.ndarray) -> tuple[float, float, float, int, int]:
+    """Precision, recall, F1 (0 where undefined, like ``zero_division=0``), support, predicted."""
+    true_pos = int(np.sum(truth & guess))
+    support, predicted = int(truth.sum()), int(guess.sum())
+    precision = true_pos / predicted if predicted else 0.0
+    recall = true_pos / support if support else 0.0
+    f1 = 2 * true_pos / (support + predicted) if support + predicted else 0.0
+    return precision, recall, f1, support, predicted

@@ -1,0 +1,289 @@
+"""Tests for amc.registry: the bundled file, user files layered over it, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from amc.errors import RegistryError, UnknownTelescopeError
+from amc.models import Paper
+from amc.registry import Registry, load_registry
+from amc.snippets import candidate_telescopes, find_hits
+
+REQUIRED = [
+    "CHANDRA",
+    "HST",
+    "JWST",
+    "TESS",
+    "KEPLER",
+    "K2",
+    "GALEX",
+    "IUE",
+    "FUSE",
+    "EUVE",
+    "PANSTARRS",
+    "ROMAN",
+]
+
+SPITZER_YAML = """\
+telescopes:
+  SPITZER:
+    name: Spitzer Space Telescope
+    aliases:
+      - {term: Spitzer, case_sensitive: true}
+      - Spitzer Space Telescope
+    instruments:
+      - {term: IRAC, case_sensitive: true}
+      - {term: MIPS, case_sensitive: true}
+    false_positives:
+      - 'Lyman\\s+Spitzer'
+"""
+
+SPITZER_TOML = """\
+[telescopes.SPITZER]
+name = "Spitzer Space Telescope"
+aliases = [{term = "Spitzer", case_sensitive = true}, "Spitzer Space Telescope"]
+instruments = [{term = "IRAC", case_sensitive = true}, {term = "MIPS", case_sensitive = true}]
+false_positives = ['Lyman\\s+Spitzer']
+"""
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Registry:
+    return load_registry()
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- bundled ---------------------------------------------------------------------------
+
+
+def test_bundled_registry_has_required_missions(bundled: Registry) -> None:
+    for key in REQUIRED:
+        assert key in bundled.keys, key
+    assert len(bundled) >= len(REQUIRED)
+    assert bundled.sources == ["amc/data/telescopes.yaml"]
+
+
+def test_bundled_keys_have_no_underscore(bundled: Registry) -> None:
+    for tel in bundled:
+        assert "_" not in tel.key
+        assert tel.key == tel.key.upper()
+        assert tel.aliases
+
+
+def test_bundled_cues_compile(bundled: Registry) -> None:
+    compiled = bundled.cues.compiled
+    assert compiled["science"] is not None
+    assert compiled["science"].search("We observed the target")
+
+
+def test_get_is_case_insensitive(bundled: Registry) -> None:
+    assert bundled.get("hst").key == "HST"
+    assert bundled.get("Jwst").key == "JWST"
+    assert "chandra" in bundled
+    assert "none" in bundled
+    assert "SPITZER" not in bundled
+
+
+def test_unknown_key_lists_known_keys(bundled: Registry) -> None:
+    with pytest.raises(UnknownTelescopeError) as info:
+        bundled.get("SPITZER", where="input.csv, row 3")
+    message = str(info.value)
+    assert "SPITZER" in message
+    assert "input.csv, row 3" in message
+    for key in ("HST", "JWST", "CHANDRA", "NONE"):
+        assert key in message
+    assert "NONE" in info.value.known
+
+
+def test_check_normalises_and_allows_none(bundled: Registry) -> None:
+    assert bundled.check(" hst ") == "HST"
+    assert bundled.check("none") == "NONE"
+    with pytest.raises(UnknownTelescopeError):
+        bundled.check("hubble")
+
+
+# --- user files ------------------------------------------------------------------------
+
+
+def _spitzer_paper() -> Paper:
+    return Paper(
+        bibcode="2020ApJ...1....1X",
+        body="We observed the field with Spitzer using IRAC channels 1 and 2.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), [("extra.yaml", SPITZER_YAML), ("extra.toml", SPITZER_TOML)]
+)
+def test_user_file_adds_telescope_without_code_change(tmp_path: Path, name: str, text: str) -> None:
+    registry = load_registry([write(tmp_path, name, text)])
+    assert "SPITZER" in registry.keys
+    # bundled entries are still there
+    assert "HST" in registry.keys
+    assert registry.sources[-1] == str(tmp_path / name)
+    spitzer = registry.get("spitzer")
+    hits = find_hits(_spitzer_paper(), spitzer)
+    assert [(h.text, h.kind) for h in hits] == [("Spitzer", "alias"), ("IRAC", "instrument")]
+    assert "SPITZER" in candidate_telescopes(_spitzer_paper(), registry)
+
+
+def test_user_telescope_case_sensitivity_and_false_positive(tmp_path: Path) -> None:
+    spitzer = load_registry([write(tmp_path, "s.yaml", SPITZER_YAML)]).get("SPITZER")
+    # case-sensitive alias: lower-case "spitzer" and "mips" inside a word are no hits
+    paper = Paper(bibcode="B", body="the spitzer-like design; glimpses of MIPSY are no hits.")
+    assert find_hits(paper, spitzer) == []
+    # the trap is kept as a false-positive hit
+    trap = Paper(bibcode="B", body="As Lyman Spitzer proposed in 1946, space telescopes help.")
+    hits = find_hits(trap, spitzer)
+    assert [(h.text, h.kind) for h in hits] == [("Spitzer", "false_positive")]
+
+
+def test_user_file_overrides_one_field_keeps_others(tmp_path: Path, bundled: Registry) -> None:
+    path = write(tmp_path, "o.yaml", "telescopes:\n  HST:\n    name: Hubble (renamed)\n")
+    registry = load_registry([path])
+    hst = registry.get("HST")
+    original = bundled.get("HST")
+    assert hst.name == "Hubble (renamed)"
+    assert hst.aliases == original.aliases
+    assert hst.instruments == original.instruments
+    assert hst.false_positives == original.false_positives
+    assert hst.grants == original.grants
+    # other telescopes untouched
+    assert registry.get("JWST") == bundled.get("JWST")
+
+
+def test_later_user_file_wins(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.yaml", "telescopes:\n  HST:\n    name: First\n")
+    b = write(tmp_path, "b.toml", '[telescopes.HST]\nname = "Second"\n')
+    assert load_registry([a, b]).get("HST").name == "Second"
+    assert load_registry([b, a]).get("HST").name == "First"
+
+
+def test_user_file_without_bundled(tmp_path: Path) -> None:
+    registry = load_registry([write(tmp_path, "s.yaml", SPITZER_YAML)], include_bundled=False)
+    assert registry.keys == ["SPITZER"]
+
+
+def test_empty_registry_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match="no telescopes"):
+        load_registry([write(tmp_path, "empty.yaml", "")], include_bundled=False)
+
+
+# --- invalid entries: the message names the file, the entry and the field -------------------
+
+
+@pytest.mark.parametrize(
+    ("entry_yaml", "field"),
+    [
+        (
+            "    name: X\n    aliases: [Foo]\n    false_positives: ['Foo(unclosed']\n",
+            "false_positives",
+        ),
+        ("    name: X\n", "aliases"),
+        ("    name: X\n    aliases: []\n", "aliases"),
+        ("    name: X\n    aliases: [{term: Foo, case_sensitive: maybe}]\n", "case_sensitive"),
+        ("    name: X\n    alias: [Foo]\n", "alias"),
+        ("    name: X\n    aliases: [{term: 'Foo(', regex: true}]\n", "aliases"),
+        ("    name: X\n    aliases: [{term: ''}]\n", "term"),
+        ("    name: X\n    aliases: [Foo]\n    grants: ['[a-']\n", "grants"),
+    ],
+)
+def test_invalid_entry_names_file_entry_and_field(
+    tmp_path: Path, entry_yaml: str, field: str
+) -> None:
+    path = write(tmp_path, "bad.yaml", "telescopes:\n  FOO:\n" + entry_yaml)
+    with pytest.raises(RegistryError) as info:
+        load_registry([path])
+    message = str(info.value)
+    assert str(path) in message
+    assert "'FOO'" in message
+    assert field in message
+
+
+@pytest.mark.parametrize("key", ["FOO_BAR", "foo", "Spitzer", "NONE", "1FOO"])
+def test_invalid_key_rejected(tmp_path: Path, key: str) -> None:
+    path = write(tmp_path, "bad.yaml", f"telescopes:\n  {key}:\n    name: X\n    aliases: [Foo]\n")
+    with pytest.raises(RegistryError) as info:
+        load_registry([path])
+    message = str(info.value)
+    assert str(path) in message
+    assert repr(key) in message
+    assert "key" in message
+
+
+def test_unparsable_yaml(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken.yaml", "telescopes:\n  FOO: [unclosed\n    name: x\n")
+    with pytest.raises(RegistryError, match="cannot be parsed") as info:
+        load_registry([path])
+    assert str(path) in str(info.value)
+
+
+def test_unparsable_toml(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken.toml", "[telescopes.FOO\nname = 'x'\n")
+    with pytest.raises(RegistryError, match="cannot be parsed") as info:
+        load_registry([path])
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(RegistryError, match="does not exist") as info:
+        load_registry([path])
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- just\n- a list\n",
+        "telescope:\n  FOO: {}\n",
+        "telescopes: [FOO]\n",
+        "telescopes:\n  FOO: 3\n",
+    ],
+)
+def test_bad_structure(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, "shape.yaml", text)
+    with pytest.raises(RegistryError) as info:
+        load_registry([path])
+    assert str(path) in str(info.value)
+
+
+def test_invalid_cue_regex(tmp_path: Path) -> None:
+    path = write(tmp_path, "cues.yaml", "cues:\n  science: ['(unclosed']\n")
+    with pytest.raises(RegistryError, match="science"):
+        load_registry([path])
+
+
+# --- content hash ----------------------------------------------------------------------
+
+
+def test_content_hash_stable_across_loads() -> None:
+    assert load_registry().content_hash == load_registry().content_hash
+
+
+def test_content_hash_changes_with_user_file(tmp_path: Path, bundled: Registry) -> None:
+    path = write(tmp_path, "o.yaml", "telescopes:\n  HST:\n    name: Hubble (renamed)\n")
+    first = load_registry([path]).content_hash
+    assert first != bundled.content_hash
+    assert load_registry([path]).content_hash == first
+    path.write_text("telescopes:\n  HST:\n    name: Hubble (renamed again)\n", encoding="utf-8")
+    assert load_registry([path]).content_hash != first
+
+
+def test_content_hash_ignores_a_no_op_override(tmp_path: Path, bundled: Registry) -> None:
+    """The hash is of the effective registry, not of the files that produced it."""
+    name = bundled.get("HST").name
+    path = write(tmp_path, "same.yaml", f"telescopes:\n  HST:\n    name: {name}\n")
+    assert load_registry([path]).content_hash == bundled.content_hash
+
+
+def test_content_hash_changes_with_cues(tmp_path: Path, bundled: Registry) -> None:
+    path = write(tmp_path, "c.yaml", "cues:\n  mention: ['\\bsomeday\\b']\n")
+    assert load_registry([path]).content_hash != bundled.content_hash

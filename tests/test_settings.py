@@ -1,0 +1,201 @@
+"""Tests for amc.settings: defaults and the precedence flags > env > config file > default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from amc.errors import ConfigError
+from amc.settings import Settings, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in an empty directory so a developer's ./amc.toml is never picked up."""
+    monkeypatch.chdir(tmp_path)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    s = load_settings(environ={})
+    assert s.window_sentences == 3  # tracs-task.md: 3 sentences either side
+    assert s.registry_files == []
+    assert s.tier == "rules"
+    assert s.skip_bad_rows is False
+    assert s.allow_extra_columns is False
+    assert s.include_references is False
+    assert s.chunk_rows >= 1
+    assert s.max_field_chars >= 1000
+
+
+def test_defaults_ignore_process_environment_when_environ_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AMC_WINDOW_SENTENCES", "9")
+    assert load_settings(environ={}).window_sentences == 3
+    # and the real environment is restored afterwards
+    assert os.environ["AMC_WINDOW_SENTENCES"] == "9"
+
+
+def test_process_environment_is_the_default_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMC_WINDOW_SENTENCES", "6")
+    assert load_settings().window_sentences == 6
+
+
+# --- precedence, one layer at a time ------------------------------------------------------
+
+
+def test_config_file_amc_table_over_default(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "[amc]\nwindow_sentences = 4\nskip_bad_rows = true\n")
+    s = load_settings(cfg, environ={})
+    assert s.window_sentences == 4
+    assert s.skip_bad_rows is True
+
+
+def test_config_file_top_level_keys(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "window_sentences = 2\nchunk_rows = 17\n")
+    s = load_settings(cfg, environ={})
+    assert (s.window_sentences, s.chunk_rows) == (2, 17)
+
+
+def test_env_over_config_file(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "[amc]\nwindow_sentences = 4\nchunk_rows = 17\n")
+    s = load_settings(cfg, environ={"AMC_WINDOW_SENTENCES": "5"})
+    assert s.window_sentences == 5
+    assert s.chunk_rows == 17  # not overridden: still from the file
+
+
+def test_env_over_default() -> None:
+    assert load_settings(environ={"AMC_WINDOW_SENTENCES": "5"}).window_sentences == 5
+
+
+def test_flag_over_env_and_config(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "[amc]\nwindow_sentences = 4\n")
+    s = load_settings(cfg, environ={"AMC_WINDOW_SENTENCES": "5"}, window_sentences=7)
+    assert s.window_sentences == 7
+
+
+def test_none_flag_does_not_override(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "[amc]\nwindow_sentences = 4\n")
+    s = load_settings(cfg, environ={"AMC_WINDOW_SENTENCES": "5"}, window_sentences=None)
+    assert s.window_sentences == 5
+    assert load_settings(cfg, environ={}, window_sentences=None).window_sentences == 4
+
+
+def test_bool_from_env() -> None:
+    s = load_settings(environ={"AMC_SKIP_BAD_ROWS": "true", "AMC_PROGRESS": "0"})
+    assert s.skip_bad_rows is True
+    assert s.progress is False
+
+
+# --- registry files -----------------------------------------------------------------------
+
+
+def test_registry_files_env_splits_on_commas() -> None:
+    s = load_settings(environ={"AMC_REGISTRY_FILES": "a.yaml,b.yaml"})
+    assert s.registry_files == [Path("a.yaml"), Path("b.yaml")]
+
+
+def test_registry_files_env_strips_blanks_and_accepts_pathsep() -> None:
+    value = f" a.yaml , {os.pathsep}b.toml,, "
+    s = load_settings(environ={"AMC_REGISTRY_FILES": value})
+    assert s.registry_files == [Path("a.yaml"), Path("b.toml")]
+
+
+def test_registry_files_from_config_list(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", '[amc]\nregistry_files = ["x.yaml", "y.toml"]\n')
+    assert load_settings(cfg, environ={}).registry_files == [Path("x.yaml"), Path("y.toml")]
+
+
+# --- config file selection ------------------------------------------------------------------
+
+
+def test_amc_config_env_selects_file(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "elsewhere.toml", "[amc]\nwindow_sentences = 8\n")
+    assert load_settings(environ={"AMC_CONFIG": str(cfg)}).window_sentences == 8
+
+
+def test_explicit_config_beats_amc_config(tmp_path: Path) -> None:
+    a = write(tmp_path / "a.toml", "window_sentences = 1\n")
+    b = write(tmp_path / "b.toml", "window_sentences = 2\n")
+    assert load_settings(a, environ={"AMC_CONFIG": str(b)}).window_sentences == 1
+
+
+def test_amc_toml_in_working_directory_is_used(tmp_path: Path) -> None:
+    write(tmp_path / "amc.toml", "[amc]\nwindow_sentences = 9\n")
+    assert load_settings(environ={}).window_sentences == 9
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def test_unknown_key_in_config_file(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "[amc]\nwindow_sentence = 4\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg, environ={})
+    message = str(info.value)
+    assert "window_sentence" in message
+    assert str(cfg) in message
+
+
+@pytest.mark.parametrize(
+    ("text", "setting"),
+    [
+        ("[amc]\nwindow_sentences = -1\n", "window_sentences"),
+        ("[amc]\nwindow_sentences = 'many'\n", "window_sentences"),
+        ("[amc]\nchunk_rows = 0\n", "chunk_rows"),
+        ("[amc]\ntier = 'magic'\n", "tier"),
+    ],
+)
+def test_invalid_value_in_config_names_setting(tmp_path: Path, text: str, setting: str) -> None:
+    cfg = write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg, environ={})
+    assert setting in str(info.value)
+
+
+def test_invalid_env_value_names_setting() -> None:
+    with pytest.raises(ConfigError, match="window_sentences"):
+        load_settings(environ={"AMC_WINDOW_SENTENCES": "-1"})
+
+
+def test_invalid_flag_value_names_setting() -> None:
+    with pytest.raises(ConfigError, match="window_sentences"):
+        load_settings(environ={}, window_sentences=51)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "missing.toml"
+    with pytest.raises(ConfigError, match="does not exist") as info:
+        load_settings(path, environ={})
+    assert str(path) in str(info.value)
+
+
+def test_missing_config_file_from_env(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(environ={"AMC_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "[amc\nwindow_sentences = 4\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(cfg, environ={})
+
+
+def test_amc_section_must_be_a_table(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "amc = 3\n")
+    with pytest.raises(ConfigError, match="table"):
+        load_settings(cfg, environ={})
+
+
+def test_unknown_env_variable_is_ignored() -> None:
+    """Unknown AMC_* variables are not settings (AMC_CONFIG names the file)."""
+    s = load_settings(environ={"AMC_NOT_A_SETTING": "1"})
+    assert isinstance(s, Settings)
+    assert s.window_sentences == 3

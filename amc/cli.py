@@ -101,7 +101,31 @@ def classify(
         str | None,
         typer.Option("--format", help="csv | jsonl | parquet | kaggle (default: from -o suffix)."),
     ] = None,
-    tier: Annotated[str | None, typer.Option("--tier", help="Classification tier: rules.")] = None,
+    tier: Annotated[
+        str | None,
+        typer.Option(
+            "--tier",
+            help="rules (default, offline) | trained | llm | cascade (cheap tier first, the LLM "
+            "only for pairs it is unsure of).",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="LLM (litellm model string) [openai/gpt-4o-mini].")
+    ] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option("--api-base", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Bypass the LLM answer cache.")
+    ] = False,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Stop the LLM run at this many dollars.")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Estimate LLM calls, tokens and dollars; call nothing."),
+    ] = False,
     window: Annotated[
         int | None, typer.Option("--window", help="Sentences of context around each hit [3].")
     ] = None,
@@ -143,12 +167,21 @@ def classify(
         allow_extra_columns=allow_extra_columns,
         registry_files=registry_files or None,
         progress=progress,
+        model=model,
+        api_base=api_base,
+        use_cache=False if no_cache else None,
+        max_cost_usd=max_cost,
     )
     registry = _registry(settings)
-    from amc.pipeline import classify_papers
+    from amc.pipeline import read_pairs
+    from amc.tiers import classify_stream, estimate
 
+    pairs = read_pairs(inputs, registry, settings, telescope or ())
+    if dry_run:
+        _print_estimate(estimate(pairs, registry, settings), settings)
+        return
     summary = RunSummary()
-    results = classify_papers(inputs, registry, settings, telescope or ())
+    results = classify_stream(pairs, registry, settings)
     total = _count(inputs)
     with _progress_bar(settings, total) as advance:
         if output is not None:
@@ -166,6 +199,19 @@ def classify(
         err.print(line)
     if output is not None:
         err.print(f"wrote {summary.pairs} rows to {output}")
+
+
+def _print_estimate(est: Any, settings: Settings) -> None:
+    cost = (
+        "unknown (no price for this model: set AMC_PRICES)"
+        if est.cost_usd is None
+        else (f"${est.cost_usd:.4f}")
+    )
+    err.print(
+        f"dry run ({settings.tier} tier, model {est.model}): {est.pairs} pairs would need "
+        f"{est.calls} LLM calls ({est.pairs_without_call} decided without one), "
+        f"~{est.prompt_tokens} prompt + ~{est.completion_tokens} completion tokens, cost {cost}"
+    )
 
 
 def _count(inputs: list[Path]) -> int | None:
@@ -241,6 +287,17 @@ def telescopes(
         out.print(f"{pad} aliases: {aliases}\n{pad} instruments: {instruments}")
     sources = ", ".join(registry.sources)
     err.print(f"{len(registry)} telescopes from {sources} (hash {registry.content_hash})")
+
+
+# command groups living in their own modules (each adds its commands to ``app``)
+def _register_command_groups() -> None:
+    from amc import cli_batches, cli_eval
+
+    for module in (cli_batches, cli_eval):
+        module.register(app)
+
+
+_register_command_groups()
 
 
 def main() -> None:

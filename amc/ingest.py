@@ -92,6 +92,9 @@ class BadRow:
     row: int | None
     bibcode: str | None = None
     telescope: str | None = None
+    #: the whole item is one paper (a PDF or text file), not a row of a table: it is
+    #: always recorded and never stops a run, like a bad paper in a batch
+    document: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ class _Options:
     allow_extra_columns: bool
     max_field_chars: int
     max_zip_bytes: int
+    pdf_max_pages: int | None = 500
+    pdf_max_bytes: int | None = 100 * 2**20
 
 
 class _FieldError(ValueError):
@@ -117,14 +122,20 @@ def read_inputs(
     allow_extra_columns: bool = False,
     max_field_chars: int = 20_000_000,
     max_zip_bytes: int = DEFAULT_MAX_ZIP_BYTES,
+    pdf_max_pages: int | None = 500,
+    pdf_max_bytes: int | None = 100 * 2**20,
 ) -> Iterator[InputRow | BadRow]:
     """Stream every row of every input, in order; unreadable rows and files come
     out as ``BadRow`` (never as an exception), so one bad file does not stop the rest.
 
     ``chunk_rows`` is the parquet batch size, ``max_field_chars`` the longest text
-    field accepted, ``max_zip_bytes`` the most a zip may expand to in total.
+    field accepted, ``max_zip_bytes`` the most a zip may expand to in total, and the
+    ``pdf_*`` limits make a longer or bigger PDF an error for that file.
     """
-    options = _Options(chunk_rows, allow_extra_columns, max_field_chars, max_zip_bytes)
+    options = _Options(
+        chunk_rows, allow_extra_columns, max_field_chars, max_zip_bytes,
+        pdf_max_pages, pdf_max_bytes,
+    )  # fmt: skip
     if isinstance(paths, str | Path):  # one path, not a sequence of characters
         paths = [paths]
     for path in paths:
@@ -231,7 +242,9 @@ def _count_zip(path: Path) -> int | None:
 
 
 def _read_parquet(path: Path, display: str, options: _Options) -> Iterator[Item]:
-    with pq.ParquetFile(path) as parquet:
+    # pre_buffer=False: with it, pyarrow keeps every column chunk it has read, so memory
+    # grew with file size (130 MB more at 100 MB of parquet); without it memory stays flat
+    with pq.ParquetFile(path, pre_buffer=False) as parquet:
         columns = _check_columns(parquet.schema_arrow.names, display, options)
         # only the columns we use are read: extra ones may be large
         size = _batch_rows(parquet, options.chunk_rows)
@@ -411,12 +424,14 @@ def _object_row(obj: object, display: str, row: int, options: _Options) -> Item:
 def _read_txt(path: Path, display: str, options: _Options) -> Iterator[Item]:
     # 4 bytes per character is the most UTF-8 needs: anything bigger is over the limit
     if path.stat().st_size > 4 * options.max_field_chars:
-        raise InputError(
-            f"file is larger than the {options.max_field_chars:,}-character limit", display
-        )
+        message = f"file is larger than the {options.max_field_chars:,}-character limit"
+        yield BadRow(InputError(message, display), display, None, path.stem, document=True)
+        return
     text, encoding = _decode_text(path.read_bytes())
     if not text.strip():
-        raise InputError("empty file; nothing to classify", display, 1)
+        error = InputError("empty file; nothing to classify", display, 1)
+        yield BadRow(error, display, 1, path.stem, document=True)
+        return
     source = display if encoding == "utf-8" else f"{display} (decoded as {encoding})"
     record = {"bibcode": path.stem, "body": text}
     yield _to_row(record, display, 1, options, source=source)
@@ -439,9 +454,11 @@ def _read_pdf(path: Path, display: str, options: _Options) -> Iterator[Item]:
         message = f"PDF support is not available ({exc}); install PyMuPDF"
         raise InputError(message, display) from None
     try:
-        paper = paper_from_pdf(path, display)
+        paper = paper_from_pdf(
+            path, display, max_pages=options.pdf_max_pages, max_bytes=options.pdf_max_bytes
+        )
     except InputError as exc:
-        yield BadRow(exc, display, exc.row)
+        yield BadRow(exc, display, exc.row, Path(display).stem, document=True)
         return
     yield InputRow(paper=paper, telescope=None, gold=None, path=display, row=1)
 

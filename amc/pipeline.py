@@ -44,6 +44,8 @@ def read_pairs(
         chunk_rows=settings.chunk_rows,
         allow_extra_columns=settings.allow_extra_columns,
         max_field_chars=settings.max_field_chars,
+        pdf_max_pages=settings.pdf_max_pages,
+        pdf_max_bytes=settings.pdf_max_bytes,
     )
     for row in rows:
         if isinstance(row, BadRow):
@@ -53,7 +55,9 @@ def read_pairs(
 
 
 def _bad_row(row: BadRow, settings: Settings) -> Classification:
-    if not settings.skip_bad_rows:
+    # a bad table row stops the run unless told otherwise (the file is malformed); a bad
+    # PDF or text file is one bad paper among many and is always recorded
+    if not settings.skip_bad_rows and not row.document:
         raise row.error
     # a row without a bibcode is still reported, under its file and row number
     bibcode = row.bibcode or (f"{row.path}#row={row.row}" if row.row else row.path)

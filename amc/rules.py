@@ -34,7 +34,7 @@ from amc.models import (
 from amc.registry import Registry, Telescope
 
 TIER = "rules"
-#: characters either side of a hit in which a cue counts as "near" it
+#: at most this many characters either side of a hit count as its sentence
 NEAR_CHARS = 300
 MAX_EVIDENCE = 3
 #: science threshold for a pair already judged instrumentation
@@ -82,15 +82,29 @@ def _sigmoid(x: float) -> float:
 
 
 def _near_count(pattern: re.Pattern[str] | None, snippet: Snippet) -> int:
-    """Distinct matches of ``pattern`` within ``NEAR_CHARS`` of a real hit of the snippet."""
+    """Distinct matches of ``pattern`` inside the sentences that hold a real hit.
+
+    The sentence, not a character distance: "We observed with HST. Future JWST
+    spectra will ..." must not lend HST's evidence to JWST.
+    """
     if pattern is None:
         return 0
-    spans = [(h.start - snippet.start, h.end - snippet.start) for h in snippet.real_hits]
-    count = 0
-    for m in pattern.finditer(snippet.text):
-        if any(m.start() < e + NEAR_CHARS and s - NEAR_CHARS < m.end() for s, e in spans):
-            count += 1
-    return count
+    spans = _hit_sentences(snippet)
+    return sum(
+        1 for m in pattern.finditer(snippet.text) if any(a <= m.start() < b for a, b in spans)
+    )
+
+
+def _count(pattern: re.Pattern[str] | None, snippet: Snippet) -> int:
+    return 0 if pattern is None else sum(1 for _ in pattern.finditer(snippet.text))
+
+
+def _hit_sentences(snippet: Snippet) -> list[tuple[int, int]]:
+    spans = []
+    for hit in snippet.real_hits:
+        start, end = hit.start - snippet.start, hit.end - snippet.start
+        spans.append(_quote_span(snippet, start, end, reach=NEAR_CHARS))
+    return spans
 
 
 def _score_snippet(snippet: Snippet, telescope: Telescope, registry: Registry) -> _SnippetScore:
@@ -98,10 +112,13 @@ def _score_snippet(snippet: Snippet, telescope: Telescope, registry: Registry) -
     comp = telescope.compiled
     sci = _near_count(cues["science"], snippet)
     sci_pat = _near_count(comp.science, snippet)
-    inst = _near_count(cues["instrumentation"], snippet)
-    inst_pat = _near_count(comp.instrumentation, snippet)
+    # what a paper is *about* shows across its windows, not in the hit's sentence alone
+    inst = _count(cues["instrumentation"], snippet)
+    inst_pat = _count(comp.instrumentation, snippet)
     men = _near_count(cues["mention"], snippet)
-    score = 0.9 * min(sci, 4) + 0.6 * min(sci_pat, 4) - 0.35 * min(men, 6)
+    # a long merged window full of citations and future tense is a mention even when a
+    # few science phrases occur in it, hence the larger cap on the mention side
+    score = 0.9 * min(sci, 4) + 0.6 * min(sci_pat, 4) - 0.35 * min(men, 12)
     return _SnippetScore(snippet, score, sci, sci_pat, inst, inst_pat, men)
 
 
@@ -149,13 +166,13 @@ def _title_abstract_cues(pair: Pair, registry: Registry) -> int:
 def probabilities(f: RuleFeatures) -> LabelConfidence:
     """Hand-set logistic scores; the trained tier replaces them with fitted ones."""
     named_up_front = f.title_hit or f.abstract_hit
+    # prominence (title/abstract, many hits, instruments) supports evidence of data use
+    # but is none itself: a paper listing JWST's instruments in its outlook is a mention
+    support = 0.5 * named_up_front + 0.3 * math.log1p(f.real_hits)
+    support += 0.35 * min(f.instruments_named, 3)
+    evidence = f.best_snippet_science
     p_science = _sigmoid(
-        -1.0
-        + f.best_snippet_science
-        + 0.5 * named_up_front
-        + 0.3 * math.log1p(f.real_hits)
-        + 0.35 * min(f.instruments_named, 3)
-        - 0.1 * min(f.mention_cues, 10)
+        -1.0 + evidence + (support if evidence > 0 else 0.0) - 0.1 * min(f.mention_cues, 10)
     )
     p_instr = _sigmoid(
         -4.0

@@ -26,7 +26,7 @@ from pydantic_settings import (
 from amc.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "amc.toml"
-Tier = Literal["rules"]
+Tier = Literal["rules", "trained", "llm", "cascade"]
 
 # values of the config file being loaded, read by the lowest-priority settings source
 _config_values: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
@@ -66,6 +66,126 @@ class Settings(BaseSettings):
         description="A text field longer than this is an input error for that row.",
     )
     progress: bool = Field(True, description="Show progress bars on a terminal.")
+    pdf_max_pages: int = Field(500, ge=1, description="A PDF with more pages is an error.")
+    pdf_max_bytes: int = Field(
+        100 * 2**20, ge=1024, description="A PDF file bigger than this is an error."
+    )
+
+    # --- LLM tier (amc.llm.LLMConfig is built from these) -------------------------
+    model: str = Field(
+        "openai/gpt-4o-mini",
+        description="litellm model string (provider keys in their usual variables, e.g. "
+        "OPENAI_API_KEY); 'openai/NAME' with api_base for an OpenAI-compatible server.",
+    )
+    api_base: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)."
+    )
+    llm_concurrency: int = Field(8, ge=1, le=1024, description="LLM requests in flight at once.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM request.")
+    llm_max_retries: int = Field(4, ge=0, le=20, description="Retries of one LLM request.")
+    llm_max_consecutive_failures: int = Field(
+        10, ge=1, description="LLM requests failing in a row before the run stops."
+    )
+    llm_mode: Literal["pair", "paper"] = Field(
+        "pair", description="One LLM call per pair, or per paper for all its telescopes."
+    )
+    rerank: Literal["lexical", "llm"] = Field(
+        "lexical", description="Snippet ranking before the call: local, or LLM yes/no calls."
+    )
+    response_format: Literal["auto", "json_schema", "json_object", "none"] = Field(
+        "auto", description="Structured-output style sent to the model."
+    )
+    cache_path: Path = Field(
+        Path(".amc-cache/llm.sqlite"), description="SQLite file of cached LLM answers."
+    )
+    use_cache: bool = Field(True, description="Read and write the LLM answer cache.")
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Prices per model, e.g. {"openai/local": {"input_per_mtok": 0.1, '
+        '"output_per_mtok": 0.4}} (JSON in the environment).',
+    )
+    max_cost_usd: float | None = Field(
+        None, ge=0, description="Stop an LLM run once its cost reaches this many dollars."
+    )
+    cascade_threshold: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="Cascade: pairs whose cheaper-tier confidence is below this go to the LLM.",
+    )
+    llm_chunk_pairs: int = Field(
+        256, ge=1, description="Pairs handed to the LLM tier at a time (streaming)."
+    )
+
+    # --- store, workers, audit ---------------------------------------------------------
+    database_url: str = Field(
+        "sqlite:///amc.sqlite3",
+        description="Job store: SQLite file (embedded default) or postgresql://... URL.",
+    )
+    broker_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Celery broker and result backend (Redis)."
+    )
+
+    # --- evaluation, trained tier, audit (issue 4) -----------------------------------------
+    model_path: Path | None = Field(
+        None,
+        description="Trained-model artifact directory written by `amc train` (used by "
+        "--tier trained, and by the cascade before the LLM). Loading unpickles it: "
+        "only point it at artifacts you trained.",
+    )
+    audit_labels_path: Path | None = Field(
+        None, description="Historical labels the scheduled audit reads (any labelled input)."
+    )
+    audit_out_dir: Path = Field(
+        Path("audit-reports"), description="Folder of the audit's dated CSV/HTML reports."
+    )
+    audit_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Audit: a pair is reported as a suspected label error at this score or above.",
+    )
+    audit_folds: int = Field(
+        5, ge=2, le=20, description="Cross-validation folds for out-of-fold probabilities."
+    )
+
+    # --- workers (issue 5) ---------------------------------------------------------------
+    spool_dir: Path = Field(
+        Path(".amc-spool"),
+        description="Where submitted inputs are copied as per-paper records, keyed by content "
+        "hash; workers read papers from here, so it must be shared with them.",
+    )
+    worker_concurrency: int = Field(
+        8,
+        ge=1,
+        le=1024,
+        description="Papers one `amc worker` processes at once (threads: LLM calls are I/O).",
+    )
+    worker_pool: Literal["threads", "prefork", "solo"] = Field(
+        "threads", description="Celery pool of `amc worker`."
+    )
+    task_lease_s: float = Field(
+        900.0,
+        gt=0,
+        description="A paper running this long without finishing is presumed lost (dead "
+        "worker) and queued again; also the broker's visibility timeout.",
+    )
+    sweep_interval_s: float = Field(
+        30.0,
+        gt=0,
+        description="How often `amc beat` re-queues lost papers and closes finished batches.",
+    )
+    llm_rpm: int | None = Field(
+        None, ge=1, description="LLM requests per minute for the whole worker fleet (Redis)."
+    )
+    llm_tpm: int | None = Field(
+        None, ge=1, description="LLM tokens per minute for the whole worker fleet (Redis)."
+    )
+    audit_cron: str | None = Field(
+        None,
+        description="Cron expression (5 fields, e.g. '0 3 * * *') at which `amc beat` runs the "
+        "incremental audit; unset: no scheduled audit.",
+    )
 
     @field_validator("registry_files", mode="before")
     @classmethod

@@ -1,0 +1,62 @@
+"""A SQLite cache of validated model answers, so re-running a finished batch costs nothing.
+
+The key is the sha256 of everything that determines an answer: the model
+string, the prompt file's hash, the rendered messages (which contain the
+snippets) and the request parameters. Changing the model, the prompt file or
+a parameter therefore never returns a stale answer. Only answers that
+passed validation are stored: a pair that failed is asked again next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at REAL NOT NULL
+)
+"""
+
+
+def cache_key(model: str, prompt_hash: str, messages: Any, params: dict[str, Any]) -> str:
+    """sha256 of (model, prompt hash, rendered messages, parameters)."""
+    payload = {"model": model, "prompt": prompt_hash, "messages": messages, "params": params}
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+class AnswerCache:
+    """Answers keyed by ``cache_key``. Safe to share between the tasks of one event loop."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # one connection used from the event-loop thread; WAL lets other processes read
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(_SCHEMA)
+
+    def get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT text FROM answers WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def put(self, key: str, model: str, prompt_hash: str, text: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO answers (key, model, prompt_hash, text, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key, model, prompt_hash, text, time.time()),
+        )
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()

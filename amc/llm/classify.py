@@ -1,0 +1,160 @@
+"""The LLM tier's entry points: classify many pairs concurrently, or estimate the cost first.
+
+``classify_pairs_llm`` turns (pair, snippets) items into at most one request
+per pair (pair mode) or per paper (paper mode), runs them through the client
+with a bounded number of workers, and returns one ``Classification`` per item,
+in input order, with ``tier="llm"``. A pair whose answer stays invalid is a
+failed classification with the raw output kept in ``reason``; the run stops
+(``LLMRunStopped`` carrying the finished pairs) only when the provider is
+unusable or the budget is spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from amc.errors import AmcError
+from amc.llm.cache import AnswerCache
+from amc.llm.client import LLMClient
+from amc.llm.config import LLMConfig
+from amc.llm.cost import Budget, CostEstimate, add_usage, estimate_cost
+from amc.llm.errors import LLMError, LLMRunStopped
+from amc.llm.messages import PairInput, Request
+from amc.llm.planning import build_requests
+from amc.llm.rerank import rerank_inputs
+from amc.llm.results import TIER, Items, classifications, failed, no_hit, triage_items
+from amc.llm.session import ask
+from amc.models import Classification, Usage
+from amc.registry import Registry
+
+Progress = Callable[[Classification], None]
+
+__all__ = ["TIER", "CostEstimate", "classify_pairs_llm", "classify_pairs_llm_sync", "estimate_cost"]
+
+
+async def classify_pairs_llm(
+    items: Items,
+    registry: Registry,
+    config: LLMConfig,
+    *,
+    prior: dict[str, Classification] | None = None,
+    progress: Progress | None = None,
+) -> list[Classification]:
+    """Classify every (pair, snippets) item with the model; one result per item, in order.
+
+    ``prior`` maps pair ids to results of an earlier run (e.g. an interrupted one):
+    a successful LLM result made with the same model and prompt is returned as is,
+    with no call. ``progress`` is called with each result as it is finished.
+    Raises ``LLMRunStopped`` (``LLMUnavailableError`` or ``LLMBudgetExceeded``) with
+    ``.completed`` set when the whole run has to stop.
+    """
+    run = _Run(registry, config, progress)
+    try:
+        return await run.classify(items, prior or {})
+    finally:
+        run.close()
+
+
+def classify_pairs_llm_sync(
+    items: Items,
+    registry: Registry,
+    config: LLMConfig,
+    *,
+    prior: dict[str, Classification] | None = None,
+    progress: Progress | None = None,
+) -> list[Classification]:
+    """``classify_pairs_llm`` for synchronous callers (CLI, Celery tasks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        coro = classify_pairs_llm(items, registry, config, prior=prior, progress=progress)
+        return asyncio.run(coro)
+    raise AmcError("classify_pairs_llm_sync was called inside an event loop; await "
+                   "classify_pairs_llm instead")  # fmt: skip
+
+
+class _Run:
+    """State of one run: client, cache, budget and the results so far."""
+
+    def __init__(self, registry: Registry, config: LLMConfig, progress: Progress | None) -> None:
+        self.registry = registry
+        self.config = config
+        self.progress = progress
+        self.client = LLMClient(config)
+        use_cache = config.use_cache and config.cache_path is not None
+        self.cache = AnswerCache(config.cache_path) if use_cache and config.cache_path else None
+        self.budget = Budget(config.max_cost_usd)
+        self.results: dict[str, Classification] = {}
+        #: reranker calls per pair, added to the pair's usage when its result is emitted
+        self.rerank_usage: dict[str, Usage] = {}
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+    async def classify(
+        self, items: Items, prior: dict[str, Classification]
+    ) -> list[Classification]:
+        inputs = self._inputs(items, prior)
+        if self.config.rerank == "llm":
+            inputs = await rerank_inputs(inputs, self.client, self.config, self._emit_rerank_usage)
+        requests, without_text = build_requests(inputs, self.config)
+        for item in without_text:
+            self._emit(no_hit(item, self.config, self.registry))
+        try:
+            await self._run_all(requests)
+        except* LLMRunStopped as group:
+            stop = group.exceptions[0]
+            assert isinstance(stop, LLMRunStopped)
+            stop.completed = [
+                self.results[p.pair_id] for p, _ in items if p.pair_id in self.results
+            ]
+            raise stop from None
+        return [self.results[pair.pair_id] for pair, _ in items]
+
+    def _inputs(self, items: Items, prior: dict[str, Classification]) -> list[PairInput]:
+        """Prepared inputs for the items that need work; the others are emitted now."""
+        inputs, decided = triage_items(items, self.registry, self.config, prior)
+        for result in decided:
+            self._emit(result)
+        return inputs
+
+    async def _run_all(self, requests: list[Request]) -> None:
+        pending = iter(requests)  # shared by the workers: each request is taken once
+
+        async def worker() -> None:
+            for request in pending:
+                self.budget.check()  # before spending more, not in the middle of a pair
+                for result in await self._run_request(request):
+                    self._emit(result)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.config.concurrency, len(requests))):
+                group.create_task(worker())
+
+    async def _run_request(self, request: Request) -> list[Classification]:
+        started, clock = datetime.now(UTC), time.monotonic()
+        try:
+            outcome = await ask(request, self.client, self.cache, self.config, self.budget)
+        except LLMRunStopped:
+            raise
+        except LLMError as exc:
+            usage = getattr(exc, "usage", Usage())
+            return [failed(item.pair, exc, self.config, request, usage) for item in request.inputs]
+        elapsed = time.monotonic() - clock
+        return classifications(request, outcome, self.config, self.registry, started, elapsed)
+
+    def _emit(self, result: Classification) -> None:
+        rerank_usage = self.rerank_usage.pop(result.pair_id, None)
+        if rerank_usage is not None:  # the reranker's calls are part of what the pair cost
+            result = result.model_copy(update={"usage": add_usage(result.usage, rerank_usage)})
+        self.results[result.pair_id] = result
+        if self.progress is not None:
+            self.progress(result)
+
+    def _emit_rerank_usage(self, pair_id: str, usage: Usage) -> None:
+        self.budget.record(usage)
+        self.rerank_usage[pair_id] = add_usage(self.rerank_usage.get(pair_id, Usage()), usage)

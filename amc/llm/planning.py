@@ -1,0 +1,54 @@
+"""Turn (pair, snippets) items into model requests: rank, select, group.
+
+Pair mode makes one request per pair; paper mode one request per paper
+covering all its pairs. A pair without any snippet needs no request: the
+telescope is not named in the paper at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from amc.llm.config import LLMConfig
+from amc.llm.messages import PairInput, Request, pair_request, paper_request
+from amc.llm.ranking import rank_snippets, select_snippets, trim_snippet
+from amc.models import Pair, Snippet
+from amc.registry import Registry
+
+
+def prepare_input(
+    pair: Pair, snippets: Sequence[Snippet], registry: Registry, config: LLMConfig
+) -> PairInput:
+    """The pair with its snippets ranked lexically and cut to the configured caps."""
+    telescope = registry.get(pair.telescope, where=pair.pair_id)
+    ranked = rank_snippets(snippets, telescope, registry.cues)
+    if config.rerank == "llm":  # the reranker sees every snippet and selects afterwards
+        return PairInput(
+            pair, telescope, [trim_snippet(s, config.max_snippet_chars) for s in ranked]
+        )
+    chosen = select_snippets(
+        ranked, config.max_snippets, config.max_snippet_chars, config.max_prompt_chars
+    )
+    return PairInput(pair, telescope, chosen)
+
+
+def build_requests(
+    inputs: Sequence[PairInput], config: LLMConfig
+) -> tuple[list[Request], list[PairInput]]:
+    """Requests for the inputs that have snippets, and the inputs that have none."""
+    with_text = [i for i in inputs if i.snippets]
+    without = [i for i in inputs if not i.snippets]
+    if config.mode == "pair":
+        return [pair_request(i, config) for i in with_text], without
+    by_paper: dict[str, list[PairInput]] = {}
+    for item in with_text:
+        by_paper.setdefault(item.pair.paper.bibcode, []).append(item)
+    return [paper_request(group, config) for group in by_paper.values()], without
+
+
+def plan_requests(
+    items: Sequence[tuple[Pair, list[Snippet]]], registry: Registry, config: LLMConfig
+) -> tuple[list[Request], list[PairInput]]:
+    """``prepare_input`` for every item, then ``build_requests``."""
+    inputs = [prepare_input(pair, snippets, registry, config) for pair, snippets in items]
+    return build_requests(inputs, config)

@@ -1,0 +1,146 @@
+"""The shape of the model's answer, as pydantic models and a strict JSON schema.
+
+Labels and telescope keys are ``Literal`` types, so the schema sent to the
+model already restricts what it may answer. All fields are required and no
+extra keys are allowed: that is what OpenAI's ``strict`` structured output
+demands, and what a llama.cpp grammar built from the schema enforces.
+Precedence between the labels is applied afterwards by ``TelescopeLabels``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+M = TypeVar("M", bound=BaseModel)
+LabelName = Literal["science", "instrumentation", "mention", "not_telescope"]
+_STRICT = ConfigDict(extra="forbid")
+
+
+class AnswerConfidence(BaseModel):
+    """The model's probability (0..1) that each label is true."""
+
+    model_config = _STRICT
+
+    science: float = Field(ge=0.0, le=1.0)
+    instrumentation: float = Field(ge=0.0, le=1.0)
+    mention: float = Field(ge=0.0, le=1.0)
+    not_telescope: float = Field(ge=0.0, le=1.0)
+
+
+class AnswerQuote(BaseModel):
+    """A verbatim quote from the snippets and the label it supports."""
+
+    model_config = _STRICT
+
+    quote: str = Field(max_length=600)
+    supports: LabelName
+
+
+class PairAnswer(BaseModel):
+    """The answer for one (paper, telescope) pair."""
+
+    model_config = _STRICT
+
+    science: bool
+    instrumentation: bool
+    mention: bool
+    not_telescope: bool
+    confidence: AnswerConfidence
+    evidence: list[AnswerQuote] = Field(max_length=6)
+    reason: str = Field(max_length=800)
+
+
+class TelescopeAnswer(PairAnswer):
+    """A pair answer inside a paper answer; ``telescope`` is narrowed per request."""
+
+    telescope: str
+
+
+class PaperAnswer(BaseModel):
+    """The answer for all candidate telescopes of one paper (``mode="paper"``)."""
+
+    model_config = _STRICT
+
+    results: list[TelescopeAnswer]
+
+
+@cache
+def paper_answer_model(telescopes: tuple[str, ...]) -> type[PaperAnswer]:
+    """A ``PaperAnswer`` whose ``telescope`` field only admits ``telescopes``."""
+    key_type: Any = Literal[telescopes]
+    item = create_model("TelescopeAnswer", __base__=TelescopeAnswer, telescope=(key_type, ...))
+    return create_model("PaperAnswer", __base__=PaperAnswer, results=(list[item], ...))
+
+
+def answer_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with ``$ref``s inlined (llama.cpp grammars and some
+    providers do not follow references) and titles dropped (noise for the model)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+    inlined: dict[str, Any] = _inline(schema, defs)
+    return inlined
+
+
+#: ``title`` is noise for the model; OpenAI strict mode rejects ``maxLength`` (pydantic still
+#: checks it on the way back, so an overlong quote leads to a re-ask)
+_DROPPED_KEYWORDS = {"title", "maxLength"}
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        out = {k: _inline(v, defs) for k, v in node.items() if k not in _DROPPED_KEYWORDS}
+        if "const" in out:  # a one-telescope Literal; "enum" is the more widely supported form
+            out["enum"] = [out.pop("const")]
+        return out
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
+
+
+def parse_answer(text: str, model: type[M]) -> M:
+    """Validate the model's text as ``model``. Tolerates a Markdown code fence and prose
+    around one JSON object; raises ``ValueError`` with a message fit to send back."""
+    body = _FENCE.sub("", text.strip())
+    start, end = body.find("{"), body.rfind("}")
+    if start < 0 or end <= start:
+        raise ValueError("the answer contains no JSON object")
+    try:
+        return model.model_validate_json(body[start : end + 1])
+    except ValidationError as exc:
+        raise ValueError(_validation_summary(exc)) from None
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(answer)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def check_paper_answer(answer: PaperAnswer, telescopes: Sequence[str]) -> None:
+    """Every requested telescope answered exactly once, or ``ValueError``."""
+    seen = [r.telescope for r in answer.results]
+    missing = [t for t in telescopes if t not in seen]
+    repeated = sorted({t for t in seen if seen.count(t) > 1})
+    if missing or repeated:
+        raise ValueError(
+            f"results must hold one entry per telescope {list(telescopes)}; "
+            f"missing {missing}, repeated {repeated}"
+        )
+
+
+def example_json(model: type[BaseModel]) -> str:
+    """Compact schema text for prompts of servers without structured output."""
+    return json.dumps(answer_schema(model), separators=(",", ":"))

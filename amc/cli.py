@@ -16,7 +16,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from amc import __version__
 from amc.errors import AmcError
@@ -189,12 +196,12 @@ def classify(
                 for c in results:
                     writer.write(c)
                     summary.add(c)
-                    advance()
+                    advance(c)
         else:
             for c in results:
                 _print_result(c)
                 summary.add(c)
-                advance()
+                advance(c)
     for line in summary.lines():
         err.print(line)
     if output is not None:
@@ -225,18 +232,27 @@ def _count(inputs: list[Path]) -> int | None:
 
 @contextmanager
 def _progress_bar(settings: Settings, total: int | None) -> Iterator[Any]:
+    """A bar over input rows (papers), advanced once per row whatever its pair count."""
     if not (settings.progress and err.is_terminal):
-        yield lambda: None
+        yield lambda c: None
         return
     columns = [
-        TextColumn("classifying"),
+        TextColumn("classifying papers"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
     ]
+    last_source: list[str] = [""]
+
+    def advance(c: Classification) -> None:
+        if c.source != last_source[0] or not c.source:
+            last_source[0] = c.source
+            bar.advance(task)
+
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("classify", total=total)
-        yield lambda: bar.advance(task)
+        yield advance
 
 
 def _print_result(c: Classification) -> None:
@@ -306,6 +322,12 @@ def main() -> None:
         app()
     except AmcError as exc:
         err.print(f"amc: error: {exc}", markup=False)
+        if getattr(exc, "completed", None) is not None:
+            err.print(
+                "amc: the pairs finished before the stop were written; run the same "
+                "command again to resume (answers already received are cached)",
+                markup=False,
+            )
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("amc: interrupted; results written so far are kept")

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     llm_max_consecutive_failures: int = Field(
         10, ge=1, description="LLM requests failing in a row before the run stops."
     )
+    llm_backoff_s: float = Field(
+        1.0, ge=0, description="First retry wait of an LLM request (doubles, jittered)."
+    )
     llm_mode: Literal["pair", "paper"] = Field(
         "pair", description="One LLM call per pair, or per paper for all its telescopes."
     )

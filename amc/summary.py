@@ -25,11 +25,17 @@ class RunSummary:
     predicted: list[TelescopeLabels] = field(default_factory=list)
     gold_telescopes: list[str] = field(default_factory=list)
     cost_usd: float = 0.0
+    tiers: Counter[str] = field(default_factory=Counter)
+    llm_calls: int = 0
+    tokens: int = 0
 
     def add(self, c: Classification) -> None:
         self.pairs += 1
         self.by_telescope[c.telescope] += 1
+        self.tiers[c.tier] += 1
         self.cost_usd += c.usage.cost_usd or 0.0
+        self.llm_calls += c.usage.calls
+        self.tokens += c.usage.prompt_tokens + c.usage.completion_tokens
         if c.error is not None or c.labels is None:
             kind = c.error.kind if c.error else "error"
             message = c.error.message if c.error else "no labels"
@@ -76,8 +82,13 @@ class RunSummary:
             out.append(
                 f"  ... and {len(self.errors) - MAX_ERRORS_SHOWN} more (see the output file)"
             )
-        if self.cost_usd:
-            out.append(f"cost: ${self.cost_usd:.4f}")
+        if len(self.tiers) > 1:
+            decided = ", ".join(f"{tier} {n}" for tier, n in sorted(self.tiers.items()))
+            saved = self.pairs - self.tiers.get("llm", 0)
+            out.append(f"tiers: {decided} ({saved} pairs decided without an LLM call)")
+        if self.llm_calls:
+            cost = f"${self.cost_usd:.4f}" if self.cost_usd else "unknown (no price configured)"
+            out.append(f"LLM: {self.llm_calls} calls, {self.tokens} tokens, cost {cost}")
         report = self.score()
         if report is not None:
             out.append(

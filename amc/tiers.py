@@ -39,6 +39,7 @@ def llm_config(settings: Settings) -> LLMConfig:
         concurrency=settings.llm_concurrency,
         timeout_s=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,
+        backoff_base_s=settings.llm_backoff_s,
         max_consecutive_failures=settings.llm_max_consecutive_failures,
         mode=settings.llm_mode,
         rerank=settings.rerank,
@@ -119,14 +120,21 @@ def _needs_llm(c: Classification, pair: Pair, settings: Settings) -> bool:
 def classify_stream(
     items: Iterable[Pair | Classification], registry: Registry, settings: Settings
 ) -> Iterator[Classification]:
-    """Classify a stream of pairs in chunks; failed input rows pass through in order."""
+    """Classify a stream of pairs in chunks; failed input rows pass through in order.
+
+    If the LLM run has to stop (provider unusable, budget spent), the pairs it
+    finished are still yielded before ``LLMRunStopped`` is raised, so an output
+    file keeps them; a re-run then finds their answers in the cache.
+    """
     chunk_size = 1 if settings.tier == "rules" else settings.llm_chunk_pairs
     pending: list[Pair | Classification] = []
+    n_pairs = 0
     for item in items:
         pending.append(item)
-        if sum(isinstance(p, Pair) for p in pending) >= chunk_size:
+        n_pairs += isinstance(item, Pair)
+        if n_pairs >= chunk_size:
             yield from _flush(pending, registry, settings)
-            pending = []
+            pending, n_pairs = [], 0
     yield from _flush(pending, registry, settings)
 
 
@@ -134,9 +142,24 @@ def _flush(
     pending: list[Pair | Classification], registry: Registry, settings: Settings
 ) -> Iterator[Classification]:
     pairs = [p for p in pending if isinstance(p, Pair)]
-    results = iter(classify_pairs(pairs, registry, settings))
+    if settings.tier == "rules":
+        results = classify_pairs(pairs, registry, settings)
+    else:
+        from amc.llm.errors import LLMRunStopped
+
+        try:
+            results = classify_pairs(pairs, registry, settings)
+        except LLMRunStopped as stop:
+            done = {c.pair_id: c for c in stop.completed}
+            yield from (
+                item if isinstance(item, Classification) else done[item.pair_id]
+                for item in pending
+                if isinstance(item, Classification) or item.pair_id in done
+            )
+            raise
+    ordered = iter(results)
     for item in pending:
-        yield next(results) if isinstance(item, Pair) else item
+        yield next(ordered) if isinstance(item, Pair) else item
 
 
 def estimate(

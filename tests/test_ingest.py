@@ -491,7 +491,8 @@ def test_folder_mixes_formats_and_one_bad_file_does_not_stop_it(tmp_path: Path) 
     rows = read([tmp_path])
     assert [type(r).__name__ for r in rows] == ["InputRow", "BadRow", "InputRow"]
     assert rows[2].path == str(tmp_path / "sub" / "c.txt")
-    assert count_rows([tmp_path]) is None and count_rows([tmp_path / "sub"]) == 1
+    # a.jsonl (1 line) + b.txt + c.txt; the hidden file is not counted
+    assert count_rows([tmp_path]) == 3 and count_rows([tmp_path / "sub"]) == 1
 
 
 # --- PDF --------------------------------------------------------------------------------------
@@ -506,3 +507,11 @@ def test_pdf_is_dispatched_to_amc_pdf(tmp_path: Path) -> None:
     assert paper.telescope is None and paper.row == 1 and "HST" in paper.paper.text("body")
     (error,) = bad(rows)
     assert "broken.pdf" in str(error.error)
+
+
+def test_count_rows_counts_json_lines(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "three.jsonl", [paper_record(i) for i in range(3)])
+    assert count_rows([path]) == 3
+    unterminated = tmp_path / "two.jsonl"
+    unterminated.write_bytes(path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[0])
+    assert count_rows([unterminated]) == 2

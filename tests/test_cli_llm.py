@@ -1,0 +1,113 @@
+"""`amc classify` with the LLM and cascade tiers, against the scripted server over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from llm_server import Reply, ScriptedLLMServer
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "amc" / "data" / "sample.jsonl"
+PRICES = json.dumps({"openai/local": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}})
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedLLMServer]:
+    with ScriptedLLMServer() as srv:
+        yield srv
+
+
+def amc(server: ScriptedLLMServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMC_")}
+    env.update(
+        {
+            "AMC_MODEL": "openai/local",
+            "AMC_API_BASE": server.api_base,
+            "AMC_PRICES": PRICES,
+            "AMC_CACHE_PATH": str(tmp_path / "cache.sqlite"),
+            "AMC_LLM_BACKOFF_S": "0.01",
+            "AMC_LLM_MAX_RETRIES": "1",
+            "AMC_LLM_MAX_CONSECUTIVE_FAILURES": "3",
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "amc.cli", "classify", *args],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+
+
+def sample_subset(tmp_path: Path, n: int) -> Path:
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:n]
+    path = tmp_path / "subset.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def chat_requests(server: ScriptedLLMServer) -> int:
+    return sum(1 for r in server.requests if r.path.endswith("/chat/completions"))
+
+
+def test_llm_tier_classifies_records_cost_and_reruns_from_cache(
+    server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    data = sample_subset(tmp_path, 12)
+    first = amc(server, tmp_path, str(data), "--tier", "llm", "-o", "out.jsonl")
+    assert first.returncode == 0, first.stderr
+    records = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(records) == 12
+    called = [r for r in records if r["usage"]["calls"]]
+    assert called and all(r["tier"] == "llm" and r["model"] == "openai/local" for r in called)
+    assert all(r["prompt_hash"] and r["usage"]["cost_usd"] > 0 for r in called)
+    assert chat_requests(server) == sum(r["usage"]["calls"] for r in records)
+    assert "LLM: " in first.stderr and "cost $" in first.stderr
+    before = chat_requests(server)
+    again = amc(server, tmp_path, str(data), "--tier", "llm", "-o", "again.jsonl")
+    assert again.returncode == 0, again.stderr
+    assert chat_requests(server) == before  # every answer came from the cache
+    no_cache = amc(server, tmp_path, str(data), "--tier", "llm", "--no-cache", "-o", "x.csv")
+    assert no_cache.returncode == 0 and chat_requests(server) > before
+
+
+def test_dry_run_estimates_and_calls_nothing(server: ScriptedLLMServer, tmp_path: Path) -> None:
+    result = amc(server, tmp_path, str(SAMPLE), "--tier", "llm", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "dry run" in result.stderr and "LLM calls" in result.stderr and "$" in result.stderr
+    assert server.requests == []
+
+
+def test_cascade_sends_only_unsure_pairs(server: ScriptedLLMServer, tmp_path: Path) -> None:
+    result = amc(server, tmp_path, str(SAMPLE), "--tier", "cascade", "-o", "out.csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    tiers = [r["tier"] for r in rows]
+    assert 0 < tiers.count("llm") < len(rows)
+    assert chat_requests(server) <= tiers.count("llm")
+    assert "pairs decided without an LLM call" in result.stderr
+
+
+def test_provider_outage_stops_cleanly_keeps_finished_pairs_and_resumes(
+    server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    data = sample_subset(tmp_path, 10)
+    server.script(Reply(), Reply())  # two normal answers, then an outage
+    server.script(*[Reply.server_error(503) for _ in range(50)])
+    stopped = amc(server, tmp_path, str(data), "--tier", "llm", "-o", "out.jsonl",
+                  "--skip-bad-rows")  # fmt: skip
+    assert stopped.returncode == 2
+    assert "Traceback" not in stopped.stderr
+    assert "run the same command again to resume" in stopped.stderr
+    kept = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert 1 <= len(kept) < 10
+    server.reset()
+    resumed = amc(server, tmp_path, str(data), "--tier", "llm", "-o", "out.jsonl")
+    assert resumed.returncode == 0, resumed.stderr
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 10
+    # the answers received before the outage were not asked for again
+    assert chat_requests(server) < 10

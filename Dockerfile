@@ -1,5 +1,6 @@
-# Slim, non-root image for the amc CLI (and, later, its workers).
+# Slim, non-root image for the amc CLI and its Celery workers (see docker-compose.yml).
 # Build: docker build -t amc .     Run: docker run --rm -v $PWD:/data amc classify /data/papers.parquet -o /data/out.csv
+# Workers: docker run amc worker; beat: docker run amc beat (state under /var/lib/amc).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -15,8 +16,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LITELLM_LOCAL_MODEL_COST_MAP=True \
     AMC_PROGRESS=false
 COPY --from=build /install /usr/local
-COPY prompts /app/prompts
-RUN useradd --create-home --uid 10001 amc
+RUN useradd --create-home --uid 10001 amc \
+    && mkdir -p /var/lib/amc && chown amc:amc /var/lib/amc
 USER amc
 WORKDIR /home/amc
 ENTRYPOINT ["amc"]

@@ -87,7 +87,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if not manifest_file.is_file() or not (folder / MODEL_FILE).is_file():
         raise ModelArtifactError(
             f"no trained model at {folder} (expected {MANIFEST_FILE} and {MODEL_FILE}); "
-            "train one with `amc train --data LABELLED --model DIR` or set AMC_MODEL_PATH"
+            "train one with `amc train --data LABELLED --model-path DIR` or set AMC_MODEL_PATH"
         )
     try:
         data = json.loads(manifest_file.read_text(encoding="utf-8"))

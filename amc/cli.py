@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +26,7 @@ from rich.progress import (
 )
 
 from amc import __version__
-from amc.errors import AmcError
+from amc.errors import AmcError, ConfigError
 from amc.models import Classification
 from amc.output import ResultWriter, infer_format
 from amc.registry import Registry, load_registry
@@ -123,6 +123,12 @@ def classify(
         str | None,
         typer.Option("--api-base", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1."),
     ] = None,
+    model_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--model-path", help="Trained-model folder from `amc train` (--tier trained)."
+        ),
+    ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Bypass the LLM answer cache.")
     ] = False,
@@ -133,6 +139,18 @@ def classify(
         bool,
         typer.Option("--dry-run", help="Estimate LLM calls, tokens and dollars; call nothing."),
     ] = False,
+    batch_api: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch-api",
+            help="With --tier llm: use the provider's Batch API (half price, up to 24 h); "
+            "the argument is a state file that makes the run resumable.",
+        ),
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait/--no-wait", help="With --batch-api: wait for the batch to finish."),
+    ] = True,
     window: Annotated[
         int | None, typer.Option("--window", help="Sentences of context around each hit [3].")
     ] = None,
@@ -176,6 +194,7 @@ def classify(
         progress=progress,
         model=model,
         api_base=api_base,
+        model_path=model_path,
         use_cache=False if no_cache else None,
         max_cost_usd=max_cost,
     )
@@ -188,7 +207,10 @@ def classify(
         _print_estimate(estimate(pairs, registry, settings), settings)
         return
     summary = RunSummary()
-    results = classify_stream(pairs, registry, settings)
+    if batch_api is not None:
+        results: Iterable[Classification] = _batch_api(pairs, registry, settings, batch_api, wait)
+    else:
+        results = classify_stream(pairs, registry, settings)
     total = _count(inputs)
     with _progress_bar(settings, total) as advance:
         if output is not None:
@@ -206,6 +228,17 @@ def classify(
         err.print(line)
     if output is not None:
         err.print(f"wrote {summary.pairs} rows to {output}")
+
+
+def _batch_api(
+    pairs: Iterable[Any], registry: Registry, settings: Settings, state: Path, wait: bool
+) -> list[Classification]:
+    from amc.tiers import classify_batch_api
+
+    if settings.tier != "llm":
+        raise ConfigError("--batch-api needs --tier llm")
+    err.print(f"Batch API run; state in {state} (run the same command again to resume)")
+    return classify_batch_api(pairs, registry, settings, state, wait)
 
 
 def _print_estimate(est: Any, settings: Settings) -> None:
@@ -307,9 +340,9 @@ def telescopes(
 
 # command groups living in their own modules (each adds its commands to ``app``)
 def _register_command_groups() -> None:
-    from amc import cli_batches, cli_eval
+    from amc import cli_batches, cli_eval, cli_web
 
-    for module in (cli_batches, cli_eval):
+    for module in (cli_batches, cli_eval, cli_web):
         module.register(app)
 
 
@@ -321,6 +354,9 @@ def main() -> None:
     try:
         app()
     except AmcError as exc:
+        if getattr(exc, "kind", "") == "llm_batch_pending":  # not an error: come back later
+            err.print(f"amc: {exc}", markup=False)
+            sys.exit(0)
         err.print(f"amc: error: {exc}", markup=False)
         if getattr(exc, "completed", None) is not None:
             err.print(

@@ -32,7 +32,9 @@ RegistryOpt = Annotated[
 ]
 ModelOpt = Annotated[
     Path | None,
-    typer.Option("--model", help="Trained-model directory (AMC_MODEL_PATH) for --tier trained."),
+    typer.Option(
+        "--model-path", help="Trained-model directory (AMC_MODEL_PATH) for --tier trained."
+    ),
 ]
 TierOpt = Annotated[
     str | None, typer.Option("--tier", help="rules (default) | trained | llm | cascade.")
@@ -169,7 +171,7 @@ def eval_submit(
 
     Example:
 
-        amc eval submit test.csv -o submission.csv --tier trained --model models/amc
+        amc eval submit test.csv -o submission.csv --tier trained --model-path models/amc
     """
     from amc.output import ResultWriter
     from amc.pipeline import read_pairs
@@ -194,7 +196,8 @@ def train(
         str | None, typer.Option("--split", help="Split name(s) in a folder [train].")
     ] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="Artifact folder to write [models/amc-trained].")
+        Path | None,
+        typer.Option("--model-path", help="Artifact folder to write [models/amc-trained]."),
     ] = None,
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 5,
     limit: LimitOpt = None,
@@ -208,7 +211,7 @@ def train(
 
     Example:
 
-        amc train --data tracs/ --split train --model models/amc
+        amc train --data tracs/ --split train --model-path models/amc
     """
     from amc.trained import save_model, train_model
     from eval.splits import find_split_files
@@ -221,7 +224,7 @@ def train(
     _echo(f"trained on {len(pairs)} pairs; {folds}-fold cross-validated: "
           f"cell macro-F1 {cv['cell_macro_f1']:.3f}, sklearn macro-F1 "
           f"{cv['sklearn_macro_f1']:.3f}, micro-F1 {cv['micro_f1']:.3f}")  # fmt: skip
-    _echo(f"model written to {folder} (use --model {folder} or AMC_MODEL_PATH={folder})")
+    _echo(f"model written to {folder} (use --model-path {folder} or AMC_MODEL_PATH={folder})")
 
 
 def audit(

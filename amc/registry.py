@@ -65,6 +65,16 @@ def _literal(text: str) -> str:
     return r"[\s~\-\u2010-\u2013]+".join(re.escape(p) for p in parts)
 
 
+def _check_regexes(patterns: list[str]) -> list[str]:
+    """Every pattern compiles; the error names the item, so the file can be fixed."""
+    for i, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"item {i}: invalid regular expression {pattern!r}: {exc}") from None
+    return patterns
+
+
 def _as_term(value: Any) -> Any:
     return {"term": value} if isinstance(value, str) else value
 
@@ -110,14 +120,7 @@ class Telescope(BaseModel):
     @field_validator("false_positives", "grants", "science_patterns", "instrumentation_patterns")
     @classmethod
     def _regexes(cls, value: list[str]) -> list[str]:
-        for i, pattern in enumerate(value):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(
-                    f"item {i}: invalid regular expression {pattern!r}: {exc}"
-                ) from None
-        return value
+        return _check_regexes(value)
 
     @cached_property
     def compiled(self) -> CompiledTelescope:
@@ -266,14 +269,7 @@ class Cues(BaseModel):
     @field_validator("science", "instrumentation", "mention")
     @classmethod
     def _regexes(cls, value: list[str]) -> list[str]:
-        for i, pattern in enumerate(value):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(
-                    f"item {i}: invalid regular expression {pattern!r}: {exc}"
-                ) from None
-        return value
+        return _check_regexes(value)
 
     @cached_property
     def compiled(self) -> dict[str, re.Pattern[str] | None]:

@@ -294,7 +294,21 @@ def _quote_span(snippet: Snippet, start: int, end: int, reach: int = 220) -> tup
     ends = [m.end() for m in _SENTENCE_END.finditer(text, left, start)]
     lo = ends[-1] if ends else left
     m = _SENTENCE_END.search(text, end, min(len(text), end + reach))
-    hi = m.end() if m else min(len(text), end + reach)
+    hi = m.end() if m else _word_end(text, min(len(text), end + reach))
+    if not ends and lo > 0:  # no sentence start in reach: do not begin mid-word either
+        lo = _word_start(text, lo, start)
     while lo < start and text[lo].isspace():
         lo += 1
     return lo, max(hi, end)
+
+
+def _word_end(text: str, pos: int) -> int:
+    while pos < len(text) and not text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _word_start(text: str, pos: int, limit: int) -> int:
+    while pos < limit and not text[pos - 1].isspace():
+        pos += 1
+    return pos

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     api_base: str | None = Field(
         None, description="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)."
     )
+    api_key: SecretStr | None = Field(
+        None,
+        description="LLM API key; default: the provider's usual variable (OPENAI_API_KEY for "
+        "openai/ models), read once at start-up.",
+    )
+    llm_transport: Literal["auto", "litellm", "http"] = Field(
+        "auto",
+        description="'http': a lean pooled HTTP client for OpenAI-compatible endpoints; "
+        "'litellm': any provider; 'auto': http for openai/ models, litellm otherwise.",
+    )
     llm_concurrency: int = Field(8, ge=1, le=1024, description="LLM requests in flight at once.")
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM request.")
     llm_max_retries: int = Field(4, ge=0, le=20, description="Retries of one LLM request.")
@@ -118,6 +128,9 @@ class Settings(BaseSettings):
     )
     llm_chunk_pairs: int = Field(
         256, ge=1, description="Pairs handed to the LLM tier at a time (streaming)."
+    )
+    batch_poll_s: float = Field(
+        30.0, gt=0, description="Batch API: first wait between status polls (doubles to 10 min)."
     )
 
     # --- store, workers, audit ---------------------------------------------------------
@@ -188,6 +201,26 @@ class Settings(BaseSettings):
         None,
         description="Cron expression (5 fields, e.g. '0 3 * * *') at which `amc beat` runs the "
         "incremental audit; unset: no scheduled audit.",
+    )
+
+    # --- web app (issue 7) ----------------------------------------------------------------
+    web_host: str = Field("127.0.0.1", description="Address `amc serve` listens on.")
+    web_port: int = Field(8000, ge=1, le=65535, description="Port `amc serve` listens on.")
+    web_max_upload_bytes: int = Field(
+        256 * 2**20, ge=1024, description="Largest request body (upload) the web app accepts."
+    )
+    web_max_zip_bytes: int = Field(
+        2 * 2**30,
+        ge=1024,
+        description="Most an uploaded zip may expand to (checked at upload, and again on reading).",
+    )
+    web_workers: Literal["auto", "celery", "embedded"] = Field(
+        "auto",
+        description="Who runs web-submitted batches: Celery workers, a background thread of the "
+        "server, or auto (workers when the broker answers and a worker replies to a ping).",
+    )
+    web_secure_cookies: bool = Field(
+        False, description="Mark the web session cookie Secure (set it when served over HTTPS)."
     )
 
     @field_validator("registry_files", mode="before")
@@ -261,7 +294,7 @@ def load_settings(
     token = _config_values.set(file_values)
     saved = _swap_environ(env) if environ is not None else None
     try:
-        return Settings(**init)
+        return _with_provider_key(Settings(**init), env)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
@@ -272,6 +305,19 @@ def load_settings(
         _config_values.reset(token)
         if saved is not None:
             _swap_environ(saved)
+
+
+def _with_provider_key(settings: Settings, env: dict[str, str]) -> Settings:
+    """Fill ``api_key`` from OPENAI_API_KEY for OpenAI-style models, here at the edge.
+
+    Other providers' keys (ANTHROPIC_API_KEY, ...) are left to litellm, which reads
+    them itself; an OpenAI key must never be sent to another provider.
+    """
+    openai_style = settings.model.startswith("openai/") or "/" not in settings.model
+    key = env.get("OPENAI_API_KEY")
+    if settings.api_key is None and openai_style and key:
+        return settings.model_copy(update={"api_key": SecretStr(key)})
+    return settings
 
 
 def _swap_environ(new: dict[str, str]) -> dict[str, str]:

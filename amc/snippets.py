@@ -68,34 +68,29 @@ def _field_hits(text: str, field: TextField, telescope: Telescope) -> list[Hit]:
         elif _overlaps(start, end, grant_spans):
             kind = "grant"
         covered.append((start, end))
-        hits.append(
-            Hit(
-                telescope=telescope.key,
-                field=field,
-                start=start,
-                end=end,
-                text=text[start:end],
-                term=term.term,
-                kind=kind,
-                shared=term.shared,
-            )
-        )
+        hits.append(_hit(telescope, field, text, start, end, term.term, kind, term.shared))
     # an award number names no telescope but is still a (grant) hit of it
     for start, end in grant_spans:
         if not _overlaps(start, end, covered):
-            hits.append(
-                Hit(
-                    telescope=telescope.key,
-                    field=field,
-                    start=start,
-                    end=end,
-                    text=text[start:end],
-                    term="(grant pattern)",
-                    kind="grant",
-                )
-            )
+            hits.append(_hit(telescope, field, text, start, end, "(grant pattern)", "grant"))
     hits.sort(key=lambda h: h.start)
     return hits
+
+
+def _hit(
+    telescope: Telescope,
+    field: TextField,
+    text: str,
+    start: int,
+    end: int,
+    term: str,
+    kind: HitKind,
+    shared: bool = False,
+) -> Hit:
+    return Hit(
+        telescope=telescope.key, field=field, start=start, end=end, text=text[start:end],
+        term=term, kind=kind, shared=shared,
+    )  # fmt: skip
 
 
 def _spans(pattern: re.Pattern[str] | None, text: str, windows: Sequence[Span]) -> list[Span]:

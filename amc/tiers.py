@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from amc.models import NONE_TELESCOPE, Classification, Pair, Snippet
@@ -36,6 +37,8 @@ def llm_config(settings: Settings) -> LLMConfig:
     return LLMConfig(
         model=settings.model,
         api_base=settings.api_base,
+        api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+        transport=settings.llm_transport,
         concurrency=settings.llm_concurrency,
         timeout_s=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,
@@ -208,3 +211,34 @@ def _add(a: CostEstimate, b: CostEstimate) -> CostEstimate:
             "pairs_without_call": a.pairs_without_call + b.pairs_without_call,
         }
     )
+
+
+def classify_batch_api(
+    items: Iterable[Pair | Classification],
+    registry: Registry,
+    settings: Settings,
+    state_path: Path,
+    wait: bool = True,
+) -> list[Classification]:
+    """The LLM tier through the provider's Batch API (half price, results within 24 h).
+
+    All pairs are held in memory (a batch is at most 50,000 requests). The state
+    file makes it resumable: running again with it never re-uploads or re-creates,
+    it polls and, once the batch is finished, collects. With ``wait=False`` it
+    submits, reads the status once and raises ``LLMBatchPending`` if unfinished.
+    Failed input rows are returned as they are, in order.
+    """
+    from amc.llm import run_batch
+
+    pending = list(items)
+    pairs = [p for p in pending if isinstance(p, Pair)]
+    results = run_batch(
+        _with_snippets(pairs, registry, settings),
+        registry,
+        llm_config(settings),
+        state_path,
+        poll_interval_s=settings.batch_poll_s,
+        timeout_s=None if wait else 0.0,
+    )
+    ordered = iter(results)
+    return [next(ordered) if isinstance(item, Pair) else item for item in pending]

@@ -312,8 +312,8 @@ def configured_model(registry: Registry, settings: Settings) -> TrainedModel:
     """The model of ``settings.model_path``, loaded once per file version and registry."""
     if settings.model_path is None:
         raise ModelArtifactError(
-            "the trained tier needs a model: set --model DIR or AMC_MODEL_PATH "
-            "(train one with `amc train --data LABELLED --model DIR`)"
+            "the trained tier needs a model: set --model-path DIR or AMC_MODEL_PATH "
+            "(train one with `amc train --data LABELLED --model-path DIR`)"
         )
     model_file = Path(settings.model_path) / MODEL_FILE
     mtime = model_file.stat().st_mtime_ns if model_file.exists() else 0

@@ -2,8 +2,12 @@
 
 Part 1 - throughput: the scripted OpenAI-compatible server answers every call
 after a fixed latency (default 500 ms); pairs/s is measured through the real
-client (litellm over HTTP) at several concurrency limits. Concurrency 1 runs
-on fewer pairs (``--serial-pairs``) because 1,000 pairs would take 500 s.
+client over HTTP at several concurrency limits, with each transport (the lean
+``http`` one and ``litellm``). The server runs in its own process (started
+from ``tests/llm_server.py``) so it does not compete for this process's GIL;
+the CPU time per pair of both processes is reported, and "% of limit" is
+pairs/s over concurrency / latency. Concurrency 1 runs on fewer pairs
+(``--serial-pairs``) because 1,000 pairs would take 500 s.
 
 Part 2 - tokens and dollars on the real dev-papers pairs: prompt tokens are
 counted offline on the rendered prompts; completion tokens are the estimate
@@ -13,23 +17,28 @@ snippets, with its token counts approximated as documented in
 ``reference_tokens``.
 
     .venv/bin/python bench/llm_throughput.py [--pairs 1000] [--latency 0.5]
+        [--concurrency 1 8 32 64] [--transports http litellm] [--no-cost]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pandas as pd  # noqa: E402
-from llm_server import ScriptedLLMServer  # noqa: E402
 
-from amc.llm import LLMConfig, classify_pairs_llm_sync, estimate_cost  # noqa: E402
+from amc.llm import LLMConfig, classify_pairs_llm_sync, estimate_cost, warm_up  # noqa: E402
 from amc.llm import client as llm_client  # noqa: E402
 from amc.llm.cost import ANSWER_TOKENS_PER_TELESCOPE  # noqa: E402
 from amc.models import Pair, Paper, Snippet  # noqa: E402
@@ -67,19 +76,47 @@ def dev_items(registry: Registry) -> Items:
     return items
 
 
-def throughput(registry: Registry, items: Items, concurrency: int, latency: float) -> dict:
-    with ScriptedLLMServer(latency_s=latency) as server:
-        cfg = LLMConfig(
-            model="openai/local", api_base=server.api_base, concurrency=concurrency, cache_path=None
-        )
-        start = time.monotonic()
-        results = classify_pairs_llm_sync(items, registry, cfg)
-        elapsed = time.monotonic() - start
-        calls = len(server.chat_requests)
-    ok = sum(r.ok for r in results)
-    return {"concurrency": concurrency, "pairs": len(items), "ok": ok, "seconds": elapsed,
-            "pairs_per_s": len(items) / elapsed, "calls_per_pair": calls / len(items),
-            "max_in_flight": server.max_in_flight}  # fmt: skip
+@contextmanager
+def llm_server(latency: float) -> Iterator[str]:
+    """The scripted server in its own process; yields its api_base."""
+    cmd = [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def server_stats(api_base: str, reset: bool = False) -> dict:
+    url = f"{api_base}/_stats" + ("/reset" if reset else "")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return dict(json.load(response))
+
+
+def throughput(
+    registry: Registry, items: Items, concurrency: int, api_base: str, transport: str
+) -> dict:
+    cfg = LLMConfig(
+        model="openai/local",
+        api_base=api_base,
+        concurrency=concurrency,
+        cache_path=None,
+        transport=transport,
+    )
+    warm_up(cfg)  # imports (litellm: seconds) are not part of the steady state
+    server_cpu = server_stats(api_base, reset=True)["cpu_s"]
+    start, cpu = time.monotonic(), time.process_time()
+    results = classify_pairs_llm_sync(items, registry, cfg)
+    elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
+    stats = server_stats(api_base)
+    n = len(items)
+    return {"concurrency": concurrency, "pairs": n, "ok": sum(r.ok for r in results),
+            "seconds": elapsed, "pairs_per_s": n / elapsed,
+            "calls_per_pair": stats["chat_requests"] / n, "max_in_flight": stats["max_in_flight"],
+            "client_cpu_ms": 1000 * cpu / n,
+            "server_cpu_ms": 1000 * (stats["cpu_s"] - server_cpu) / n}  # fmt: skip
 
 
 def reference_tokens(items: Items, model: str) -> tuple[int, int, int]:
@@ -114,18 +151,28 @@ def main() -> None:
     parser.add_argument("--serial-pairs", type=int, default=40)
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--transports", nargs="+", default=["http", "litellm"])
+    parser.add_argument("--no-cost", action="store_true", help="skip part 2")
     args = parser.parse_args()
     registry = load_registry()
 
     print(f"## Throughput (scripted server, {args.latency * 1000:.0f} ms per call)\n")
-    print("| concurrency | pairs | ok | seconds | pairs/s | calls/pair | max in flight |")
-    print("|---|---|---|---|---|---|---|")
-    for c in args.concurrency:
-        n = args.serial_pairs if c == 1 else args.pairs
-        row = throughput(registry, synthetic_items(registry, n), c, args.latency)
-        cells = [c, row["pairs"], row["ok"], f"{row['seconds']:.1f}"]
-        cells += [f"{row['pairs_per_s']:.1f}", f"{row['calls_per_pair']:.2f}", row["max_in_flight"]]
-        print(table_row(*cells))
+    print("| transport | concurrency | pairs | ok | seconds | pairs/s | % of limit | calls/pair "
+          "| max in flight | client CPU ms/pair | server CPU ms/pair |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    with llm_server(args.latency) as api_base:
+        for transport in args.transports:
+            for c in args.concurrency:
+                n = args.serial_pairs if c == 1 else args.pairs
+                row = throughput(registry, synthetic_items(registry, n), c, api_base, transport)
+                limit = c / args.latency
+                cells = [transport, c, row["pairs"], row["ok"], f"{row['seconds']:.1f}"]
+                cells += [f"{row['pairs_per_s']:.1f}", f"{100 * row['pairs_per_s'] / limit:.0f} %"]
+                cells += [f"{row['calls_per_pair']:.2f}", row["max_in_flight"]]
+                cells += [f"{row['client_cpu_ms']:.1f}", f"{row['server_cpu_ms']:.1f}"]
+                print(table_row(*cells), flush=True)
+    if args.no_cost:
+        return
 
     items = dev_items(registry)
     print(f"\n## Tokens and cost on the {len(items)} dev-papers pairs\n")

@@ -10,12 +10,25 @@ for real. Behaviour per request, first match wins:
    "we observed", else ``mention``, quoting the first sentence it used.
 
 Every request is recorded (``server.requests``) with its JSON body, and the
-server tracks the highest number of requests in flight at once.
+server tracks the highest number of requests in flight at once. Run as a
+script (``python tests/llm_server.py --latency 0.5``) it serves in its own
+process and prints its ``api_base``; ``GET /v1/_stats`` then reports the
+counts and its CPU time.
 
-It also serves the OpenAI Batch API subset the client uses: ``POST /v1/files``,
-``POST /v1/batches``, ``GET /v1/batches/{id}``, ``GET /v1/files/{id}/content``;
-a batch completes on the ``batch_polls_to_complete``-th poll by answering
-each line with the same rules as chat completions.
+A request with ``logprobs: true`` (the LLM reranker's yes/no question) is
+answered "Yes" or "No" with OpenAI-style ``top_logprobs`` for both tokens;
+P(yes) comes from ``server.p_yes(snippet_text)`` (default: 0.9 when the
+fenced snippet says "we observed", else 0.2) and the usage from
+``server.rerank_usage`` when set.
+
+It also serves the OpenAI Batch API subset the client uses: ``POST /v1/files``
+(multipart, ``purpose=batch``), ``POST /v1/batches``, ``GET /v1/batches/{id}``,
+``GET /v1/files/{id}/content``. A batch is created ``validating``, is
+``in_progress`` on later polls and completes on the ``batch_polls_to_complete``-th
+poll (``batch_final_status`` picks another end, e.g. ``expired``). Each line is
+answered by ``script_batch_line(custom_id, reply)`` if given, else by the next
+queued ``Reply``, else by the chat rules; a reply with a non-200 status becomes a
+line of the error file.
 """
 
 from __future__ import annotations
@@ -25,67 +38,38 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FENCE_OPEN = "<<<PAPER_SNIPPETS"
-FENCE_CLOSE = "PAPER_SNIPPETS>>>"
-_HEADER = re.compile(r"^\[snippet \d+ \| telescope: (?P<tel>[A-Z0-9\-]+) \| field: \w+.*\]$", re.M)
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+from llm_answers import (
+    FENCE_CLOSE,
+    FENCE_OPEN,
+    Reply,
+    chat_completion,
+    default_answer,
+    default_p_yes,
+    error_body,
+    fenced_snippets,
+    fenced_text,
+    rule_answer,
+    yes_no_completion,
+)
 
-
-@dataclass
-class Reply:
-    """One scripted answer. ``content`` is the assistant message; ``body`` replaces the
-    whole HTTP body (for broken JSON); ``delay_s`` sleeps first (a hang when it is
-    longer than the client timeout)."""
-
-    status: int = 200
-    content: str | None = None
-    body: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
-    usage: tuple[int, int] | None = None
-
-    @classmethod
-    def answer(cls, obj: Any, **kw: Any) -> Reply:
-        return cls(content=json.dumps(obj), **kw)
-
-    @classmethod
-    def rate_limited(cls, retry_after_s: float = 1.0) -> Reply:
-        return cls(
-            status=429,
-            body=_error_body("Rate limit reached, retry later", "rate_limit_exceeded"),
-            headers={"Retry-After": f"{retry_after_s:g}"},
-        )
-
-    @classmethod
-    def server_error(cls, status: int = 500, message: str = "internal error") -> Reply:
-        return cls(status=status, body=_error_body(message, "server_error"))
-
-    @classmethod
-    def json_schema_unsupported(cls) -> Reply:
-        """What llama-cpp-python's server answers to ``response_format: json_schema``."""
-        return cls.server_error(500, "response_format type 'json_schema' is not supported")
-
-    @classmethod
-    def hang(cls, seconds: float) -> Reply:
-        return cls(delay_s=seconds)
-
-    @classmethod
-    def invalid_json(cls) -> Reply:
-        return cls(content="Sure! The telescope was used for science, I think.")
-
-    @classmethod
-    def truncated_json(cls) -> Reply:
-        return cls(content='{"science": true, "instrumentation": false, "mention": fal')
-
-
-def _error_body(message: str, code: str) -> str:
-    return json.dumps({"error": {"message": message, "type": code, "code": code}})
+__all__ = [
+    "FENCE_CLOSE",
+    "FENCE_OPEN",
+    "RecordedRequest",
+    "Reply",
+    "ScriptedLLMServer",
+    "chat_completion",
+    "default_answer",
+    "fenced_snippets",
+    "rule_answer",
+]
 
 
 @dataclass
@@ -107,9 +91,22 @@ class RecordedRequest:
 class ScriptedLLMServer:
     """Start with ``with ScriptedLLMServer() as server:``; ``server.api_base`` is the URL."""
 
-    def __init__(self, latency_s: float = 0.0, batch_polls_to_complete: int = 1) -> None:
+    def __init__(
+        self,
+        latency_s: float = 0.0,
+        batch_polls_to_complete: int = 1,
+        batch_final_status: str = "completed",
+    ) -> None:
         self.latency_s = latency_s
         self.batch_polls_to_complete = batch_polls_to_complete
+        self.batch_final_status = batch_final_status
+        #: P(yes) the reranker's logprobs give a snippet text
+        self.p_yes: Callable[[str], float] = default_p_yes
+        #: (prompt, completion) tokens of a reranker answer; None: derived from the text
+        self.rerank_usage: tuple[int, int] | None = None
+        self._batch_lines: dict[str, Reply] = {}
+        #: the next this many batch creations fail with HTTP 500 (an interrupted submit)
+        self.fail_batch_creates = 0
         self.requests: list[RecordedRequest] = []
         self.max_in_flight = 0
         self._in_flight = 0
@@ -117,7 +114,7 @@ class ScriptedLLMServer:
         self._lock = threading.Lock()
         self._files: dict[str, bytes] = {}
         self._batches: dict[str, dict[str, Any]] = {}
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False  # a hanging handler must not block stop()
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -141,11 +138,34 @@ class ScriptedLLMServer:
         with self._lock:
             self._queue.extend(replies)
 
+    def script_batch_line(self, custom_id: str, reply: Reply) -> None:
+        """Answer the batch line ``custom_id`` with ``reply`` (non-200: an error line)."""
+        with self._lock:
+            self._batch_lines[custom_id] = reply
+
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
             self._queue.clear()
+            self._batch_lines.clear()
             self.max_in_flight = 0
+
+    def paths(self, method: str, suffix: str) -> list[str]:
+        """Paths of the recorded ``method`` requests whose path ends with ``suffix``."""
+        return [r.path for r in self.requests if r.method == method and r.path.endswith(suffix)]
+
+    def stats(self, reset: bool = False) -> dict[str, Any]:
+        """Chat requests, most in flight at once and this process's CPU seconds (also served
+        at ``GET /v1/_stats``, ``/v1/_stats/reset`` to start counting again)."""
+        with self._lock:
+            stats = {
+                "chat_requests": sum(r.path.endswith("/chat/completions") for r in self.requests),
+                "max_in_flight": self.max_in_flight,
+                "cpu_s": time.process_time(),
+            }
+        if reset:
+            self.reset()
+        return stats
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
@@ -175,8 +195,10 @@ class ScriptedLLMServer:
             self._files[file_id] = content
         return file_id
 
-    def _create_batch(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _create_batch(self, body: dict[str, Any]) -> dict[str, Any] | None:
         with self._lock:
+            if body.get("input_file_id") not in self._files:
+                return None
             batch_id = f"batch_{len(self._batches) + 1}"
             batch = {
                 "id": batch_id,
@@ -184,7 +206,7 @@ class ScriptedLLMServer:
                 "endpoint": body.get("endpoint", "/v1/chat/completions"),
                 "input_file_id": body["input_file_id"],
                 "completion_window": body.get("completion_window", "24h"),
-                "status": "in_progress",
+                "status": "validating",
                 "created_at": int(time.time()),
                 "output_file_id": None,
                 "error_file_id": None,
@@ -200,8 +222,11 @@ class ScriptedLLMServer:
             if batch is None:
                 return None
             batch["_polls"] += 1
-            if batch["status"] == "in_progress" and batch["_polls"] >= self.batch_polls_to_complete:
-                self._complete_batch(batch)
+            if batch["status"] in ("validating", "in_progress"):
+                if batch["_polls"] >= self.batch_polls_to_complete:
+                    self._complete_batch(batch)
+                else:
+                    batch["status"] = "in_progress"
             return _public(batch)
 
     def _complete_batch(self, batch: dict[str, Any]) -> None:
@@ -209,18 +234,22 @@ class ScriptedLLMServer:
         out, errors = [], []
         for line in filter(None, lines):
             item = json.loads(line)
-            reply = self._queue.popleft() if self._queue else None
+            reply = self._batch_lines.get(item["custom_id"])
+            if reply is None and self._queue:
+                reply = self._queue.popleft()
             if reply is not None and reply.status != 200:
                 errors.append(_batch_error_line(item["custom_id"], reply))
                 continue
             content = reply.content if reply and reply.content else default_answer(item["body"])
-            out.append(_batch_output_line(item["custom_id"], item["body"], content))
+            usage = reply.usage if reply else None
+            out.append(_batch_output_line(item["custom_id"], item["body"], content, usage))
         batch["output_file_id"] = f"file-{len(self._files) + 1}"
         self._files[batch["output_file_id"]] = "\n".join(out).encode()
         if errors:
             batch["error_file_id"] = f"file-{len(self._files) + 1}"
             self._files[batch["error_file_id"]] = "\n".join(errors).encode()
-        batch["status"] = "completed"
+        batch["status"] = self.batch_final_status
+        batch["completed_at"] = int(time.time())
         batch["request_counts"] = {
             "total": len(out) + len(errors),
             "completed": len(out),
@@ -232,109 +261,34 @@ def _public(batch: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in batch.items() if not k.startswith("_")}
 
 
-def _batch_output_line(custom_id: str, request: dict[str, Any], content: str) -> str:
-    body = chat_completion(request, content, None)
+def _batch_output_line(
+    custom_id: str, request: dict[str, Any], content: str, usage: tuple[int, int] | None
+) -> str:
+    body = chat_completion(request, content, usage)
     response = {"status_code": 200, "request_id": f"req-{custom_id}", "body": body}
     return json.dumps({"id": f"out-{custom_id}", "custom_id": custom_id, "response": response})
 
 
 def _batch_error_line(custom_id: str, reply: Reply) -> str:
     error = {"code": str(reply.status), "message": reply.body or "failed"}
-    return json.dumps({"id": f"err-{custom_id}", "custom_id": custom_id, "error": error})
-
-
-# -- answers --------------------------------------------------------------------
-
-
-def chat_completion(request: dict[str, Any], content: str, usage: tuple[int, int] | None) -> Any:
-    """An OpenAI chat.completion object around ``content`` with token usage."""
-    if usage is None:
-        prompt_chars = sum(len(str(m.get("content", ""))) for m in request.get("messages", []))
-        usage = (max(1, prompt_chars // 4), max(1, len(content) // 4))
-    return {
-        "id": "chatcmpl-scripted",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": request.get("model", "local"),
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {
-            "prompt_tokens": usage[0],
-            "completion_tokens": usage[1],
-            "total_tokens": usage[0] + usage[1],
-        },
-    }
-
-
-def fenced_snippets(request: dict[str, Any]) -> dict[str, list[str]]:
-    """Snippet texts per telescope, read from the fenced block of the first user message."""
-    text = _first_user_message(request)
-    start, end = text.find(FENCE_OPEN), text.find(FENCE_CLOSE)
-    if start < 0 or end < 0:
-        return {}
-    block = text[start + len(FENCE_OPEN) : end]
-    headers = list(_HEADER.finditer(block))
-    out: dict[str, list[str]] = {}
-    for i, header in enumerate(headers):
-        stop = headers[i + 1].start() if i + 1 < len(headers) else len(block)
-        out.setdefault(header["tel"], []).append(block[header.end() : stop].strip())
-    return out
-
-
-def rule_answer(snippets: list[str]) -> dict[str, Any]:
-    """science when a snippet says "we observed", else mention; quotes a real sentence."""
-    sentences = [s.strip() for text in snippets for s in _SENTENCE.findall(text) if s.strip()]
-    observed = [s for s in sentences if "we observed" in s.lower()]
-    science = bool(observed)
-    quote = (observed or sentences or [""])[0]
-    label = "science" if science else "mention"
-    return {
-        "science": science,
-        "instrumentation": False,
-        "mention": not science,
-        "not_telescope": False,
-        "confidence": {
-            "science": 0.9 if science else 0.1,
-            "instrumentation": 0.05,
-            "mention": 0.1 if science else 0.8,
-            "not_telescope": 0.05,
-        },
-        "evidence": [{"quote": quote, "supports": label}] if quote else [],
-        "reason": f"scripted rule: {label}",
-    }
-
-
-def default_answer(request: dict[str, Any]) -> str:
-    """The rule-derived answer, shaped as a pair answer or a paper (``results``) answer."""
-    per_telescope = fenced_snippets(request)
-    if _wants_paper_answer(request):
-        results = [{"telescope": tel, **rule_answer(snips)} for tel, snips in per_telescope.items()]
-        return json.dumps({"results": results})
-    snippets = [s for snips in per_telescope.values() for s in snips]
-    return json.dumps(rule_answer(snippets))
-
-
-def _wants_paper_answer(request: dict[str, Any]) -> bool:
-    return '"results"' in _first_user_message(request)
-
-
-def _first_user_message(request: dict[str, Any]) -> str:
-    """The message with the paper (re-asks append later user messages)."""
-    user = [m for m in request.get("messages", []) if m.get("role") == "user"]
-    return str(user[0].get("content", "")) if user else ""
+    line = {"id": f"err-{custom_id}", "custom_id": custom_id, "response": None, "error": error}
+    return json.dumps(line)
 
 
 # -- HTTP -----------------------------------------------------------------------
 
 
+class _Server(ThreadingHTTPServer):
+    # the default listen backlog (5) resets connections when a client opens 32-64 at once
+    request_queue_size = 1024
+
+
 def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+        protocol_version = "HTTP/1.1"  # keep-alive: a client reuses its connections
+        # headers and body go out in two writes; with Nagle on, the body waits for the
+        # client's delayed ACK (40 ms) on every keep-alive request
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet test output
             pass
@@ -348,11 +302,20 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             elif self.path.endswith("/batches"):
                 body = json.loads(raw)
                 server._record("POST", self.path, body)
-                self._send(200, json.dumps(server._create_batch(body)))
+                if server.fail_batch_creates > 0:
+                    server.fail_batch_creates -= 1
+                    return self._send(500, error_body("batch service down", "server_error"))
+                batch = server._create_batch(body)
+                if batch is None:
+                    message = f"no file {body.get('input_file_id')!r}"
+                    return self._send(404, error_body(message, "not_found"))
+                self._send(200, json.dumps(batch))
             else:
-                self._send(404, _error_body(f"no route {self.path}", "not_found"))
+                self._send(404, error_body(f"no route {self.path}", "not_found"))
 
         def do_GET(self) -> None:
+            if "/_stats" in self.path:  # for a benchmark's server in another process
+                return self._send(200, json.dumps(server.stats(reset="reset" in self.path)))
             server._record("GET", self.path, None)
             match = re.search(r"/batches/([\w\-]+)$", self.path)
             if match:
@@ -361,7 +324,7 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             match = re.search(r"/files/([\w\-]+)/content$", self.path)
             if match and match[1] in server._files:
                 return self._send(200, server._files[match[1]].decode(), "application/jsonl")
-            self._send(404, _error_body(f"no route {self.path}", "not_found"))
+            self._send(404, error_body(f"no route {self.path}", "not_found"))
 
         def _chat(self, raw: bytes) -> None:
             request = json.loads(raw)
@@ -372,6 +335,10 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(server.latency_s + reply.delay_s)
                 if reply.body is not None:
                     body = reply.body
+                elif request.get("logprobs") and reply.content is None:
+                    p_yes = server.p_yes(fenced_text(request))
+                    usage = reply.usage or server.rerank_usage
+                    body = json.dumps(yes_no_completion(request, p_yes, usage))
                 else:
                     content = reply.content if reply.content is not None else None
                     content = content if content is not None else default_answer(request)
@@ -387,13 +354,19 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             message = BytesParser(policy=HTTP).parsebytes(
                 f"Content-Type: {content_type}\r\n\r\n".encode() + raw
             )
-            data = b""
+            data, purpose = b"", ""
             for part in message.iter_parts():
-                if part.get_param("name", header="content-disposition") == "file":
+                name = part.get_param("name", header="content-disposition")
+                if name == "file":
                     data = part.get_payload(decode=True) or b""
+                elif name == "purpose":
+                    purpose = part.get_content().strip()
+            if purpose != "batch":
+                return self._send(400, error_body(f"bad purpose {purpose!r}", "invalid_request"))
             file_id = server._store_file(data)
-            server._record("POST", self.path, {"file_id": file_id, "bytes": len(data)})
-            obj = {"id": file_id, "object": "file", "bytes": len(data), "purpose": "batch"}
+            record = {"file_id": file_id, "bytes": len(data), "purpose": purpose}
+            server._record("POST", self.path, record | {"content": data.decode()})
+            obj = {"id": file_id, "object": "file", "bytes": len(data), "purpose": purpose}
             obj |= {
                 "created_at": int(time.time()),
                 "filename": "input.jsonl",
@@ -418,3 +391,23 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+def main() -> None:
+    """Serve in this process until killed, printing the api_base on the first line: the
+    benchmarks run the server in its own process so it does not share the client's GIL.
+
+        python tests/llm_server.py [--latency 0.5]
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description="scripted OpenAI-compatible server")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per chat call")
+    args = parser.parse_args()
+    with ScriptedLLMServer(latency_s=args.latency) as server:
+        print(server.api_base, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -62,10 +62,10 @@ def test_train_then_eval_with_the_trained_tier(tmp_path: Path) -> None:
     data = write_jsonl(make_labelled_pairs(200, seed=4), tmp_path / "train.jsonl")
     test = write_jsonl(make_labelled_pairs(60, seed=99), tmp_path / "test.jsonl")
     model = tmp_path / "model"
-    trained = _ok(["train", "--data", str(data), "--model", str(model), "--folds", "3"])
+    trained = _ok(["train", "--data", str(data), "--model-path", str(model), "--folds", "3"])
     assert "cross-validated" in trained and (model / "manifest.json").is_file()
     out = tmp_path / "report"
-    _ok(["eval", "run", "--data", str(test), "--tier", "trained", "--model", str(model),
+    _ok(["eval", "run", "--data", str(test), "--tier", "trained", "--model-path", str(model),
          "--out", str(out)])  # fmt: skip
     report = json.loads((out / "report.json").read_text())
     assert report["meta"]["tier"] == "trained" and report["cell_macro_f1"] > 0.9

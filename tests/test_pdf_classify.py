@@ -85,3 +85,27 @@ def test_page_limit_from_settings(tmp_path: Path) -> None:
     path.write_bytes(two_column_paper(PaperSpec(filler_pages=3)))
     result = labels_by_pair([path], pdf_max_pages=2)
     assert result == {"long_?": "pdf_too_large"}
+
+
+def test_folder_of_pdfs_as_an_embedded_batch(tmp_path: Path) -> None:
+    from amc import batches
+    from amc.store import open_store
+
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    (folder / "good.pdf").write_bytes(two_column_paper(SCIENCE_SPEC))
+    (folder / "scan.pdf").write_bytes(image_only_pdf())
+    settings = load_settings(
+        environ={}, database_url=f"sqlite:///{tmp_path / 'amc.db'}", spool_dir=tmp_path / "spool"
+    )
+    with open_store(settings.database_url) as store:
+        submission = batches.submit_batch(store, [folder], (), settings)
+        progress = batches.run_batch(store, submission.batch_id, settings)
+        results = {
+            (Path(c.bibcode).name, c.telescope): c for c in store.iter_results(submission.batch_id)
+        }
+    assert progress.finished
+    assert results[("good", "HST")].labels is not None
+    assert results[("good", "HST")].labels.science
+    error = results[("scan", "?")].error
+    assert error is not None and error.kind == "pdf_needs_ocr"

@@ -199,3 +199,16 @@ def test_unknown_env_variable_is_ignored() -> None:
     s = load_settings(environ={"AMC_NOT_A_SETTING": "1"})
     assert isinstance(s, Settings)
     assert s.window_sentences == 3
+
+
+def test_openai_key_is_taken_for_openai_models_only() -> None:
+    from amc.settings import load_settings as load
+
+    env = {"OPENAI_API_KEY": "sk-test"}
+    openai = load(environ=env)
+    assert openai.api_key is not None and openai.api_key.get_secret_value() == "sk-test"
+    assert "sk-test" not in repr(openai)  # a secret is never printed
+    other = load(environ={**env, "AMC_MODEL": "anthropic/claude-3-5-haiku"})
+    assert other.api_key is None
+    explicit = load(environ={**env, "AMC_API_KEY": "sk-own"})
+    assert explicit.api_key is not None and explicit.api_key.get_secret_value() == "sk-own"

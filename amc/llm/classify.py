@@ -17,13 +17,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from amc.errors import AmcError
+from amc.llm import _loop
 from amc.llm.cache import AnswerCache
-from amc.llm.client import LLMClient
+from amc.llm.client import LLMClient, TransportPool, import_transports
 from amc.llm.config import LLMConfig
 from amc.llm.cost import Budget, CostEstimate, add_usage, estimate_cost
 from amc.llm.errors import LLMError, LLMRunStopped
-from amc.llm.messages import PairInput, Request
-from amc.llm.planning import build_requests
+from amc.llm.messages import PairInput
+from amc.llm.planning import group_inputs, request_for
 from amc.llm.rerank import rerank_inputs
 from amc.llm.results import TIER, Items, classifications, failed, no_hit, triage_items
 from amc.llm.session import ask
@@ -32,7 +33,14 @@ from amc.registry import Registry
 
 Progress = Callable[[Classification], None]
 
-__all__ = ["TIER", "CostEstimate", "classify_pairs_llm", "classify_pairs_llm_sync", "estimate_cost"]
+__all__ = [
+    "TIER",
+    "CostEstimate",
+    "classify_pairs_llm",
+    "classify_pairs_llm_sync",
+    "estimate_cost",
+    "warm_up",
+]
 
 
 async def classify_pairs_llm(
@@ -51,11 +59,11 @@ async def classify_pairs_llm(
     Raises ``LLMRunStopped`` (``LLMUnavailableError`` or ``LLMBudgetExceeded``) with
     ``.completed`` set when the whole run has to stop.
     """
-    run = _Run(registry, config, progress)
+    pool = TransportPool()  # this loop's connections, closed with the run
     try:
-        return await run.classify(items, prior or {})
+        return await _classify(items, registry, config, prior, progress, pool)
     finally:
-        run.close()
+        await pool.aclose()
 
 
 def classify_pairs_llm_sync(
@@ -66,24 +74,57 @@ def classify_pairs_llm_sync(
     prior: dict[str, Classification] | None = None,
     progress: Progress | None = None,
 ) -> list[Classification]:
-    """``classify_pairs_llm`` for synchronous callers (CLI, Celery tasks)."""
+    """``classify_pairs_llm`` for synchronous callers (CLI, Celery tasks).
+
+    Every call, from any thread, runs on one per-process event loop whose connections
+    are kept between calls; ``progress`` is called on that loop's thread. Safe to call
+    from several threads at once and after a fork.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        coro = classify_pairs_llm(items, registry, config, prior=prior, progress=progress)
-        return asyncio.run(coro)
+        return _loop.run(lambda pool: _classify(items, registry, config, prior, progress, pool))
     raise AmcError("classify_pairs_llm_sync was called inside an event loop; await "
                    "classify_pairs_llm instead")  # fmt: skip
+
+
+def warm_up(config: LLMConfig) -> None:
+    """Prepare this process for ``classify_pairs_llm_sync`` with ``config`` before taking
+    work (a worker at start): import the transports and prices it needs (litellm takes
+    seconds) and start the shared event loop."""
+    import_transports(config)
+    _loop.shared_loop()
+
+
+async def _classify(
+    items: Items,
+    registry: Registry,
+    config: LLMConfig,
+    prior: dict[str, Classification] | None,
+    progress: Progress | None,
+    pool: TransportPool,
+) -> list[Classification]:
+    run = _Run(registry, config, progress, pool)
+    try:
+        return await run.classify(items, prior or {})
+    finally:
+        run.close()
 
 
 class _Run:
     """State of one run: client, cache, budget and the results so far."""
 
-    def __init__(self, registry: Registry, config: LLMConfig, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        config: LLMConfig,
+        progress: Progress | None,
+        pool: TransportPool,
+    ) -> None:
         self.registry = registry
         self.config = config
         self.progress = progress
-        self.client = LLMClient(config)
+        self.client = LLMClient(config, pool=pool)
         use_cache = config.use_cache and config.cache_path is not None
         self.cache = AnswerCache(config.cache_path) if use_cache and config.cache_path else None
         self.budget = Budget(config.max_cost_usd)
@@ -101,11 +142,13 @@ class _Run:
         inputs = self._inputs(items, prior)
         if self.config.rerank == "llm":
             inputs = await rerank_inputs(inputs, self.client, self.config, self._emit_rerank_usage)
-        requests, without_text = build_requests(inputs, self.config)
+        groups, without_text = group_inputs(inputs, self.config)
+        if groups:  # a broken prompt file stops the run here, not inside a worker task
+            request_for(groups[0], self.config)
         for item in without_text:
             self._emit(no_hit(item, self.config, self.registry))
         try:
-            await self._run_all(requests)
+            await self._run_all(groups)
         except* LLMRunStopped as group:
             stop = group.exceptions[0]
             assert isinstance(stop, LLMRunStopped)
@@ -122,20 +165,22 @@ class _Run:
             self._emit(result)
         return inputs
 
-    async def _run_all(self, requests: list[Request]) -> None:
-        pending = iter(requests)  # shared by the workers: each request is taken once
+    async def _run_all(self, groups: list[list[PairInput]]) -> None:
+        pending = iter(groups)  # shared by the workers: each request is taken once
 
         async def worker() -> None:
-            for request in pending:
+            for inputs in pending:
                 self.budget.check()  # before spending more, not in the middle of a pair
-                for result in await self._run_request(request):
+                for result in await self._run_request(inputs):
                     self._emit(result)
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(self.config.concurrency, len(requests))):
-                group.create_task(worker())
+        async with asyncio.TaskGroup() as task_group:
+            for _ in range(min(self.config.concurrency, len(groups))):
+                task_group.create_task(worker())
 
-    async def _run_request(self, request: Request) -> list[Classification]:
+    async def _run_request(self, inputs: list[PairInput]) -> list[Classification]:
+        # rendered when taken, not all up front: the first calls go out at once
+        request = request_for(inputs, self.config)
         started, clock = datetime.now(UTC), time.monotonic()
         try:
             outcome = await ask(request, self.client, self.cache, self.config, self.budget)

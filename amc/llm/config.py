@@ -2,7 +2,8 @@
 
 The lead maps ``AMC_LLM_*`` settings onto these fields; nothing in ``amc.llm``
 reads the environment (provider keys such as ``OPENAI_API_KEY`` are read by
-litellm itself when ``api_key`` is not given).
+litellm itself when ``api_key`` is not given; the lean HTTP transport needs
+``api_key`` or, for a local server, ``api_base``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 ResponseFormat = Literal["auto", "json_schema", "json_object", "none"]
 Mode = Literal["pair", "paper"]
 Rerank = Literal["lexical", "llm"]
+TransportChoice = Literal["auto", "litellm", "http"]
 
 
 class ModelPrice(BaseModel):
@@ -42,8 +44,15 @@ class LLMConfig(BaseModel):
     api_key: str | None = Field(
         None,
         description="API key; when unset litellm reads the provider's usual variable "
-        "(OPENAI_API_KEY, ...). Local servers get a dummy key.",
+        "(OPENAI_API_KEY, ...) and the 'http' transport refuses to call OpenAI itself. "
+        "Local servers (api_base) get a dummy key.",
         repr=False,
+    )
+    transport: TransportChoice = Field(
+        "auto",
+        description="How requests travel: 'litellm' (every provider), 'http' (a lean "
+        "keep-alive client for OpenAI-compatible endpoints; far less CPU per call), or "
+        "'auto': http for 'openai/' models when api_key or api_base is set, else litellm.",
     )
     concurrency: int = Field(8, ge=1, le=1024, description="Requests in flight at once.")
     timeout_s: float = Field(60.0, gt=0, description="Timeout of one HTTP request.")

@@ -29,20 +29,24 @@ ANSWER_TOKENS_PER_TELESCOPE = 220
 _warned_unpriced: set[str] = set()
 
 
-def call_cost(config: LLMConfig, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """US dollars of one call, or None (with a warning once per model) when no price is known."""
-    price = config.prices.get(config.model)
+def call_cost(
+    config: LLMConfig, prompt_tokens: int, completion_tokens: int, model: str | None = None
+) -> float | None:
+    """US dollars of one call to ``model`` (default ``config.model``), or None (with a
+    warning once per model) when no price is known."""
+    model = model or config.model
+    price = config.prices.get(model)
     if price is not None:
         return (
             prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok
         ) / 1e6
-    cost = client.bundled_price(config.model, prompt_tokens, completion_tokens)
-    if cost is None and config.model not in _warned_unpriced:
-        _warned_unpriced.add(config.model)
+    cost = client.bundled_price(model, prompt_tokens, completion_tokens)
+    if cost is None and model not in _warned_unpriced:
+        _warned_unpriced.add(model)
         log.warning(
             "no price known for model %s: costs are recorded as unknown "
             "(set a price per model in the LLM settings to track them)",
-            config.model,
+            model,
         )
     return cost
 

@@ -58,3 +58,16 @@ class LLMBudgetExceeded(LLMRunStopped):
     """The spent cost reached ``max_cost_usd``."""
 
     kind = "llm_budget"
+
+
+class LLMBatchError(LLMError):
+    """A Batch API run cannot go on as asked (state file of another input, batch not
+    finished, batch failed as a whole); the message says what to do next."""
+
+    kind = "llm_batch"
+
+
+class LLMBatchPending(LLMBatchError):
+    """The batch is still running when the caller stopped waiting; re-run to resume."""
+
+    kind = "llm_batch_pending"

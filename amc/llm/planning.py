@@ -36,14 +36,29 @@ def build_requests(
     inputs: Sequence[PairInput], config: LLMConfig
 ) -> tuple[list[Request], list[PairInput]]:
     """Requests for the inputs that have snippets, and the inputs that have none."""
+    groups, without = group_inputs(inputs, config)
+    return [request_for(group, config) for group in groups], without
+
+
+def group_inputs(
+    inputs: Sequence[PairInput], config: LLMConfig
+) -> tuple[list[list[PairInput]], list[PairInput]]:
+    """The inputs of each request (one each in pair mode, one paper's in paper mode), and
+    the inputs without snippets. With ``request_for`` a run renders each request only
+    when it is about to be sent, so the first calls go out at once."""
     with_text = [i for i in inputs if i.snippets]
     without = [i for i in inputs if not i.snippets]
     if config.mode == "pair":
-        return [pair_request(i, config) for i in with_text], without
+        return [[i] for i in with_text], without
     by_paper: dict[str, list[PairInput]] = {}
     for item in with_text:
         by_paper.setdefault(item.pair.paper.bibcode, []).append(item)
-    return [paper_request(group, config) for group in by_paper.values()], without
+    return list(by_paper.values()), without
+
+
+def request_for(group: Sequence[PairInput], config: LLMConfig) -> Request:
+    """The request of one group of ``group_inputs``."""
+    return pair_request(group[0], config) if config.mode == "pair" else paper_request(group, config)
 
 
 def plan_requests(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import string
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,12 @@ class PromptTemplate(BaseModel):
 
 
 def default_prompts_dir() -> Path:
-    """``prompts/`` next to the ``amc`` package (a source checkout or an editable install)."""
-    return Path(__file__).resolve().parents[2] / "prompts"
+    """The shipped ``prompts/``: next to the ``amc`` package in a source checkout or an
+    editable install, else where a wheel installs it (``<prefix>/share/amc/prompts``)."""
+    source = Path(__file__).resolve().parents[2] / "prompts"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "amc" / "prompts"
 
 
 def load_prompt(name: str, directory: Path | None = None) -> PromptTemplate:

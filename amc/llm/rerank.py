@@ -44,34 +44,36 @@ async def _rerank(
 ) -> PairInput:
     if len(item.snippets) <= 1:
         return item
-    try:
-        answers = await asyncio.gather(
-            *(
-                client.yes_probability(rerank_messages(item.telescope, s, config))
-                for s in item.snippets
-            )
+    # every call is awaited, even after one fails: none is left running behind the pair
+    outcomes = await asyncio.gather(
+        *(
+            client.yes_probability(rerank_messages(item.telescope, s, config))
+            for s in item.snippets
+        ),
+        return_exceptions=True,
+    )
+    scored: list[Snippet] = []
+    errors: list[BaseException] = []
+    for snippet, outcome in zip(item.snippets, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            errors.append(outcome)
+            continue
+        p_yes, prompt_tokens, completion_tokens = outcome
+        cost = call_cost(config, prompt_tokens, completion_tokens, config.rerank_model)
+        usage = Usage(
+            calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=cost
         )
-    except LLMRequestError as exc:
+        on_usage(item.pair.pair_id, usage)  # paid for even if another call failed
+        scored.append(snippet.model_copy(update={"score": p_yes}))
+    unexpected = [e for e in errors if not isinstance(e, LLMRequestError)]
+    if unexpected:
+        raise unexpected[0]  # a cancellation or a bug: not the reranker's failure to absorb
+    if errors:
         # ranking is an optimisation: fall back to the lexical order rather than lose the pair
         log.warning(
-            "reranker failed for %s (%s); using the lexical ranking", item.pair.pair_id, exc
+            "reranker failed for %s (%s); using the lexical ranking", item.pair.pair_id, errors[0]
         )
         return _selected(item, item.snippets, config)
-    scored: list[Snippet] = []
-    for snippet, (p_yes, prompt_tokens, completion_tokens) in zip(
-        item.snippets, answers, strict=True
-    ):
-        cost = call_cost(config, prompt_tokens, completion_tokens)
-        on_usage(
-            item.pair.pair_id,
-            Usage(
-                calls=1,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                cost_usd=cost,
-            ),
-        )
-        scored.append(snippet.model_copy(update={"score": p_yes}))
     scored.sort(key=lambda s: -s.score)
     kept = [s for s in scored if s.score >= THRESHOLD] or scored[:1]
     return _selected(item, kept, config)

@@ -81,10 +81,16 @@ def paper_answer_model(telescopes: tuple[str, ...]) -> type[PaperAnswer]:
 def answer_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema with ``$ref``s inlined (llama.cpp grammars and some
     providers do not follow references) and titles dropped (noise for the model)."""
+    schema: dict[str, Any] = json.loads(_answer_schema_json(model))  # a fresh copy per call
+    return schema
+
+
+@cache
+def _answer_schema_json(model: type[BaseModel]) -> str:
+    # pydantic takes ~3 ms to build a schema: once per answer model, not once per request
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
-    inlined: dict[str, Any] = _inline(schema, defs)
-    return inlined
+    return json.dumps(_inline(schema, defs))
 
 
 #: ``title`` is noise for the model; OpenAI strict mode rejects ``maxLength`` (pydantic still

@@ -23,6 +23,7 @@ from amc.store import records as _rows
 from amc.store.engine import StoreError, dialect_insert
 from amc.store.history import HistoryMixin
 from amc.store.records import BatchInfo, BatchProgress, PaperRecord
+from amc.store.review import ReviewMixin
 from amc.store.schema import (
     PAPER_STATUSES,
     BatchRow,
@@ -32,6 +33,7 @@ from amc.store.schema import (
     PaperStatus,
     utcnow,
 )
+from amc.store.tokens import TokenMixin
 
 
 def submission_hash(files: Iterable[Path | bytes], telescopes: Iterable[str], tier: str) -> str:
@@ -46,7 +48,7 @@ def submission_hash(files: Iterable[Path | bytes], telescopes: Iterable[str], ti
     return whole.hexdigest()
 
 
-class Store(HistoryMixin):
+class Store(HistoryMixin, TokenMixin, ReviewMixin):
     """The job store over one engine; build it with ``amc.store.open_store``."""
 
     def __init__(self, engine: Engine) -> None:

@@ -224,3 +224,18 @@ class AuditStateRow(Base):
     content_hash: Mapped[str] = mapped_column(Text)
     last_score: Mapped[float | None] = mapped_column(Float)
     last_run_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiTokenRow(Base):
+    """An API token of the web app (issue 7): only its sha256 is stored, never the token."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_token_hash", "token_hash", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: who holds it (a librarian's name); also the default reviewer of their labels
+    name: Mapped[str] = mapped_column(Text)
+    #: hex sha256 of the token (tokens are 256-bit random, so a fast hash is enough)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,68 @@
+"""The store's API tokens (web app): a mixin of ``Store``, like ``history.py``.
+
+Only a token's sha256 is stored. Tokens are 256-bit random strings (``amc.web.auth``),
+so a fast hash cannot be brute-forced and a lookup by hash needs no constant-time
+comparison of secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from amc.store.schema import ApiTokenRow, utcnow
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A token's record (never the token itself)."""
+
+    id: int
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _token(row: ApiTokenRow) -> ApiToken:
+    return ApiToken(row.id, row.name, row.created_at, row.revoked_at)
+
+
+class TokenMixin:
+    """API token storage; needs ``engine`` and ``_sessions``."""
+
+    engine: Engine
+    _sessions: sessionmaker[Session]
+
+    def create_api_token(self, name: str, token_hash: str) -> ApiToken:
+        """Store a new token's hash under a holder's name."""
+        row = ApiTokenRow(name=name, token_hash=token_hash, created_at=utcnow())
+        with self._sessions.begin() as session:
+            session.add(row)
+            session.flush()
+            return _token(row)
+
+    def find_api_token(self, token_hash: str) -> ApiToken | None:
+        """The live (not revoked) token with this hash, or None."""
+        query = select(ApiTokenRow).filter_by(token_hash=token_hash, revoked_at=None)
+        with self._sessions() as session:
+            row = session.scalar(query)
+            return _token(row) if row is not None else None
+
+    def list_api_tokens(self) -> list[ApiToken]:
+        """Every token, revoked ones included, oldest first."""
+        query = select(ApiTokenRow).order_by(ApiTokenRow.id)
+        with self._sessions() as session:
+            return [_token(r) for r in session.scalars(query)]
+
+    def revoke_api_token(self, token_id: int) -> bool:
+        """Revoke a token; False when there is no live token with that id."""
+        stmt = (
+            update(ApiTokenRow)
+            .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        with self._sessions.begin() as session:
+            return int(session.execute(stmt).rowcount) == 1  # type: ignore[attr-defined]

@@ -1,0 +1,181 @@
+"""The scripted server's answers: scripted ``Reply``s, rule-derived chat completions, and
+yes/no answers with logprobs.
+
+Used by ``llm_server.py``; also importable by tests that need to know what the
+server answered (e.g. its token-usage rule).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+FENCE_OPEN = "<<<PAPER_SNIPPETS"
+FENCE_CLOSE = "PAPER_SNIPPETS>>>"
+_HEADER = re.compile(r"^\[snippet \d+ \| telescope: (?P<tel>[A-Z0-9\-]+) \| field: \w+.*\]$", re.M)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+@dataclass
+class Reply:
+    """One scripted answer. ``content`` is the assistant message; ``body`` replaces the
+    whole HTTP body (for broken JSON); ``delay_s`` sleeps first (a hang when it is
+    longer than the client timeout)."""
+
+    status: int = 200
+    content: str | None = None
+    body: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    usage: tuple[int, int] | None = None
+
+    @classmethod
+    def answer(cls, obj: Any, **kw: Any) -> Reply:
+        return cls(content=json.dumps(obj), **kw)
+
+    @classmethod
+    def rate_limited(cls, retry_after_s: float = 1.0) -> Reply:
+        return cls(
+            status=429,
+            body=error_body("Rate limit reached, retry later", "rate_limit_exceeded"),
+            headers={"Retry-After": f"{retry_after_s:g}"},
+        )
+
+    @classmethod
+    def server_error(cls, status: int = 500, message: str = "internal error") -> Reply:
+        return cls(status=status, body=error_body(message, "server_error"))
+
+    @classmethod
+    def json_schema_unsupported(cls) -> Reply:
+        """What llama-cpp-python's server answers to ``response_format: json_schema``."""
+        return cls.server_error(500, "response_format type 'json_schema' is not supported")
+
+    @classmethod
+    def hang(cls, seconds: float) -> Reply:
+        return cls(delay_s=seconds)
+
+    @classmethod
+    def invalid_json(cls) -> Reply:
+        return cls(content="Sure! The telescope was used for science, I think.")
+
+    @classmethod
+    def truncated_json(cls) -> Reply:
+        return cls(content='{"science": true, "instrumentation": false, "mention": fal')
+
+
+def error_body(message: str, code: str) -> str:
+    return json.dumps({"error": {"message": message, "type": code, "code": code}})
+
+
+def chat_completion(request: dict[str, Any], content: str, usage: tuple[int, int] | None) -> Any:
+    """An OpenAI chat.completion object around ``content`` with token usage."""
+    if usage is None:
+        prompt_chars = sum(len(str(m.get("content", ""))) for m in request.get("messages", []))
+        usage = (max(1, prompt_chars // 4), max(1, len(content) // 4))
+    return {
+        "id": "chatcmpl-scripted",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", "local"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": usage[0] + usage[1],
+        },
+    }
+
+
+def default_p_yes(snippet: str) -> float:
+    """The reranker's scripted P(yes): high for a snippet that says "we observed"."""
+    return 0.9 if "we observed" in snippet.lower() else 0.2
+
+
+def yes_no_completion(request: dict[str, Any], p_yes: float, usage: Any) -> Any:
+    """A one-token "Yes"/"No" chat.completion with OpenAI-style ``logprobs``."""
+    token = "Yes" if p_yes >= 0.5 else "No"
+    top = [
+        {"token": "Yes", "logprob": math.log(max(p_yes, 1e-9)), "bytes": list(b"Yes")},
+        {"token": "No", "logprob": math.log(max(1 - p_yes, 1e-9)), "bytes": list(b"No")},
+    ]
+    chosen = next(t for t in top if t["token"] == token)
+    completion = chat_completion(request, token, usage)
+    completion["choices"][0]["logprobs"] = {
+        "content": [{**chosen, "top_logprobs": top[: int(request.get("top_logprobs") or 2)]}]
+    }
+    return completion
+
+
+def fenced_text(request: dict[str, Any]) -> str:
+    """The text between the fences of the first user message."""
+    text = _first_user_message(request)
+    start, end = text.find(FENCE_OPEN), text.find(FENCE_CLOSE)
+    return text[start + len(FENCE_OPEN) : end].strip() if 0 <= start < end else ""
+
+
+def fenced_snippets(request: dict[str, Any]) -> dict[str, list[str]]:
+    """Snippet texts per telescope, read from the fenced block of the first user message."""
+    text = _first_user_message(request)
+    start, end = text.find(FENCE_OPEN), text.find(FENCE_CLOSE)
+    if start < 0 or end < 0:
+        return {}
+    block = text[start + len(FENCE_OPEN) : end]
+    headers = list(_HEADER.finditer(block))
+    out: dict[str, list[str]] = {}
+    for i, header in enumerate(headers):
+        stop = headers[i + 1].start() if i + 1 < len(headers) else len(block)
+        out.setdefault(header["tel"], []).append(block[header.end() : stop].strip())
+    return out
+
+
+def rule_answer(snippets: list[str]) -> dict[str, Any]:
+    """science when a snippet says "we observed", else mention; quotes a real sentence."""
+    sentences = [s.strip() for text in snippets for s in _SENTENCE.findall(text) if s.strip()]
+    observed = [s for s in sentences if "we observed" in s.lower()]
+    science = bool(observed)
+    quote = (observed or sentences or [""])[0]
+    label = "science" if science else "mention"
+    return {
+        "science": science,
+        "instrumentation": False,
+        "mention": not science,
+        "not_telescope": False,
+        "confidence": {
+            "science": 0.9 if science else 0.1,
+            "instrumentation": 0.05,
+            "mention": 0.1 if science else 0.8,
+            "not_telescope": 0.05,
+        },
+        "evidence": [{"quote": quote, "supports": label}] if quote else [],
+        "reason": f"scripted rule: {label}",
+    }
+
+
+def default_answer(request: dict[str, Any]) -> str:
+    """The rule-derived answer, shaped as a pair answer or a paper (``results``) answer."""
+    per_telescope = fenced_snippets(request)
+    if _wants_paper_answer(request):
+        results = [{"telescope": tel, **rule_answer(snips)} for tel, snips in per_telescope.items()]
+        return json.dumps({"results": results})
+    snippets = [s for snips in per_telescope.values() for s in snips]
+    return json.dumps(rule_answer(snippets))
+
+
+def _wants_paper_answer(request: dict[str, Any]) -> bool:
+    return '"results"' in _first_user_message(request)
+
+
+def _first_user_message(request: dict[str, Any]) -> str:
+    """The message with the paper (re-asks append later user messages)."""
+    user = [m for m in request.get("messages", []) if m.get("role") == "user"]
+    return str(user[0].get("content", "")) if user else ""

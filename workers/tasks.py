@@ -1,0 +1,189 @@
+"""Celery tasks: thin shells over ``amc.batches`` (transport and retries only).
+
+- ``amc.process_paper(batch_id, paper_id)``: claim, classify, save one paper;
+- ``amc.sweep``: every ``sweep_interval_s`` (beat), re-queue papers a dead worker
+  left ``running`` past the lease, re-send every pending paper of a batch whose
+  queue Redis lost (a restart without persistence), close finished batches;
+- ``amc.run_audit``: the incremental audit, at ``audit_cron`` (beat).
+
+Whether Redis still has a batch's messages is told by a marker key written when
+they were sent: it vanishes with them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import redis
+from celery import Celery
+from celery.signals import worker_init
+from kombu.exceptions import OperationalError as BrokerDown
+from sqlalchemy.exc import OperationalError as DatabaseDown
+
+from amc import batches
+from amc.errors import AmcError
+from amc.settings import Settings
+from amc.store import BatchInfo, Store, open_store
+from workers.ratelimit import RedisTokenBucket
+
+log = logging.getLogger(__name__)
+
+PROCESS_TASK = "amc.process_paper"
+SWEEP_TASK = "amc.sweep"
+AUDIT_TASK = "amc.run_audit"
+MARKER_TTL_S = 30 * 86400
+
+
+class BrokerError(AmcError):
+    """Redis (the broker) cannot be reached."""
+
+    kind = "broker"
+
+
+def queued_key(batch_id: str) -> str:
+    """Redis key present while the broker holds the batch's messages."""
+    return f"amc:batch:{batch_id}:queued"
+
+
+class WorkerContext:
+    """What a worker process opens once: the store, a Redis client, the shared limiter.
+
+    Opened lazily and again after a fork (prefork pool children must not share
+    the parent's database connections).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._pid = -1
+        self._lock = threading.Lock()
+        self._store: Store | None = None
+        self._redis: redis.Redis | None = None
+
+    def _open(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._store = open_store(self.settings.database_url)
+                self._redis = redis.Redis.from_url(self.settings.broker_url)
+                self._pid = os.getpid()
+
+    @property
+    def store(self) -> Store:
+        self._open()
+        assert self._store is not None
+        return self._store
+
+    @property
+    def redis(self) -> redis.Redis:
+        self._open()
+        assert self._redis is not None
+        return self._redis
+
+    def limiter(self) -> RedisTokenBucket | None:
+        """The fleet-wide LLM limit, or None when no ``llm_rpm``/``llm_tpm`` is set."""
+        s = self.settings
+        if s.llm_rpm is None and s.llm_tpm is None:
+            return None
+        return RedisTokenBucket(self.redis, s.llm_rpm, s.llm_tpm, name=s.model)
+
+
+def register_tasks(app: Celery, settings: Settings) -> None:
+    """Define the amc tasks on ``app``; they use ``settings`` (built at worker start)."""
+    context = WorkerContext(settings)
+    worker_init.connect(lambda **_: warm_up(settings), weak=False, dispatch_uid="amc-warm-up")
+
+    @app.task(
+        name=PROCESS_TASK,
+        shared=False,  # bound to this app and its settings only
+        acks_late=True,
+        reject_on_worker_lost=True,
+        autoretry_for=(DatabaseDown,),  # the store is briefly down: try again later
+        retry_backoff=True,
+        max_retries=8,
+    )
+    def process_paper(batch_id: str, paper_id: int) -> str:
+        # batch_id is for the logs; closing a finished batch is the sweep's job (it counts
+        # the whole batch, too dear to do after every paper of a large one)
+        return batches.process_paper(context.store, paper_id, settings, context.limiter())
+
+    @app.task(name=SWEEP_TASK, shared=False)
+    def sweep() -> int:
+        return sweep_batches(app, context.store, context.redis, settings)
+
+    @app.task(name=AUDIT_TASK, shared=False)
+    def audit() -> Any:
+        return run_audit(settings)
+
+
+def warm_up(settings: Settings) -> None:
+    """Load the LLM client before taking work: its import takes seconds, and a worker
+    that says "ready" should be ready (first tasks would otherwise all stall on it)."""
+    if settings.tier in ("llm", "cascade"):
+        from amc.llm import warm_up as warm_up_llm
+        from amc.tiers import llm_config
+
+        warm_up_llm(llm_config(settings))
+    open_store(settings.database_url).close()  # migrations once, before the threads start
+
+
+def enqueue_papers(
+    app: Celery, client: redis.Redis, batch_id: str, paper_ids: Sequence[int]
+) -> None:
+    """Send one ``amc.process_paper`` message per paper, then mark the batch as queued."""
+    try:
+        client.ping()  # fail fast and clearly rather than inside kombu's retries
+        with app.producer_or_acquire() as producer:
+            for paper_id in paper_ids:
+                app.send_task(PROCESS_TASK, args=[batch_id, paper_id], producer=producer,
+                              ignore_result=True)  # fmt: skip
+        client.set(queued_key(batch_id), len(paper_ids), ex=MARKER_TTL_S)
+    except (BrokerDown, redis.RedisError, OSError) as exc:
+        raise BrokerError(
+            f"cannot reach the broker at {app.conf.broker_url} ({exc}); start Redis, or use "
+            "`amc run FILE` to classify in this process; the batch is saved and `amc beat` "
+            "queues it once Redis is back"
+        ) from None
+
+
+def sweep_batches(app: Celery, store: Store, client: redis.Redis, settings: Settings) -> int:
+    """Recover lost papers of every active batch and close finished ones; papers re-sent."""
+    sent = 0
+    for batch in active_batches(store):
+        lost = not client.exists(queued_key(batch.id))
+        ids = recover_papers(store, batch.id, settings.task_lease_s, lost)
+        if ids or lost:
+            if ids:
+                log.warning("batch %s: re-queueing %d lost papers", batch.id, len(ids))
+            enqueue_papers(app, client, batch.id, ids)
+            sent += len(ids)
+        batches.finish_if_done(store, batch.id)
+    return sent
+
+
+def recover_papers(store: Store, batch_id: str, lease_s: float, queue_lost: bool) -> list[int]:
+    """Papers needing a new message: stale ``running`` ones (their worker died), made
+    pending again, plus every pending one when the broker lost its queue (Redis restart)."""
+    before = {p.id for p in store.pending_papers(batch_id)}
+    stale = store.requeue_stale(batch_id, timedelta(seconds=lease_s))
+    if not stale and not queue_lost:
+        return []
+    pending = [p.id for p in store.pending_papers(batch_id)]
+    return pending if queue_lost else [pid for pid in pending if pid not in before]
+
+
+def active_batches(store: Store, limit: int = 1000) -> list[BatchInfo]:
+    """Batches that may still have work (queued or running)."""
+    return [b for b in store.list_batches(limit) if b.status in ("queued", "running")]
+
+
+def run_audit(settings: Settings) -> Any:
+    """Run the incremental audit (``eval.audit``, imported only when the schedule fires)."""
+    try:
+        from eval.audit import run_incremental_audit  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        raise AmcError(f"the incremental audit is not available in this install ({exc})") from None
+    return run_incremental_audit(settings)

@@ -299,8 +299,21 @@ def _save_finished(
             continue
         saved = [results[item.pair_id] if isinstance(item, Pair) else item for item in items]
         store.save_results(batch_id, paper.id, saved)
+        _record_calls(store, batch_id, saved)
         if on_saved is not None:
             on_saved(paper, saved)
+
+
+def _record_calls(store: Store, batch_id: str, saved: list[Classification]) -> None:
+    """One ``llm_calls`` row per request a pair's classification made (cost per call)."""
+    for c in saved:
+        for call in c.usage.call_log:
+            store.record_llm_call(
+                model=call.model, status="ok", batch_id=batch_id, pair_id=c.pair_id,
+                prompt_hash=c.prompt_hash, prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens, cost_usd=call.cost_usd,
+                latency_s=call.latency_s,
+            )  # fmt: skip
 
 
 def _mark_failed(store: Store, paper: PaperRecord, exc: BaseException) -> None:

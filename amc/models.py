@@ -239,13 +239,25 @@ class Evidence(BaseModel):
     supports: Label | None = None
 
 
+class LLMCall(BaseModel):
+    """One request to a model, as it was answered."""
+
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    latency_s: float = 0.0
+
+
 class Usage(BaseModel):
-    """LLM usage of one pair (all zero for local tiers)."""
+    """LLM usage of one pair (all zero for local tiers), with the calls it made."""
 
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = 0.0
+    #: every call behind these totals (a paper-mode call is listed on its first pair only)
+    call_log: list[LLMCall] = Field(default_factory=list)
 
 
 class ErrorInfo(BaseModel):

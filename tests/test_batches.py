@@ -213,6 +213,23 @@ def test_llm_calls_are_taken_from_the_limiter_first(
     assert all(c.tier == "llm" and c.labels and c.labels.science for c in results)
 
 
+def test_each_llm_call_is_recorded_with_its_tokens_and_cost(
+    tmp_path: Path, llm_server: ScriptedLLMServer
+) -> None:
+    prices = {"openai/local": {"input_per_mtok": 0.1, "output_per_mtok": 0.4}}
+    settings = llm_settings(tmp_path, llm_server, prices=prices)
+    with open_store(tmp_path / "amc.db") as store:
+        sub = batches.submit_batch(
+            store, [write_rows(tmp_path / "p.jsonl", science_rows(3))], (), settings
+        )
+        batches.run_batch(store, sub.batch_id, settings)
+        calls, tokens, cost = store.llm_call_totals(sub.batch_id)
+        results = list(store.iter_results(sub.batch_id))
+    assert calls == len(llm_server.chat_requests) == 3
+    assert tokens == sum(c.usage.prompt_tokens + c.usage.completion_tokens for c in results)
+    assert cost == pytest.approx(sum(c.usage.cost_usd or 0.0 for c in results)) and cost > 0
+
+
 def test_provider_down_fails_the_papers_and_stops_the_run(
     tmp_path: Path, llm_server: ScriptedLLMServer
 ) -> None:

@@ -65,6 +65,10 @@ def test_llm_tier_classifies_records_cost_and_reruns_from_cache(
     called = [r for r in records if r["usage"]["calls"]]
     assert called and all(r["tier"] == "llm" and r["model"] == "openai/local" for r in called)
     assert all(r["prompt_hash"] and r["usage"]["cost_usd"] > 0 for r in called)
+    for r in called:  # every call is logged with its own tokens, cost and latency
+        log = r["usage"]["call_log"]
+        assert len(log) == r["usage"]["calls"] and all(c["latency_s"] > 0 for c in log)
+        assert sum(c["prompt_tokens"] for c in log) == r["usage"]["prompt_tokens"]
     assert chat_requests(server) == sum(r["usage"]["calls"] for r in records)
     assert "LLM: " in first.stderr and "cost $" in first.stderr
     before = chat_requests(server)

@@ -61,6 +61,7 @@ def add_usage(total: Usage, more: Usage) -> Usage:
         prompt_tokens=total.prompt_tokens + more.prompt_tokens,
         completion_tokens=total.completion_tokens + more.completion_tokens,
         cost_usd=cost,
+        call_log=[*total.call_log, *more.call_log],
     )
 
 

@@ -110,6 +110,7 @@ def split_usage(usage: Usage, parts: int) -> list[Usage]:
     return [
         Usage(
             calls=usage.calls if i == 0 else 0,
+            call_log=usage.call_log if i == 0 else [],
             prompt_tokens=share(usage.prompt_tokens, i),
             completion_tokens=share(usage.completion_tokens, i),
             cost_usd=None if usage.cost_usd is None else usage.cost_usd / parts,

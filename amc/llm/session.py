@@ -9,6 +9,7 @@ it with no call and reaches the same verdict.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -22,7 +23,7 @@ from amc.llm.messages import Request
 from amc.llm.quotes import QuoteLocator
 from amc.llm.schema import PairAnswer, PaperAnswer, check_paper_answer, parse_answer
 from amc.llm.verdict import Verdict, downgrade, judge
-from amc.models import Usage
+from amc.models import LLMCall, Usage
 
 #: a raw answer kept on a failed pair is cut to this many characters
 RAW_KEEP_CHARS = 4000
@@ -116,13 +117,22 @@ class _Conversation:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _call(self) -> str:
+        clock = time.monotonic()
         completion = await self.client.complete(self.messages, self.request.schema)
         cost = call_cost(self.config, completion.prompt_tokens, completion.completion_tokens)
+        record = LLMCall(
+            model=self.config.model,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=cost,
+            latency_s=round(time.monotonic() - clock, 4),
+        )
         call = Usage(
             calls=1,
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
             cost_usd=cost,
+            call_log=[record],
         )
         self.usage = add_usage(self.usage, call)
         self.budget.record(call)

@@ -23,6 +23,22 @@ class HistoryMixin:
     engine: Engine
     _sessions: sessionmaker[Session]
 
+    def llm_call_totals(self, batch_id: str) -> tuple[int, int, float | None]:
+        """Calls, tokens and dollars of a batch's recorded LLM calls (cost None if unknown)."""
+        columns = (
+            func.count(LlmCallRow.id),
+            func.coalesce(func.sum(LlmCallRow.prompt_tokens + LlmCallRow.completion_tokens), 0),
+            func.sum(LlmCallRow.cost_usd),
+            func.count(LlmCallRow.cost_usd),
+        )
+        with self._sessions() as session:
+            calls, tokens, cost, priced = session.execute(
+                select(*columns).where(LlmCallRow.batch_id == batch_id)
+            ).one()
+        if cost is None or priced != calls:  # a call with an unknown price: total unknown
+            return int(calls), int(tokens), None
+        return int(calls), int(tokens), float(cost)
+
     def record_llm_call(
         self,
         *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from amc.errors import AmcError, UnknownTelescopeError
@@ -106,11 +106,18 @@ def pair_snippets(pair: Pair, registry: Registry, settings: Settings) -> list[Sn
     )
 
 
-def classify_pair(pair: Pair, registry: Registry, settings: Settings) -> Classification:
-    """Classify one pair with the rules tier; never raises for a bad pair."""
+def classify_pair(
+    pair: Pair,
+    registry: Registry,
+    settings: Settings,
+    snippets: list[Snippet] | None = None,
+) -> Classification:
+    """Classify one pair with the rules tier (``snippets`` when the caller already has
+    them); never raises for a bad pair."""
     started = time.perf_counter()
     try:
-        snippets = pair_snippets(pair, registry, settings)
+        if snippets is None:
+            snippets = pair_snippets(pair, registry, settings)
         telescope = None if pair.telescope == NONE_TELESCOPE else registry.get(pair.telescope)
         result = classify_rules(pair, snippets, telescope, registry)
     except AmcError as exc:
@@ -133,19 +140,13 @@ def _failed(pair: Pair, exc: Exception) -> Classification:
     )
 
 
-def classify_stream(
-    items: Iterable[Pair | Classification], registry: Registry, settings: Settings
-) -> Iterator[Classification]:
-    """Classify a stream of pairs; failed rows pass through unchanged."""
-    for item in items:
-        yield item if isinstance(item, Classification) else classify_pair(item, registry, settings)
-
-
 def classify_papers(
     paths: Sequence[Path | str],
     registry: Registry,
     settings: Settings,
     telescopes: Sequence[str] = (),
 ) -> Iterator[Classification]:
-    """Everything from input files to classifications, streamed."""
+    """Everything from input files to classifications, streamed, with ``settings.tier``."""
+    from amc.tiers import classify_stream  # tiers builds on this module
+
     return classify_stream(read_pairs(paths, registry, settings, telescopes), registry, settings)

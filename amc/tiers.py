@@ -87,26 +87,27 @@ def classify_pairs(
 
 
 def _cheap_tier(
-    pairs: Sequence[Pair], registry: Registry, settings: Settings
+    items: Sequence[tuple[Pair, list[Snippet]]], registry: Registry, settings: Settings
 ) -> list[Classification]:
     """The cascade's first tier: the trained model when one is configured, else the rules."""
     if settings.model_path is not None:
         from amc.trained import classify_pairs_trained
 
-        return classify_pairs_trained(pairs, registry, settings)
-    return [classify_pair(p, registry, settings) for p in pairs]
+        return classify_pairs_trained([p for p, _ in items], registry, settings)
+    return [classify_pair(p, registry, settings, snippets) for p, snippets in items]
 
 
 def _cascade(pairs: Sequence[Pair], registry: Registry, settings: Settings) -> list[Classification]:
-    """Cheap tier for all; the LLM for pairs the cheap tier is unsure of."""
+    """Cheap tier for all; the LLM for pairs the cheap tier is unsure of. Snippets are
+    found once and shared by both tiers."""
     from amc.llm import classify_pairs_llm_sync
 
-    first = _cheap_tier(pairs, registry, settings)
+    items = _with_snippets(pairs, registry, settings)
+    first = _cheap_tier(items, registry, settings)
     unsure = [i for i, c in enumerate(first) if _needs_llm(c, pairs[i], settings)]
     if not unsure:
         return first
-    items = _with_snippets([pairs[i] for i in unsure], registry, settings)
-    second = classify_pairs_llm_sync(items, registry, llm_config(settings))
+    second = classify_pairs_llm_sync([items[i] for i in unsure], registry, llm_config(settings))
     for i, result in zip(unsure, second, strict=True):
         first[i] = result
     return first
@@ -178,7 +179,7 @@ def estimate(
     config = llm_config(settings)
     total = CostEstimate(model=config.model, pairs=0, calls=0, prompt_tokens=0,
                          completion_tokens=0, cost_usd=0.0)  # fmt: skip
-    chunk: list[Pair] = []
+    chunk: list[tuple[Pair, list[Snippet]]] = []
     for item in chain(items, [None]):
         if isinstance(item, Pair) and item.telescope == NONE_TELESCOPE:
             total = total.model_copy(
@@ -188,13 +189,13 @@ def estimate(
                 }
             )
         elif isinstance(item, Pair):
+            (pair_item,) = _with_snippets([item], registry, settings)
             keep = settings.tier != "cascade" or _needs_llm(
-                _cheap_tier([item], registry, settings)[0], item, settings
+                _cheap_tier([pair_item], registry, settings)[0], item, settings
             )
-            chunk.extend([item] if keep else [])
+            chunk.extend([pair_item] if keep else [])
         if chunk and (item is None or len(chunk) >= settings.llm_chunk_pairs):
-            part = estimate_cost(_with_snippets(chunk, registry, settings), config, registry)
-            total = _add(total, part)
+            total = _add(total, estimate_cost(chunk, config, registry))
             chunk = []
     return total
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from llm_server import Reply, ScriptedLLMServer
 from sqlalchemy import func, select
-from test_store import _postgres_database
 from typer.testing import CliRunner
 
 from amc import batches
@@ -27,20 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "amc" / "data" / "sample.jsonl"
 runner = CliRunner()
 SCIENCE = "We observed NGC {i} with the Hubble Space Telescope using WFC3 in program GO 12345."
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'amc.sqlite3'}"
-    else:
-        yield from _postgres_database()
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    with open_store(db_url) as opened:
-        yield opened
 
 
 def make_settings(tmp_path: Path, **values: Any) -> Settings:

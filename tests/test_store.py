@@ -8,18 +8,15 @@ unreachable those tests FAIL, unless ``AMC_TEST_SKIP_POSTGRES=1`` is set.
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, create_engine, func, inspect, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Column, Integer, MetaData, func, inspect, select, text
 
 from amc.models import (
     Classification,
@@ -41,48 +38,6 @@ from amc.store import (
 )
 from amc.store.migrations import current_revision, head_revision
 from amc.store.schema import Base, ClassificationRow, LlmCallRow, PaperRow
-
-PG_ADMIN_URL = os.environ.get(
-    "AMC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-# read at import: the suite's autouse fixture clears AMC_* variables before each test
-SKIP_POSTGRES = os.environ.get("AMC_TEST_SKIP_POSTGRES") == "1"
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
-
-
-def _postgres_database() -> Iterator[str]:
-    """Create a throwaway database next to ``test`` and drop it afterwards."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"amc_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({exc.orig})"
-        if SKIP_POSTGRES:
-            pytest.skip(message)
-        pytest.fail(f"{message}; start it, or set AMC_TEST_SKIP_POSTGRES=1 to skip these tests")
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'amc.db'}"
-    else:
-        yield from _postgres_database()
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    with open_store(db_url) as opened:
-        yield opened
 
 
 @pytest.fixture

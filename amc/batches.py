@@ -21,13 +21,16 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from amc.errors import AmcError, InputError
 from amc.models import Classification, Pair
@@ -35,6 +38,9 @@ from amc.output import OutputFormat, ResultWriter
 from amc.registry import Registry, load_registry
 from amc.settings import Settings
 from amc.store import BatchInfo, BatchProgress, PaperRecord, Store, submission_hash
+
+if TYPE_CHECKING:
+    from amc.tiers import PairClassifier
 
 log = logging.getLogger(__name__)
 
@@ -232,88 +238,207 @@ def registry_for(settings: Settings) -> Registry:
 def process_paper(
     store: Store, paper_id: int, settings: Settings, limiter: Limiter | None = None
 ) -> str:
-    """Claim one paper, classify every pair of it, save: ``done``, ``failed`` or ``skipped``.
-
-    ``skipped`` means another worker has it (or had it): a redelivered message is
-    harmless. Whatever goes wrong with the paper is recorded on its row.
-    """
+    """Claim one paper, classify every pair of it, save: ``done``, ``failed`` or ``skipped``
+    (``process_papers`` for one paper, with a classifier of its own)."""
     paper = store.get_paper(paper_id)
-    if not store.claim_paper(paper_id):
-        return "skipped"
     batch = store.get_batch(paper.batch_id)
+    settings = batch_settings(settings, batch)
+    with classifier_for(settings) as classifier:
+        outcome = process_papers(store, batch, [paper], settings, classifier, limiter)
+    return next(iter(outcome.values()), "skipped")
+
+
+def classifier_for(settings: Settings) -> PairClassifier:
+    """A classifier for these (batch) settings: ``amc.tiers.PairClassifier``."""
+    from amc.tiers import PairClassifier
+
+    return PairClassifier(registry_for(settings), settings)
+
+
+def process_papers(
+    store: Store,
+    batch: BatchInfo,
+    papers: Iterable[PaperRecord],
+    settings: Settings,
+    classifier: PairClassifier,
+    limiter: Limiter | None = None,
+    on_saved: OnSaved | None = None,
+) -> dict[int, str]:
+    """Claim, classify and save papers of one batch; each paper's outcome by id: ``done``,
+    ``failed``, or ``skipped`` (another worker has it, or had it: a redelivered message
+    is harmless).
+
+    Papers are claimed a few at a time and submitted to ``classifier`` as they are
+    read, keeping about ``llm_chunk_pairs`` pairs ahead of the saving, so the LLM slots
+    stay busy while finished papers are saved (several per transaction). A paper whose
+    text cannot be read, or whose classification breaks, is marked failed and the others
+    go on. When the LLM run stops (provider down, budget spent), the papers it finished
+    are saved, the rest it took are marked failed, and ``LLMRunStopped`` is raised.
+    If anything else interrupts the run (Ctrl-C), the papers taken and not saved are
+    given back (pending again), so running it again resumes where it was.
+    """
+    run = _PaperRun(store, batch, settings, classifier, limiter, on_saved)
     if batch.status == "queued":
         store.set_batch_status(batch.id, "running")
     try:
-        process_claimed(store, batch, [paper], batch_settings(settings, batch), limiter)
-    except AmcError as exc:  # the provider stopped the run: the paper is marked failed
-        log.warning("paper %s (batch %s) failed: %s", paper.bibcode, batch.id, exc)
-        return "failed"
-    return "failed" if store.get_paper(paper_id).status == "failed" else "done"
+        for group in _groups(papers, CLAIM_AT_ONCE):
+            claimed = set(store.claim_papers([p.id for p in group]))
+            run.outcome.update({p.id: "skipped" for p in group if p.id not in claimed})
+            run.taken.extend(p for p in group if p.id in claimed)
+            while run.taken and run.stop is None:
+                run.submit(run.taken.pop(0))
+                run.collect(until_below=settings.llm_chunk_pairs)
+            if run.stop is not None:
+                break
+        run.drain()
+    except BaseException:
+        _release(store, run.unsaved())
+        raise
+    return run.outcome
 
 
-def process_claimed(
-    store: Store,
-    batch: BatchInfo,
-    papers: Sequence[PaperRecord],
-    settings: Settings,
-    limiter: Limiter | None = None,
-    on_saved: OnSaved | None = None,
-) -> None:
-    """Classify claimed papers together (one LLM chunk) and save each paper's results.
+#: papers claimed in one statement
+CLAIM_AT_ONCE = 16
+#: finished papers are saved together once this many are ready, or this old
+SAVE_AT_ONCE = 16
+SAVE_EVERY_S = 1.0
 
-    A paper whose text cannot be read is marked failed and the others go on. When
-    the LLM tier stops the run (provider down, budget spent), the papers it
-    finished are saved, the rest are marked failed, and ``LLMRunStopped`` is raised.
+Window = dict["Future[list[Classification]]", tuple[PaperRecord, list[Item], int]]
+
+
+class _PaperRun:
+    """The papers of one ``process_papers`` call between claim and save.
+
+    ``taken`` (claimed) -> ``window`` (submitted) -> ``ready`` (classified) -> saved.
+    Futures report that they are finished through a queue (their callbacks run on
+    the LLM loop's thread), so waiting for the next one costs nothing per paper.
     """
-    spool = settings.spool_dir / batch.content_hash
-    work: list[tuple[PaperRecord, list[Item]]] = []
-    for paper in papers:
+
+    def __init__(
+        self,
+        store: Store,
+        batch: BatchInfo,
+        settings: Settings,
+        classifier: PairClassifier,
+        limiter: Limiter | None,
+        on_saved: OnSaved | None,
+    ) -> None:
+        self.store, self.batch, self.settings = store, batch, settings
+        self.classifier, self.limiter, self.on_saved = classifier, limiter, on_saved
+        self.spool = settings.spool_dir / batch.content_hash
+        self.taken: list[PaperRecord] = []
+        #: submitted: the paper, its items, the tokens taken from the limiter
+        self.window: Window = {}
+        self.finished: queue.SimpleQueue[Future[list[Classification]]] = queue.SimpleQueue()
+        self.ready: list[Future[list[Classification]]] = []
+        self.ready_since = 0.0
+        self.ahead = 0  # pairs submitted and not yet finished
+        self.outcome: dict[int, str] = {}
+        self.stop: Exception | None = None
+
+    def submit(self, paper: PaperRecord) -> None:
         try:
-            work.append((paper, load_paper(spool, paper)))
+            items = load_paper(self.spool, paper)
+            pairs = [item for item in items if isinstance(item, Pair)]
+            wanted = _acquire(self.limiter, pairs, self.settings)
+            future = self.classifier.submit(pairs)
         except Exception as exc:  # one unreadable paper never stops the others
-            _mark_failed(store, paper, exc)
-    pairs = [item for _, items in work for item in items if isinstance(item, Pair)]
+            self._failed(paper, exc)
+            return
+        self.window[future] = (paper, items, wanted)
+        self.ahead += len(pairs)
+        future.add_done_callback(self.finished.put)
+
+    def collect(self, until_below: int) -> None:
+        """Take the finished papers, waiting while ``until_below`` pairs or more are still
+        running; save the ready ones once there are enough of them, or they are old."""
+        while True:
+            block = self.ahead >= until_below and bool(self.window)
+            try:
+                future = (
+                    self.finished.get(timeout=SAVE_EVERY_S) if block else self.finished.get_nowait()
+                )
+            except queue.Empty:
+                if not block:
+                    break
+                future = None
+            if future is not None:
+                self.ahead -= len(_pairs_of(self.window[future][1]))
+                if not self.ready:
+                    self.ready_since = time.monotonic()
+                self.ready.append(future)
+            if len(self.ready) >= SAVE_AT_ONCE or (
+                self.ready and time.monotonic() - self.ready_since >= SAVE_EVERY_S
+            ):
+                self.save()
+
+    def save(self) -> None:
+        """Save the ready papers in one transaction (a failed one is marked failed)."""
+        saved: list[tuple[PaperRecord, list[Classification]]] = []
+        for future in self.ready:
+            paper, items, wanted = self.window[future]
+            try:
+                results = {c.pair_id: c for c in future.result()}
+            except Exception as exc:  # recorded on the paper; `amc retry --failed` redoes it
+                if hasattr(exc, "completed") and self.stop is None:
+                    self.stop = exc  # amc.llm.LLMRunStopped (importing it loads litellm)
+                self._failed(paper, exc)
+                del self.window[future]
+                continue
+            _charge(self.limiter, results.values(), wanted)
+            saved.append((paper, [results[i.pair_id] if isinstance(i, Pair) else i for i in items]))
+        if saved:
+            self.store.save_papers(self.batch.id, [(p.id, cs) for p, cs in saved])
+        for future in self.ready:
+            self.window.pop(future, None)
+        self.ready = []
+        for paper, classifications in saved:
+            self.outcome[paper.id] = "done"
+            if self.on_saved is not None:
+                self.on_saved(paper, classifications)
+
+    def drain(self) -> None:
+        """Save everything submitted; after a stop, fail what was taken; raise the stop."""
+        self.collect(until_below=1)
+        self.save()
+        if self.stop is not None:
+            for paper in self.taken:
+                self._failed(paper, self.stop)
+            self.taken.clear()
+            raise self.stop
+
+    def unsaved(self) -> list[PaperRecord]:
+        return [*self.taken, *(paper for paper, _, _ in self.window.values())]
+
+    def _failed(self, paper: PaperRecord, exc: BaseException) -> None:
+        _mark_failed(self.store, paper, exc)
+        self.outcome[paper.id] = "failed"
+
+
+def _pairs_of(items: list[Item]) -> list[Pair]:
+    return [item for item in items if isinstance(item, Pair)]
+
+
+def _release(store: Store, papers: list[PaperRecord]) -> None:
+    """Give back the papers of an interrupted run; if the store is down too, they stay
+    running and the sweep (``task_lease_s``) re-queues them: the first error is the one
+    reported."""
     try:
-        results = {c.pair_id: c for c in classify_limited(pairs, settings, limiter)}
-    except Exception as exc:  # recorded on the papers' rows; `amc retry --failed` redoes them
-        completed = {c.pair_id: c for c in getattr(exc, "completed", [])}
-        _save_finished(store, batch.id, work, completed, on_saved, failure=exc)
-        if isinstance(exc, AmcError) and hasattr(exc, "completed"):
-            raise  # amc.llm.LLMRunStopped (not imported: it loads litellm): stop the run
-        return
-    _save_finished(store, batch.id, work, results, on_saved)
+        store.release_papers([p.id for p in papers])
+    except Exception as exc:
+        log.warning("could not give back %d papers (%s); they are re-queued after the lease",
+                    len(papers), exc)  # fmt: skip
 
 
-def _save_finished(
-    store: Store,
-    batch_id: str,
-    work: list[tuple[PaperRecord, list[Item]]],
-    results: dict[str, Classification],
-    on_saved: OnSaved | None,
-    failure: Exception | None = None,
-) -> None:
-    for paper, items in work:
-        pair_ids = [item.pair_id for item in items if isinstance(item, Pair)]
-        if not all(pid in results for pid in pair_ids):
-            _mark_failed(store, paper, failure or AmcError("no result for some pairs"))
-            continue
-        saved = [results[item.pair_id] if isinstance(item, Pair) else item for item in items]
-        store.save_results(batch_id, paper.id, saved)
-        _record_calls(store, batch_id, saved)
-        if on_saved is not None:
-            on_saved(paper, saved)
-
-
-def _record_calls(store: Store, batch_id: str, saved: list[Classification]) -> None:
-    """One ``llm_calls`` row per request a pair's classification made (cost per call)."""
-    for c in saved:
-        for call in c.usage.call_log:
-            store.record_llm_call(
-                model=call.model, status="ok", batch_id=batch_id, pair_id=c.pair_id,
-                prompt_hash=c.prompt_hash, prompt_tokens=call.prompt_tokens,
-                completion_tokens=call.completion_tokens, cost_usd=call.cost_usd,
-                latency_s=call.latency_s,
-            )  # fmt: skip
+def _groups(papers: Iterable[PaperRecord], size: int) -> Iterator[list[PaperRecord]]:
+    group: list[PaperRecord] = []
+    for paper in papers:
+        group.append(paper)
+        if len(group) >= size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def _mark_failed(store: Store, paper: PaperRecord, exc: BaseException) -> None:
@@ -323,28 +448,27 @@ def _mark_failed(store: Store, paper: PaperRecord, exc: BaseException) -> None:
     store.mark_paper_failed(paper.id, kind, str(exc) or type(exc).__name__)
 
 
-def classify_limited(
-    pairs: Sequence[Pair], settings: Settings, limiter: Limiter | None = None
-) -> list[Classification]:
-    """``amc.tiers.classify_pairs``, after taking the calls and tokens from the shared limit.
-
-    The estimate is the LLM tier's own (real prompts, offline tokenizer); tokens
-    spent beyond it are charged afterwards so the fleet's bucket stays honest.
-    """
-    from amc.tiers import classify_pairs, estimate
-
-    registry = registry_for(settings)
+def _acquire(limiter: Limiter | None, pairs: Sequence[Pair], settings: Settings) -> int:
+    """Take a paper's calls and tokens from the shared limit before submitting it; the
+    tokens taken. The estimate is the LLM tier's own (real prompts, offline tokenizer)."""
     if limiter is None or settings.tier in ("rules", "trained") or not pairs:
-        return classify_pairs(pairs, registry, settings)
-    planned = estimate(pairs, registry, settings)
+        return 0
+    from amc.tiers import estimate
+
+    planned = estimate(pairs, registry_for(settings), settings)
     wanted = planned.prompt_tokens + planned.completion_tokens
     if planned.calls:
         limiter.acquire(planned.calls, wanted)
-    results = classify_pairs(pairs, registry, settings)
+    return wanted
+
+
+def _charge(limiter: Limiter | None, results: Iterable[Classification], wanted: int) -> None:
+    """Charge the tokens spent beyond the estimate, so the fleet's bucket stays honest."""
+    if limiter is None:
+        return
     spent = sum(c.usage.prompt_tokens + c.usage.completion_tokens for c in results)
     if spent > wanted:
         limiter.charge(spent - wanted)
-    return results
 
 
 # -- whole batches ----------------------------------------------------------------------
@@ -359,30 +483,16 @@ def run_batch(
 ) -> BatchProgress:
     """Embedded mode: process every pending paper of the batch in this process.
 
-    Papers are taken in chunks of about ``llm_chunk_pairs`` pairs so the LLM tier
-    keeps ``llm_concurrency`` requests in flight. Resumable: run it again after an
-    interruption and only the papers still pending are done.
+    Resumable: run it again after an interruption and only the papers still pending
+    are done (an interrupted run gives back the papers it had taken).
     """
     batch = store.get_batch(batch_id)
     settings = batch_settings(settings, batch)
     store.set_batch_status(batch_id, "running")
-    for chunk in _chunks(store.pending_papers(batch_id), settings.llm_chunk_pairs):
-        claimed = [p for p in chunk if store.claim_paper(p.id)]
-        process_claimed(store, batch, claimed, settings, limiter, on_saved)
+    with classifier_for(settings) as classifier:
+        pending = store.pending_papers(batch_id)
+        process_papers(store, batch, pending, settings, classifier, limiter, on_saved)
     return finish_if_done(store, batch_id)
-
-
-def _chunks(papers: Iterable[PaperRecord], max_pairs: int) -> Iterator[list[PaperRecord]]:
-    chunk: list[PaperRecord] = []
-    pairs = 0
-    for paper in papers:
-        chunk.append(paper)
-        pairs += paper.source.count(",") + 1  # one byte range per pair or failed row
-        if pairs >= max_pairs:
-            yield chunk
-            chunk, pairs = [], 0
-    if chunk:
-        yield chunk
 
 
 def finish_if_done(store: Store, batch_id: str) -> BatchProgress:

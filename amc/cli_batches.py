@@ -325,7 +325,10 @@ def _paper_bar(settings: Settings, total: int) -> Iterator[Callable[[], None]]:
 
 def worker(
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", "-c", help="Papers at once [8].")
+        int | None,
+        typer.Option(
+            "--concurrency", "-c", help="Tasks at once (threads) [4]; calls: AMC_LLM_CONCURRENCY."
+        ),
     ] = None,
     pool: Annotated[
         str | None, typer.Option("--pool", help="threads (default) | prefork | solo.")
@@ -338,13 +341,14 @@ def worker(
 ) -> None:
     """Start a Celery worker with the project's settings.
 
-    It takes papers from Redis (AMC_BROKER_URL) and saves results in the store
-    (AMC_DATABASE_URL); start as many as you like, on any machine that sees the
-    spool folder (AMC_SPOOL_DIR). AMC_LLM_RPM / AMC_LLM_TPM cap the whole fleet.
+    It takes tasks of AMC_TASK_PAPERS papers from Redis (AMC_BROKER_URL) and saves
+    results in the store (AMC_DATABASE_URL); start as many as you like, on any machine
+    that sees the spool folder (AMC_SPOOL_DIR). The tasks running at once share
+    AMC_LLM_CONCURRENCY calls in flight; AMC_LLM_RPM / AMC_LLM_TPM cap the whole fleet.
 
     Example:
 
-        AMC_DATABASE_URL=postgresql://amc@db/amc amc worker --concurrency 16
+        AMC_DATABASE_URL=postgresql://amc@db/amc AMC_LLM_CONCURRENCY=32 amc worker
     """
     settings = load_settings(config, worker_concurrency=concurrency, worker_pool=pool)
     argv = [

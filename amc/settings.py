@@ -127,7 +127,10 @@ class Settings(BaseSettings):
         description="Cascade: pairs whose cheaper-tier confidence is below this go to the LLM.",
     )
     llm_chunk_pairs: int = Field(
-        256, ge=1, description="Pairs handed to the LLM tier at a time (streaming)."
+        256,
+        ge=1,
+        description="Pairs submitted ahead of the output or the store (at least "
+        "llm_concurrency keeps every LLM slot busy).",
     )
     batch_poll_s: float = Field(
         30.0, gt=0, description="Batch API: first wait between status polls (doubles to 10 min)."
@@ -172,10 +175,18 @@ class Settings(BaseSettings):
         "hash; workers read papers from here, so it must be shared with them.",
     )
     worker_concurrency: int = Field(
-        8,
+        4,
         ge=1,
         le=1024,
-        description="Papers one `amc worker` processes at once (threads: LLM calls are I/O).",
+        description="Tasks one `amc worker` runs at once (threads); their LLM calls share "
+        "llm_concurrency slots.",
+    )
+    task_papers: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="Papers per worker task (message): fewer messages and transactions; "
+        "a worker lost mid-task delays this many.",
     )
     worker_pool: Literal["threads", "prefork", "solo"] = Field(
         "threads", description="Celery pool of `amc worker`."

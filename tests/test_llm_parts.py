@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ from amc.llm.cache import AnswerCache, cache_key
 from amc.llm.client import _retry_after_s
 from amc.llm.errors import PromptError
 from amc.llm.prompts import load_prompt
-from amc.llm.quotes import QuoteLocator
+from amc.llm.quotes import _TRANSLATE, QuoteLocator, normalise
 from amc.llm.ranking import rank_snippets, select_snippets, trim_snippet
 from amc.llm.schema import PairAnswer, answer_schema, paper_answer_model, parse_answer
 from amc.models import Paper
@@ -182,3 +185,59 @@ def test_retry_after_seconds_and_http_date() -> None:
     assert _retry_after_s(_RateLimited("2.5")) == 2.5
     assert _retry_after_s(_RateLimited("Wed, 21 Oct 2015 07:28:00 GMT")) == 0.0  # in the past
     assert _retry_after_s(_RateLimited("soon")) is None
+
+
+# -- normalisation: the fast path against the character-by-character definition -------------
+
+
+def reference_normalise(text: str) -> tuple[str, list[int]]:
+    """The definition, one character at a time (what ``normalise`` did before numpy)."""
+    chars: list[str] = []
+    offsets: list[int] = []
+    for i, char in enumerate(text):
+        for out in unicodedata.normalize("NFKC", char).translate(_TRANSLATE).lower():
+            if out.isspace() or unicodedata.category(out) == "Cf":
+                if out.isspace() and chars and chars[-1] != " ":
+                    chars.append(" ")
+                    offsets.append(i)
+                continue
+            chars.append(out)
+            offsets.append(i)
+    joined = "".join(chars)
+    drop: set[int] = set()
+    for m in re.finditer(r"(?<=[a-z])- (?=[a-z])", joined):
+        if "\n" in text[offsets[m.start()] : offsets[m.start() + 1] + 1]:
+            drop.update((m.start(), m.start() + 1))
+    keep = [i for i in range(len(joined)) if i not in drop]
+    return "".join(joined[i] for i in keep), [offsets[i] for i in keep]
+
+
+ALPHABET = [
+    *"abcXYZ -\n\t~`.,", "\u00a0", "\ufb01", "\u2013", "\u201c", "\u00ad", "\u200b",
+    "\u00e9", "e\u0301", "\u2126", "\x1c", "\u3000", "\u2212", "\u00bd", "\x00",
+]  # fmt: skip
+
+
+def test_fast_normalise_equals_the_definition_on_random_text() -> None:
+    rnd = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 60)))
+        fast = normalise(text)
+        assert (fast.text, fast.offsets.tolist()) == reference_normalise(text), repr(text)
+
+
+DEV_PAPERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev-papers"
+
+
+@pytest.mark.skipif(not DEV_PAPERS.is_dir(), reason="dev-papers data not present")
+def test_fast_normalise_equals_the_definition_on_real_papers() -> None:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(DEV_PAPERS / "papers.parquet").to_pylist()
+    texts = [
+        str(row[field]) for row in table for field in ("body", "acknowledgments") if row.get(field)
+    ]
+    assert len(texts) >= 10
+    for text in texts:
+        fast = normalise(text)
+        assert (fast.text, fast.offsets.tolist()) == reference_normalise(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -128,13 +129,24 @@ def test_trained_tier_and_cascade_use_the_model(
     assert all(r.labels == p.gold for r, p in zip(results, pairs[:20], strict=True))
     sent: list[str] = []
 
-    def fake_llm(items: list, registry: object, config: object) -> list[Classification]:
-        sent.extend(pair.pair_id for pair, _ in items)
-        return [classify_pairs([pair], registry, settings)[0] for pair, _ in items]  # type: ignore[arg-type]
+    class FakeSession:  # the LLM stage, answered by the trained tier
+        stopped = False
+
+        def __init__(self, *args: object) -> None:
+            pass
+
+        def submit(self, items: list) -> Future[list[Classification]]:
+            sent.extend(pair.pair_id for pair, _ in items)
+            done: Future[list[Classification]] = Future()
+            done.set_result([classify_pairs([pair], registry, settings)[0] for pair, _ in items])
+            return done
+
+        def close(self) -> None:
+            pass
 
     import amc.llm
 
-    monkeypatch.setattr(amc.llm, "classify_pairs_llm_sync", fake_llm)
+    monkeypatch.setattr(amc.llm, "LLMSession", FakeSession)
     cascade = load_settings(environ={}, tier="cascade", model_path=folder, cascade_threshold=0.99)
     out = classify_pairs(pairs[:20], registry, cascade)
     unsure = {r.pair_id for r in results if r.labels and r.confidence.decided(r.labels) < 0.99}

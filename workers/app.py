@@ -48,6 +48,7 @@ def make_app(settings: Settings) -> Celery:
         },
         timezone="UTC",
         beat_schedule=beat_schedule(settings),
+        amc_task_papers=settings.task_papers,  # papers per message (workers.tasks)
     )
     register_tasks(app, settings)
     return app

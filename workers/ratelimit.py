@@ -4,7 +4,7 @@ Providers limit an API key, not a process, so the limit must hold for the whole
 fleet. Each bucket holds at most one minute's allowance and refills continuously;
 one Lua script checks and takes both buckets atomically, using Redis's own clock
 so workers on machines with skewed clocks agree. A worker calls ``acquire``
-before sending a chunk of pairs to the LLM tier (``amc.batches.classify_limited``).
+before submitting a paper's pairs to the LLM tier (``amc.batches._acquire``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Celery tasks: thin shells over ``amc.batches`` (transport and retries only).
 
-- ``amc.process_paper(batch_id, paper_id)``: claim, classify, save one paper;
+- ``amc.process_papers(batch_id, paper_ids)``: claim, classify, save a few papers
+  (``task_papers``); the tasks running in one worker share one classifier per batch,
+  so their LLM calls share ``llm_concurrency`` slots and keep them all busy;
 - ``amc.sweep``: every ``sweep_interval_s`` (beat), re-queue papers a dead worker
   left ``running`` past the lease, re-send every pending paper of a batch whose
   queue Redis lost (a restart without persistence), close finished batches;
@@ -15,9 +17,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from celery import Celery
@@ -31,9 +36,12 @@ from amc.settings import Settings
 from amc.store import BatchInfo, Store, open_store
 from workers.ratelimit import RedisTokenBucket
 
+if TYPE_CHECKING:
+    from amc.tiers import PairClassifier
+
 log = logging.getLogger(__name__)
 
-PROCESS_TASK = "amc.process_paper"
+PROCESS_TASK = "amc.process_papers"
 SWEEP_TASK = "amc.sweep"
 AUDIT_TASK = "amc.run_audit"
 MARKER_TTL_S = 30 * 86400
@@ -63,6 +71,7 @@ class WorkerContext:
         self._lock = threading.Lock()
         self._store: Store | None = None
         self._redis: redis.Redis | None = None
+        self.classifiers = SharedClassifiers()
 
     def _open(self) -> None:
         with self._lock:
@@ -91,6 +100,55 @@ class WorkerContext:
         return RedisTokenBucket(self.redis, s.llm_rpm, s.llm_tpm, name=s.model)
 
 
+@dataclass
+class _Entry:
+    classifier: PairClassifier
+    pid: int
+    users: int = 0
+    retired: bool = False
+
+
+class SharedClassifiers:
+    """One ``PairClassifier`` per batch in this worker process, shared by its threads: the
+    tasks running at once submit to the same LLM session, so ``llm_concurrency`` slots
+    serve them all and stay busy while each task reads and saves its papers.
+
+    A classifier whose LLM run stopped (provider down) is replaced for the next task,
+    so a later retry meets a fresh one; unused ones beyond ``keep`` are closed.
+    """
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+
+    @contextmanager
+    def use(self, batch_id: str, settings: Settings) -> Iterator[PairClassifier]:
+        with self._lock:
+            entry = self._entries.get(batch_id)
+            if entry is None or entry.classifier.stopped or entry.pid != os.getpid():
+                if entry is not None:
+                    entry.retired = True
+                entry = self._entries[batch_id] = _Entry(
+                    batches.classifier_for(settings), os.getpid()
+                )
+            entry.users += 1
+            self._entries[batch_id] = self._entries.pop(batch_id)  # most recent last
+            idle = [k for k, e in self._entries.items() if e.users == 0]
+            retire = idle[: max(0, len(self._entries) - self.keep)]
+            closing = [self._entries.pop(k) for k in retire]
+        for old in closing:
+            old.classifier.close()
+        try:
+            yield entry.classifier
+        finally:
+            with self._lock:
+                entry.users -= 1
+                close = entry.retired and entry.users == 0
+            if close:
+                entry.classifier.close()
+
+
 def register_tasks(app: Celery, settings: Settings) -> None:
     """Define the amc tasks on ``app``; they use ``settings`` (built at worker start)."""
     context = WorkerContext(settings)
@@ -105,10 +163,10 @@ def register_tasks(app: Celery, settings: Settings) -> None:
         retry_backoff=True,
         max_retries=8,
     )
-    def process_paper(batch_id: str, paper_id: int) -> str:
-        # batch_id is for the logs; closing a finished batch is the sweep's job (it counts
-        # the whole batch, too dear to do after every paper of a large one)
-        return batches.process_paper(context.store, paper_id, settings, context.limiter())
+    def process_papers(batch_id: str, paper_ids: list[int]) -> dict[str, int]:
+        # closing a finished batch is the sweep's job (it counts the whole batch, too
+        # dear to do after every task of a large one)
+        return run_papers(context, batch_id, paper_ids)
 
     @app.task(name=SWEEP_TASK, shared=False)
     def sweep() -> int:
@@ -117,6 +175,23 @@ def register_tasks(app: Celery, settings: Settings) -> None:
     @app.task(name=AUDIT_TASK, shared=False)
     def audit() -> Any:
         return run_audit(settings)
+
+
+def run_papers(context: WorkerContext, batch_id: str, paper_ids: Sequence[int]) -> dict[str, int]:
+    """The task's work: the papers' outcomes counted (``done``, ``failed``, ``skipped``)."""
+    store = context.store
+    batch = store.get_batch(batch_id)
+    settings = batches.batch_settings(context.settings, batch)
+    papers = store.get_papers(paper_ids)
+    with context.classifiers.use(batch.id, settings) as classifier:
+        try:
+            outcome = batches.process_papers(
+                store, batch, papers, settings, classifier, context.limiter()
+            )
+        except AmcError as exc:  # the provider stopped the run: the papers are marked failed
+            log.warning("batch %s: papers %s failed: %s", batch_id, list(paper_ids), exc)
+            return {"failed": len(paper_ids)}
+    return dict(Counter(outcome.values()))
 
 
 def warm_up(settings: Settings) -> None:
@@ -131,14 +206,21 @@ def warm_up(settings: Settings) -> None:
 
 
 def enqueue_papers(
-    app: Celery, client: redis.Redis, batch_id: str, paper_ids: Sequence[int]
+    app: Celery,
+    client: redis.Redis,
+    batch_id: str,
+    paper_ids: Sequence[int],
+    per_task: int | None = None,
 ) -> None:
-    """Send one ``amc.process_paper`` message per paper, then mark the batch as queued."""
+    """Send one ``amc.process_papers`` message per ``per_task`` papers (default: the
+    app's ``task_papers``), then mark the batch as queued."""
+    size = per_task or app.conf.get("amc_task_papers") or 1
     try:
         client.ping()  # fail fast and clearly rather than inside kombu's retries
         with app.producer_or_acquire() as producer:
-            for paper_id in paper_ids:
-                app.send_task(PROCESS_TASK, args=[batch_id, paper_id], producer=producer,
+            for start in range(0, len(paper_ids), size):
+                group = list(paper_ids[start : start + size])
+                app.send_task(PROCESS_TASK, args=[batch_id, group], producer=producer,
                               ignore_result=True)  # fmt: skip
         client.set(queued_key(batch_id), len(paper_ids), ex=MARKER_TTL_S)
     except (BrokerDown, redis.RedisError, OSError) as exc:

@@ -1,6 +1,7 @@
 """The LLM classification tier.
 
-Entry points: ``classify_pairs_llm`` (async) / ``classify_pairs_llm_sync`` and
+Entry points: ``classify_pairs_llm`` (async) / ``classify_pairs_llm_sync``, ``LLMSession``
+(a stream of small submissions sharing one client, for batches and workers) and
 ``estimate_cost``, configured by one ``LLMConfig``; the OpenAI Batch API mode
 is ``run_batch`` (or its steps ``submit_batch``, ``poll_batch``,
 ``collect_batch``); ``warm_up`` prepares a worker process. Only
@@ -12,7 +13,13 @@ else is plain functions over the models in ``amc.models``.
 
 from amc.llm.batch_api import collect_batch, poll_batch, run_batch, submit_batch
 from amc.llm.batch_state import BatchState
-from amc.llm.classify import TIER, classify_pairs_llm, classify_pairs_llm_sync, warm_up
+from amc.llm.classify import (
+    TIER,
+    LLMSession,
+    classify_pairs_llm,
+    classify_pairs_llm_sync,
+    warm_up,
+)
 from amc.llm.config import LLMConfig, ModelPrice
 from amc.llm.cost import CostEstimate, estimate_cost
 from amc.llm.errors import (
@@ -40,6 +47,7 @@ __all__ = [
     "LLMError",
     "LLMRequestError",
     "LLMRunStopped",
+    "LLMSession",
     "LLMUnavailableError",
     "ModelPrice",
     "PromptError",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from datetime import UTC, datetime
 
 from amc.errors import AmcError
@@ -36,6 +37,7 @@ Progress = Callable[[Classification], None]
 __all__ = [
     "TIER",
     "CostEstimate",
+    "LLMSession",
     "classify_pairs_llm",
     "classify_pairs_llm_sync",
     "estimate_cost",
@@ -86,6 +88,67 @@ def classify_pairs_llm_sync(
         return _loop.run(lambda pool: _classify(items, registry, config, prior, progress, pool))
     raise AmcError("classify_pairs_llm_sync was called inside an event loop; await "
                    "classify_pairs_llm instead")  # fmt: skip
+
+
+class LLMSession:
+    """The LLM tier for a stream of small submissions (a paper at a time), from any thread.
+
+    ``submit`` returns at once with a future of the submission's classifications. Every
+    submission runs on the process's shared loop and shares one client (so at most
+    ``config.concurrency`` calls are in flight in all, and one failure breaker), one
+    answer cache and one budget. Callers keep more pairs submitted than there are
+    slots, and every slot stays busy: calling ``classify_pairs_llm_sync`` chunk by chunk
+    leaves slots idle while each chunk's last calls finish.
+
+    Once the run has stopped (provider unusable, budget spent) every later submission
+    fails at once with the same kind of ``LLMRunStopped``. Close it when done (``with``).
+    """
+
+    def __init__(self, registry: Registry, config: LLMConfig) -> None:
+        self._shared = _loop.shared_loop()
+        self._run = _Run(registry, config, None, self._shared.pool)
+        self._stop: LLMRunStopped | None = None
+        self._pending: set[Future[list[Classification]]] = set()
+
+    def submit(self, items: Items) -> Future[list[Classification]]:
+        """Classify these items (one result per item, in order) in the background."""
+        future = asyncio.run_coroutine_threadsafe(self._classify(list(items)), self._shared.loop)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the run has stopped: every submission from now on fails at once."""
+        return self._stop is not None
+
+    async def _classify(self, items: Items) -> list[Classification]:
+        if self._stop is not None:
+            raise type(self._stop)(str(self._stop))  # a fresh one: ``completed`` is empty
+        try:
+            return await self._run.classify(items, {})
+        except LLMRunStopped as stop:
+            self._stop = self._stop or stop
+            raise
+
+    def close(self) -> None:
+        """Cancel what is still running (an interrupted caller), then close the answer
+        cache; the shared loop and its connections stay up for the next session."""
+        for future in list(self._pending):
+            future.cancel()
+        wait(list(self._pending), timeout=5)
+        # on the loop, after the cancelled tasks have unwound: none of them uses it then
+        asyncio.run_coroutine_threadsafe(self._aclose(), self._shared.loop).result(timeout=10)
+
+    async def _aclose(self) -> None:
+        await asyncio.sleep(0)
+        self._run.close()
+
+    def __enter__(self) -> LLMSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def warm_up(config: LLMConfig) -> None:
@@ -153,10 +216,11 @@ class _Run:
             stop = group.exceptions[0]
             assert isinstance(stop, LLMRunStopped)
             stop.completed = [
-                self.results[p.pair_id] for p, _ in items if p.pair_id in self.results
+                self.results.pop(p.pair_id) for p, _ in items if p.pair_id in self.results
             ]
             raise stop from None
-        return [self.results[pair.pair_id] for pair, _ in items]
+        # taken out as they are returned: a long-lived run (``LLMSession``) keeps nothing
+        return [self.results.pop(pair.pair_id) for pair, _ in items]
 
     def _inputs(self, items: Items, prior: dict[str, Classification]) -> list[PairInput]:
         """Prepared inputs for the items that need work; the others are emitted now."""

@@ -163,6 +163,20 @@ def classification_values(
     }
 
 
+def llm_call_values(c: Classification, batch_id: str, now: datetime) -> list[dict[str, Any]]:
+    """``llm_calls`` rows of the requests one classification made (its ``usage.call_log``)."""
+    return [
+        {
+            "batch_id": batch_id, "pair_id": c.pair_id, "model": call.model,
+            "prompt_hash": c.prompt_hash, "request_hash": None,
+            "prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens,
+            "cost_usd": call.cost_usd, "latency_s": call.latency_s, "status": "ok",
+            "error": None, "created_at": now,
+        }
+        for call in c.usage.call_log
+    ]  # fmt: skip
+
+
 def classification(row: ClassificationRow) -> Classification:
     """Rebuild the ``Classification`` that ``classification_values`` stored."""
     labels = None

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from amc.models import Classification
@@ -29,6 +29,7 @@ from amc.store.schema import (
     BatchRow,
     BatchStatus,
     ClassificationRow,
+    LlmCallRow,
     PaperRow,
     PaperStatus,
     utcnow,
@@ -161,13 +162,36 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
 
     def claim_paper(self, paper_id: int) -> bool:
         """Atomically move a pending paper to running (attempts + 1); False if not pending."""
+        return self.claim_papers([paper_id]) == [paper_id]
+
+    def claim_papers(self, paper_ids: Sequence[int]) -> list[int]:
+        """Atomically move the pending ones of these papers to running (attempts + 1), in
+        one statement; returns the ids claimed here, in the order given. A paper another
+        worker holds, or that is finished, is not claimed."""
+        if not paper_ids:
+            return []
         stmt = (
             update(PaperRow)
-            .where(PaperRow.id == paper_id, PaperRow.status == "pending")
+            .where(PaperRow.id.in_(paper_ids), PaperRow.status == "pending")
             .values(status="running", attempts=PaperRow.attempts + 1, updated_at=utcnow())
+            .returning(PaperRow.id)
         )
         with self._sessions.begin() as session:
-            return _rowcount(session.execute(stmt)) == 1
+            claimed = set(session.scalars(stmt, execution_options=_NO_SYNC))
+        return [pid for pid in paper_ids if pid in claimed]
+
+    def release_papers(self, paper_ids: Sequence[int]) -> int:
+        """Give claimed papers back (running -> pending, the claim's attempt undone): an
+        interrupted embedded run leaves nothing stranded. Returns how many were released."""
+        if not paper_ids:
+            return 0
+        stmt = (
+            update(PaperRow)
+            .where(PaperRow.id.in_(paper_ids), PaperRow.status == "running")
+            .values(status="pending", attempts=PaperRow.attempts - 1, updated_at=utcnow())
+        )
+        with self._sessions.begin() as session:
+            return _rowcount(session.execute(stmt, execution_options=_NO_SYNC))
 
     def mark_paper_failed(self, paper_id: int, kind: str, message: str) -> None:
         """Record why a whole paper failed (unreadable PDF, worker crash, ...)."""
@@ -186,6 +210,14 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
             if row is None:
                 raise StoreError(f"no paper with id {paper_id} in the store")
             return _rows.paper_record(row)
+
+    def get_papers(self, paper_ids: Sequence[int]) -> list[PaperRecord]:
+        """These papers, in the order given; an unknown id is left out."""
+        with self._sessions() as session:
+            rows = {
+                r.id: r for r in session.scalars(select(PaperRow).where(PaperRow.id.in_(paper_ids)))
+            }
+            return [_rows.paper_record(rows[pid]) for pid in paper_ids if pid in rows]
 
     def pending_papers(self, batch_id: str) -> list[PaperRecord]:
         """Papers still to do, in insertion order."""
@@ -223,7 +255,7 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
         )
         with self._sessions.begin() as session:
             batch = self._batch(session, batch_id)
-            n = _rowcount(session.execute(stmt, execution_options={"synchronize_session": False}))
+            n = _rowcount(session.execute(stmt, execution_options=_NO_SYNC))
             if n and batch.status in ("done", "failed"):
                 batch.status, batch.updated_at = "queued", utcnow()
         return n
@@ -247,35 +279,52 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
     def save_results(
         self, batch_id: str, paper_id: int, classifications: Sequence[Classification]
     ) -> None:
-        """Upsert a paper's classifications and mark the paper done, in one transaction.
+        """Upsert a paper's classifications and mark the paper done (``save_papers``)."""
+        self.save_papers(batch_id, [(paper_id, classifications)])
+
+    def save_papers(
+        self, batch_id: str, papers: Sequence[tuple[int, Sequence[Classification]]]
+    ) -> None:
+        """For each ``(paper_id, classifications)``: upsert the classifications, mark the
+        paper done and append one ``llm_calls`` row per request they made, all in one
+        transaction (one commit for many papers: the store keeps up with a busy worker).
 
         Keyed by (batch_id, pair_id): saving the same results again (a retried task,
         two workers racing) leaves exactly one row per pair, holding the last write.
         """
+        if not papers:
+            return
         now = utcnow()
-        rows = [
-            _rows.classification_values(c, batch_id, paper_id, now)
-            for c in sorted(classifications, key=lambda c: c.pair_id)  # one lock order
-        ]
+        ids = sorted({pid for pid, _ in papers})  # one lock order for every writer
+        classifications = sorted(
+            ((pid, c) for pid, cs in papers for c in cs), key=lambda item: item[1].pair_id
+        )
+        rows = [_rows.classification_values(c, batch_id, pid, now) for pid, c in classifications]
+        calls = [_rows.llm_call_values(c, batch_id, now) for _, c in classifications]
         done = (
             update(PaperRow)
-            .where(PaperRow.id == paper_id, PaperRow.batch_id == batch_id)
+            .where(PaperRow.id.in_(ids), PaperRow.batch_id == batch_id)
             .values(status="done", error_kind=None, error_message=None, updated_at=now)
         )
         with self._sessions.begin() as session:
-            # the paper row first: every writer takes its locks in the same order
-            if _rowcount(session.execute(done)) != 1:
-                raise StoreError(f"no paper with id {paper_id} in batch {batch_id!r}")
+            # the paper rows first: every writer takes its locks in the same order
+            marked = set(session.scalars(done.returning(PaperRow.id), execution_options=_NO_SYNC))
+            if missing := [pid for pid in ids if pid not in marked]:
+                raise StoreError(
+                    f"no paper with id {', '.join(map(str, missing))} in batch {batch_id!r}"
+                )
             if rows:
-                insert = dialect_insert(self.engine, ClassificationRow)
+                upsert = dialect_insert(self.engine, ClassificationRow)
                 keep = {"id", "created_at", "batch_id", "pair_id"}
-                changed = {k: insert.excluded[k] for k in rows[0] if k not in keep}
+                changed = {k: upsert.excluded[k] for k in rows[0] if k not in keep}
                 session.execute(
-                    insert.on_conflict_do_update(
+                    upsert.on_conflict_do_update(
                         index_elements=["batch_id", "pair_id"], set_=changed
                     ),
                     rows,
                 )
+            if any(calls):
+                session.execute(insert(LlmCallRow), [row for per in calls for row in per])
 
     def iter_results(self, batch_id: str) -> Iterator[Classification]:
         """The batch's classifications, rebuilt as pydantic objects, ordered by pair id."""
@@ -316,6 +365,10 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
             completion_tokens=int(totals[3]),
             cost_usd=float(totals[4] or 0.0),
         )
+
+
+#: bulk UPDATEs over ids: no ORM objects in these short sessions to keep in step
+_NO_SYNC = {"synchronize_session": False}
 
 
 def _rowcount(result: Any) -> int:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from amc.errors import AmcError, InputError
-from amc.models import Classification, Pair
+from amc.models import Classification, Pair, Paper
 from amc.output import OutputFormat, ResultWriter
 from amc.registry import Registry, load_registry
 from amc.settings import Settings
@@ -154,11 +154,13 @@ def _write_spool(
 
     spans: dict[str, list[tuple[int, int]]] = {}
     digests: dict[str, Any] = {}
+    #: the text of each paper's first row: later rows with the same text refer to it
+    first_text: dict[str, bytes] = {}
     offset = 0
     with (work / SPOOL_FILE).open("wb") as out:
         for item in read_pairs(inputs, registry_for(settings), settings, telescopes):
-            line = _encode(item)
             bibcode = item.paper.bibcode if isinstance(item, Pair) else item.bibcode
+            line = _encode(item, first_text)
             spans.setdefault(bibcode, []).append((offset, len(line)))
             digests.setdefault(bibcode, hashlib.sha256()).update(line)
             out.write(line)
@@ -181,9 +183,23 @@ def _publish(work: Path, final: Path) -> None:
             os.rename(work, final)
 
 
-def _encode(item: Item) -> bytes:
-    key = "pair" if isinstance(item, Pair) else "failed"
-    return (json.dumps({key: item.model_dump(mode="json")}) + "\n").encode()
+def _encode(item: Item, first_text: dict[str, bytes]) -> bytes:
+    """A spool line. A pair whose paper text is that of its paper's first pair (TRACS:
+    one row per telescope) is written without it, keeping only its own ``source``
+    (``{"same_paper": true, "source": ..., "pair": ...}``), so the spool holds each
+    paper's text once however many telescopes it names. ``first_text`` maps bibcodes
+    to the digest of their first pair's paper (``source`` left out)."""
+    if not isinstance(item, Pair):
+        return b'{"failed": ' + item.model_dump_json().encode() + b"}\n"
+    paper = item.paper
+    digest = hashlib.sha256(paper.model_dump_json(exclude={"source"}).encode()).digest()
+    first = first_text.get(paper.bibcode)
+    if first is None:
+        first_text[paper.bibcode] = digest
+    if first != digest:  # the paper's first pair, or one with other text: written whole
+        return b'{"pair": ' + item.model_dump_json().encode() + b"}\n"
+    head = json.dumps({"same_paper": True, "source": paper.source})[:-1].encode()
+    return head + b', "pair": ' + item.model_dump_json(exclude={"paper"}).encode() + b"}\n"
 
 
 def load_paper(spool: Path, paper: PaperRecord) -> list[Item]:
@@ -191,17 +207,24 @@ def load_paper(spool: Path, paper: PaperRecord) -> list[Item]:
     name, _, ranges = paper.source.partition("@")
     path = spool / name
     items: list[Item] = []
+    text: Paper | None = None  # the paper of its first pair
     try:
         with path.open("rb") as handle:
             for span in ranges.split(","):
                 offset, length = (int(x) for x in span.split(":"))
                 handle.seek(offset)
                 record = json.loads(handle.read(length))
-                items.append(
-                    Pair.model_validate(record["pair"])
-                    if "pair" in record
-                    else Classification.model_validate(record["failed"])
-                )
+                if "failed" in record:
+                    items.append(Classification.model_validate(record["failed"]))
+                elif record.get("same_paper"):
+                    if text is None:
+                        raise ValueError("a row refers to a paper text not spooled before it")
+                    own = text.model_copy(update={"source": record.get("source", "")})
+                    items.append(Pair.model_validate({**record["pair"], "paper": own}))
+                else:
+                    pair = Pair.model_validate(record["pair"])
+                    items.append(pair)
+                    text = text or pair.paper
     except (OSError, ValueError, KeyError) as exc:
         raise SpoolError(
             f"paper {paper.bibcode}: cannot read {path} ({exc}); is spool_dir "

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from amc import batches
 from amc.cli import app
 from amc.errors import InputError
-from amc.models import Classification
+from amc.models import Classification, Pair
 from amc.pipeline import classify_papers
 from amc.registry import load_registry
 from amc.settings import Settings, load_settings
@@ -94,6 +94,25 @@ def test_a_paper_is_every_row_of_a_bibcode_across_files(store: Store, tmp_path: 
     assert [i.pair_id for i in items] == ["2024TEST0001_HST", "2024TEST0001_JWST"]
     batches.run_batch(store, sub.batch_id, settings)
     assert result_rows(store, sub.batch_id) == 6
+
+
+def test_the_spool_holds_each_papers_text_once(store: Store, tmp_path: Path) -> None:
+    body = SCIENCE.format(i=7) + " Later JWST spectra and Chandra images agree. " * 50
+    rows = [{"bibcode": "2024SPOOL", "telescope": t, "body": body} for t in ("HST", "JWST")]
+    rows.append({"bibcode": "2024SPOOL", "telescope": "CHANDRA", "body": body + " Erratum."})
+    settings = make_settings(tmp_path)
+    sub = batches.submit_batch(store, [write_rows(tmp_path / "p.jsonl", rows)], (), settings)
+    spool = settings.spool_dir / store.get_batch(sub.batch_id).content_hash
+    text = (spool / "pairs.jsonl").read_text(encoding="utf-8")
+    assert text.count("Later JWST spectra") == 2 * 50  # HST's text, and CHANDRA's other one
+    [paper] = store.pending_papers(sub.batch_id)
+    items = batches.load_paper(spool, paper)
+    assert [i.pair_id for i in items] == ["2024SPOOL_HST", "2024SPOOL_JWST", "2024SPOOL_CHANDRA"]
+    papers = [i.paper for i in items if isinstance(i, Pair)]
+    assert [p.body for p in papers] == [body, body, body + " Erratum."]
+    assert [p.source.rsplit("=", 1)[1] for p in papers] == ["1", "2", "3"]  # each row's own
+    progress = batches.run_batch(store, sub.batch_id, settings)
+    assert progress.pairs == 3 and progress.papers["done"] == 1
 
 
 def test_bad_row_stops_the_submit_before_any_batch_exists(store: Store, tmp_path: Path) -> None:

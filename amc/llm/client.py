@@ -11,9 +11,11 @@ the only ones that count.
 
 Two transports carry a request (``LLMConfig.transport``): litellm, for every
 provider, and ``_openai_http`` (a pooled keep-alive aiohttp session), for
-OpenAI-compatible endpoints. litellm costs 10-50 ms of CPU per call, the lean
-one well under 1 ms, which is what lets one process keep 32-64 calls in
-flight. Both send the same body and their errors are classified alike.
+OpenAI-compatible endpoints. A call through litellm costs ~4 ms more CPU than
+through the lean one (``bench/llm_throughput.py``: 5.2 against 1.2 ms per pair,
+answer checking included), which is what lets one process keep 64 calls in
+flight at 95 % of the limit (litellm: 75 %). Both send the same body and their
+errors are classified alike.
 litellm stays the source of token counts and bundled prices.
 """
 

@@ -4,40 +4,32 @@ Plain functions over the store (``amc.store``) and the pipeline; the CLI
 (``amc.cli_batches``) and the Celery tasks (``workers.tasks``) are thin shells
 around them, so a batch gives the same results embedded (``amc run``) or on workers.
 
-Submitting reads the inputs once and writes every pair (and every bad row, with
-``skip_bad_rows``) as a JSON line to the *spool*, ``<spool_dir>/<content hash>/pairs.jsonl``.
-A *paper* is every line with the same bibcode across all the input files (TRACS has
-one row per telescope, in different split files), keyed in the store by
-``(bibcode, source)`` where ``source`` lists its lines' byte ranges
-(``pairs.jsonl@0:812,...``): a worker reads a paper with a few seeks, whatever the
-input size, and needs only the spool folder (shared storage) and the store.
-The content hash covers input bytes, telescopes, tier and the settings that change
-a verdict (``BATCH_SETTINGS``): the same submission twice is one batch, done once.
+Submitting reads the inputs once into the *spool* (``amc.spool``), where a worker
+reads a paper back with a few seeks. The content hash covers input bytes,
+telescopes, tier and the settings that change a verdict (``BATCH_SETTINGS``):
+the same submission twice is one batch, done once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import queue
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from amc.errors import AmcError, InputError
-from amc.models import Classification, Pair, Paper
+from amc.errors import AmcError
+from amc.models import Classification, Pair
 from amc.output import OutputFormat, ResultWriter
 from amc.registry import Registry, load_registry
 from amc.settings import Settings
-from amc.store import BatchInfo, BatchProgress, PaperRecord, Store, submission_hash
+from amc.spool import Item, batch_hash, load_paper, spool_inputs
+from amc.store import BatchInfo, BatchProgress, PaperRecord, Store
 
 if TYPE_CHECKING:
     from amc.tiers import PairClassifier
@@ -50,8 +42,6 @@ BATCH_SETTINGS = (
     "max_field_chars", "registry_files", "model", "api_base", "llm_mode", "rerank",
     "response_format", "cascade_threshold", "use_cache", "max_cost_usd",
 )  # fmt: skip
-SPOOL_FILE = "pairs.jsonl"
-Item = Pair | Classification
 #: called with each paper's results as they are saved (progress bars)
 OnSaved = Callable[[PaperRecord, list[Classification]], None]
 
@@ -91,7 +81,7 @@ def submit_batch(
     keys = [registry.check(t) for t in telescopes]
     chosen = {name: getattr(settings, name) for name in BATCH_SETTINGS}
     content_hash = batch_hash(inputs, keys, settings.tier, chosen)
-    index = spool_inputs(inputs, keys, settings, content_hash)
+    index = spool_inputs(inputs, keys, settings, content_hash, registry)
     names = [str(p) for p in inputs]
     batch_id, created = store.create_batch(
         names, content_hash, keys, settings.tier, json.loads(json.dumps(chosen, default=str))
@@ -101,142 +91,6 @@ def submit_batch(
     # a new batch, or one whose first submit died before its papers were in (add is idempotent)
     ids = store.add_papers(batch_id, index)
     return Submission(batch_id, created, len(ids), ids)
-
-
-def batch_hash(
-    inputs: Sequence[Path], telescopes: Sequence[str], tier: str, chosen: dict[str, Any]
-) -> str:
-    """The submission's content hash: input bytes (streamed), telescopes, tier, settings."""
-    digests = [_file_digest(f) for path in inputs for f in _files_under(Path(path))]
-    settings_part = json.dumps(chosen, sort_keys=True, default=str).encode()
-    return submission_hash([*digests, settings_part], telescopes, tier)
-
-
-def _files_under(path: Path) -> list[Path]:
-    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-
-
-def _file_digest(path: Path) -> bytes:
-    digest = hashlib.sha256(path.name.encode() + b"\0")
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror}", str(path)) from None
-    return digest.digest()
-
-
-def spool_inputs(
-    inputs: Sequence[Path], telescopes: Sequence[str], settings: Settings, content_hash: str
-) -> list[tuple[str, str, str]]:
-    """Write the inputs' pairs to the spool (once per content hash); the papers' index.
-
-    Returns ``(bibcode, source, paper hash)`` per paper, for ``Store.add_papers``.
-    """
-    final = settings.spool_dir / content_hash
-    if not (final / "papers.json").is_file():
-        work = settings.spool_dir / f".{content_hash}.{uuid.uuid4().hex[:8]}"
-        work.mkdir(parents=True)
-        try:
-            _write_spool(work, inputs, telescopes, settings)
-            _publish(work, final)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    index = json.loads((final / "papers.json").read_text(encoding="utf-8"))
-    return [(b, s, h) for b, s, h in index]
-
-
-def _write_spool(
-    work: Path, inputs: Sequence[Path], telescopes: Sequence[str], settings: Settings
-) -> None:
-    from amc.pipeline import read_pairs
-
-    spans: dict[str, list[tuple[int, int]]] = {}
-    digests: dict[str, Any] = {}
-    #: the text of each paper's first row: later rows with the same text refer to it
-    first_text: dict[str, bytes] = {}
-    offset = 0
-    with (work / SPOOL_FILE).open("wb") as out:
-        for item in read_pairs(inputs, registry_for(settings), settings, telescopes):
-            bibcode = item.paper.bibcode if isinstance(item, Pair) else item.bibcode
-            line = _encode(item, first_text)
-            spans.setdefault(bibcode, []).append((offset, len(line)))
-            digests.setdefault(bibcode, hashlib.sha256()).update(line)
-            out.write(line)
-            offset += len(line)
-    index = [
-        (bibcode, f"{SPOOL_FILE}@" + ",".join(f"{o}:{n}" for o, n in ranges),
-         digests[bibcode].hexdigest())
-        for bibcode, ranges in spans.items()
-    ]  # fmt: skip
-    (work / "papers.json").write_text(json.dumps(index), encoding="utf-8")
-
-
-def _publish(work: Path, final: Path) -> None:
-    """Move a finished spool into place; a concurrent submit of the same content may win."""
-    try:
-        os.rename(work, final)
-    except OSError:
-        if not (final / "papers.json").is_file():
-            shutil.rmtree(final, ignore_errors=True)  # a stale, unfinished one
-            os.rename(work, final)
-
-
-def _encode(item: Item, first_text: dict[str, bytes]) -> bytes:
-    """A spool line. A pair whose paper text is that of its paper's first pair (TRACS:
-    one row per telescope) is written without it, keeping only its own ``source``
-    (``{"same_paper": true, "source": ..., "pair": ...}``), so the spool holds each
-    paper's text once however many telescopes it names. ``first_text`` maps bibcodes
-    to the digest of their first pair's paper (``source`` left out)."""
-    if not isinstance(item, Pair):
-        return b'{"failed": ' + item.model_dump_json().encode() + b"}\n"
-    paper = item.paper
-    digest = hashlib.sha256(paper.model_dump_json(exclude={"source"}).encode()).digest()
-    first = first_text.get(paper.bibcode)
-    if first is None:
-        first_text[paper.bibcode] = digest
-    if first != digest:  # the paper's first pair, or one with other text: written whole
-        return b'{"pair": ' + item.model_dump_json().encode() + b"}\n"
-    head = json.dumps({"same_paper": True, "source": paper.source})[:-1].encode()
-    return head + b', "pair": ' + item.model_dump_json(exclude={"paper"}).encode() + b"}\n"
-
-
-def load_paper(spool: Path, paper: PaperRecord) -> list[Item]:
-    """A paper's pairs (and failed rows) read back from the spool, in input order."""
-    name, _, ranges = paper.source.partition("@")
-    path = spool / name
-    items: list[Item] = []
-    text: Paper | None = None  # the paper of its first pair
-    try:
-        with path.open("rb") as handle:
-            for span in ranges.split(","):
-                offset, length = (int(x) for x in span.split(":"))
-                handle.seek(offset)
-                record = json.loads(handle.read(length))
-                if "failed" in record:
-                    items.append(Classification.model_validate(record["failed"]))
-                elif record.get("same_paper"):
-                    if text is None:
-                        raise ValueError("a row refers to a paper text not spooled before it")
-                    own = text.model_copy(update={"source": record.get("source", "")})
-                    items.append(Pair.model_validate({**record["pair"], "paper": own}))
-                else:
-                    pair = Pair.model_validate(record["pair"])
-                    items.append(pair)
-                    text = text or pair.paper
-    except (OSError, ValueError, KeyError) as exc:
-        raise SpoolError(
-            f"paper {paper.bibcode}: cannot read {path} ({exc}); is spool_dir "
-            "(AMC_SPOOL_DIR) the folder `amc submit` wrote to, shared with the workers?"
-        ) from None
-    return items
-
-
-class SpoolError(AmcError):
-    """A paper's spooled text is missing or unreadable."""
-
-    kind = "spool"
 
 
 # -- processing -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ unusable or the budget is spent.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, wait
@@ -134,6 +135,8 @@ class LLMSession:
     def close(self) -> None:
         """Cancel what is still running (an interrupted caller), then close the answer
         cache; the shared loop and its connections stay up for the next session."""
+        if self._shared.pid != os.getpid():
+            return  # made before a fork: its loop is not in this process
         for future in list(self._pending):
             future.cancel()
         wait(list(self._pending), timeout=5)

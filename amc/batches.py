@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from amc.errors import AmcError
 from amc.models import Classification, Pair
@@ -180,7 +180,13 @@ CLAIM_AT_ONCE = 16
 SAVE_AT_ONCE = 16
 SAVE_EVERY_S = 1.0
 
-Window = dict["Future[list[Classification]]", tuple[PaperRecord, list[Item], int]]
+
+class _Submitted(NamedTuple):
+    paper: PaperRecord
+    items: list[Item]
+    n_pairs: int
+    #: tokens taken from the limiter for it
+    wanted: int
 
 
 class _PaperRun:
@@ -204,8 +210,7 @@ class _PaperRun:
         self.classifier, self.limiter, self.on_saved = classifier, limiter, on_saved
         self.spool = settings.spool_dir / batch.content_hash
         self.taken: list[PaperRecord] = []
-        #: submitted: the paper, its items, the tokens taken from the limiter
-        self.window: Window = {}
+        self.window: dict[Future[list[Classification]], _Submitted] = {}
         self.finished: queue.SimpleQueue[Future[list[Classification]]] = queue.SimpleQueue()
         self.ready: list[Future[list[Classification]]] = []
         self.ready_since = 0.0
@@ -222,7 +227,7 @@ class _PaperRun:
         except Exception as exc:  # one unreadable paper never stops the others
             self._failed(paper, exc)
             return
-        self.window[future] = (paper, items, wanted)
+        self.window[future] = _Submitted(paper, items, len(pairs), wanted)
         self.ahead += len(pairs)
         future.add_done_callback(self.finished.put)
 
@@ -240,7 +245,7 @@ class _PaperRun:
                     break
                 future = None
             if future is not None:
-                self.ahead -= len(_pairs_of(self.window[future][1]))
+                self.ahead -= self.window[future].n_pairs
                 if not self.ready:
                     self.ready_since = time.monotonic()
                 self.ready.append(future)
@@ -253,7 +258,7 @@ class _PaperRun:
         """Save the ready papers in one transaction (a failed one is marked failed)."""
         saved: list[tuple[PaperRecord, list[Classification]]] = []
         for future in self.ready:
-            paper, items, wanted = self.window[future]
+            paper, items, _, wanted = self.window[future]
             try:
                 results = {c.pair_id: c for c in future.result()}
             except Exception as exc:  # recorded on the paper; `amc retry --failed` redoes it
@@ -285,15 +290,11 @@ class _PaperRun:
             raise self.stop
 
     def unsaved(self) -> list[PaperRecord]:
-        return [*self.taken, *(paper for paper, _, _ in self.window.values())]
+        return [*self.taken, *(submitted.paper for submitted in self.window.values())]
 
     def _failed(self, paper: PaperRecord, exc: BaseException) -> None:
         _mark_failed(self.store, paper, exc)
         self.outcome[paper.id] = "failed"
-
-
-def _pairs_of(items: list[Item]) -> list[Pair]:
-    return [item for item in items if isinstance(item, Pair)]
 
 
 def _release(store: Store, papers: list[PaperRecord]) -> None:

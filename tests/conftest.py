@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_server import ScriptedLLMServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from amc.registry import Registry, load_registry
 from amc.store import Store, open_store
 
 _real_connect = socket.socket.connect
@@ -106,3 +108,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def store(db_url: str) -> Iterator[Store]:
     with open_store(db_url) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    """The bundled telescope registry (read-only: shared by the whole suite)."""
+    return load_registry()
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedLLMServer]:
+    """A scripted OpenAI-compatible server on 127.0.0.1, for this test alone."""
+    with ScriptedLLMServer() as srv:
+        yield srv

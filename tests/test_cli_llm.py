@@ -7,21 +7,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from llm_server import Reply, ScriptedLLMServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "amc" / "data" / "sample.jsonl"
 PRICES = json.dumps({"openai/local": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}})
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as srv:
-        yield srv
 
 
 def amc(server: ScriptedLLMServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

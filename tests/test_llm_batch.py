@@ -23,7 +23,7 @@ from amc.llm import (
 )
 from amc.llm.batch_state import load_state
 from amc.models import Pair, Paper, Snippet
-from amc.registry import Registry, load_registry
+from amc.registry import Registry
 from amc.snippets import find_snippets
 
 PRICE = {"openai/local": {"input_per_mtok": 0.1, "output_per_mtok": 0.4}}
@@ -32,11 +32,6 @@ SCIENCE = (
     "Space Telescope using WFC3 in program GO 12345. The images were reduced as usual."
 )
 MENTION = "Earlier work with the Hubble Space Telescope found similar clusters (Smith 2001)."
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return load_registry()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from amc.llm import (
 )
 from amc.llm.errors import LLMBudgetExceeded
 from amc.models import Classification, Pair, Paper, Snippet
-from amc.registry import Registry, load_registry
+from amc.registry import Registry
 from amc.snippets import find_snippets
 
 PRICE = {"openai/local": {"input_per_mtok": 0.1, "output_per_mtok": 0.4}}
@@ -31,17 +30,6 @@ MENTION_BODY = (
     "Earlier work with the Hubble Space Telescope found similar clusters (Smith 2001). "
     "Future facilities will extend this sample."
 )
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return load_registry()
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as srv:
-        yield srv
 
 
 def config(server: ScriptedLLMServer, tmp_path: Path | None = None, **kw: Any) -> LLMConfig:

@@ -12,10 +12,8 @@ depend on the model resisting.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from llm_server import Reply, ScriptedLLMServer
+from llm_server import Reply
 
 from amc.llm import LLMConfig, classify_pairs_llm_sync
 from amc.llm.verdict import looks_like_instruction
@@ -29,12 +27,6 @@ BODY = (
     f"{INJECTION} "
     "Distances follow from the Hubble constant and redshift."
 )
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as srv:
-        yield srv
 
 
 def obeying_answer(quote: str) -> dict[str, object]:

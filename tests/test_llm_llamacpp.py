@@ -28,7 +28,7 @@ import pytest
 from amc.llm import LLMConfig, classify_pairs_llm_sync
 from amc.llm.quotes import normalise_quote
 from amc.models import Classification, Pair, Paper
-from amc.registry import Registry, load_registry
+from amc.registry import Registry
 from amc.snippets import find_snippets
 
 # read at import time: the suite's autouse fixture clears AMC_* variables for each test
@@ -108,11 +108,6 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return load_registry()
 
 
 BODIES = {

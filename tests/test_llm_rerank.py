@@ -11,7 +11,7 @@ from llm_server import Reply, ScriptedLLMServer, chat_completion, fenced_snippet
 
 from amc.llm import LLMConfig, classify_pairs_llm_sync
 from amc.models import Pair, Paper
-from amc.registry import Registry, load_registry
+from amc.registry import Registry
 from amc.snippets import find_snippets
 
 PRICE = {"openai/local": {"input_per_mtok": 0.1, "output_per_mtok": 0.4}}
@@ -26,11 +26,6 @@ BODY = f" {FILLER} ".join(
         "Future HST programs could extend this.",
     ]
 )
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return load_registry()
 
 
 @pytest.fixture

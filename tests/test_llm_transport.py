@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,23 +16,12 @@ from llm_server import Reply, ScriptedLLMServer
 from amc.llm import LLMConfig, LLMRequestError, LLMUnavailableError, _loop, classify_pairs_llm_sync
 from amc.llm.client import LLMClient, transport_for
 from amc.models import Pair, Paper, Snippet
-from amc.registry import Registry, load_registry
+from amc.registry import Registry
 from amc.snippets import find_snippets
 
 SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
 MESSAGES = [{"role": "user", "content": "Say ok."}]
 BODY = "We observed NGC 1234 with the Hubble Space Telescope using WFC3 in program GO 12345."
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return load_registry()
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as srv:
-        yield srv
 
 
 def config(server: ScriptedLLMServer, **kw: Any) -> LLMConfig:

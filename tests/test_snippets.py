@@ -8,14 +8,9 @@ import time
 import pytest
 
 from amc.models import Hit, Paper, Snippet
-from amc.registry import Registry, load_registry
+from amc.registry import Registry
 from amc.sentences import MAX_SENTENCE_CHARS
 from amc.snippets import candidate_telescopes, find_hits, find_snippets
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return load_registry()
 
 
 def body(text: str, **fields: str) -> Paper:

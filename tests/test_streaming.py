@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from llm_server import Reply, ScriptedLLMServer
 from amc import batches
 from amc.llm import LLMConfig, LLMSession, LLMUnavailableError
 from amc.models import Classification, Pair, Paper
-from amc.registry import Registry, load_registry
+from amc.registry import load_registry
 from amc.settings import Settings, load_settings
 from amc.snippets import find_snippets
 from amc.store import Store, StoreError, open_store
@@ -29,17 +28,6 @@ from workers.tasks import SharedClassifiers
 
 SCIENCE = "We observed NGC {i} with the Hubble Space Telescope using WFC3 in program GO 12345."
 SLOW_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return load_registry()
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLMServer]:
-    with ScriptedLLMServer() as srv:
-        yield srv
 
 
 def pair(i: int, telescope: str = "HST") -> Pair:

@@ -328,15 +328,7 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
 
     def iter_results(self, batch_id: str) -> Iterator[Classification]:
         """The batch's classifications, rebuilt as pydantic objects, ordered by pair id."""
-        query = (
-            select(ClassificationRow)
-            .filter_by(batch_id=batch_id)
-            .order_by(ClassificationRow.pair_id)
-            .execution_options(yield_per=500)
-        )
-        with self._sessions() as session:
-            for row in session.scalars(query):
-                yield _rows.classification(row)
+        return (c for _, c in self.iter_paper_results(batch_id))
 
     def batch_progress(self, batch_id: str) -> BatchProgress:
         """Papers by status, pairs saved and failed, errors by kind, token and cost totals."""

@@ -1,8 +1,12 @@
 """amc, the automated mission classifier.
 
-The pipeline is plain functions over the pydantic models in ``amc.models``:
-load (``amc.ingest``) -> find snippets (``amc.snippets``) -> classify
-(``amc.rules`` and later tiers) -> write (``amc.output``) -> score (``eval``).
+The pipeline is plain functions over the pydantic models in ``amc.domain.models``:
+read inputs into (paper, telescope) pairs (``amc.ingest``) -> find snippets
+(``amc.snippets``) -> classify with a tier (``amc.classify``) -> write results
+(``amc.output``) or keep them in the job store (``amc.jobs``, ``amc.store``).
+``amc.cli`` and ``amc.web`` are the edges; ``eval/`` scores and audits.
+Layers, bottom to top: ``domain``, ``settings``, ``registry`` -> stages -> jobs ->
+edges; imports only point down (``tests/test_architecture.py`` checks it).
 """
 
 import os

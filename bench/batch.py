@@ -46,7 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from amc.batches import run_batch, submit_batch  # noqa: E402
+from amc.jobs.process import run_batch  # noqa: E402
+from amc.jobs.submit import submit_batch  # noqa: E402
 from amc.settings import Settings, load_settings  # noqa: E402
 from amc.store import Store, open_store  # noqa: E402
 
@@ -162,17 +163,16 @@ def wait_done(store: Store, batch_id: str, timeout: float = 900) -> None:
 def warm_up(settings: Settings) -> None:
     """What a worker does before "ready" (imports, the shared event loop): the runs below
     measure the steady state alike."""
-    from amc.llm import warm_up as warm_up_llm
-    from amc.tiers import llm_config
+    from amc.classify.llm import warm_up as warm_up_llm
 
-    warm_up_llm(llm_config(settings))
+    warm_up_llm(settings.llm)
 
 
 def run_direct(data: Path, env: dict[str, str]) -> Run:
     """The LLM tier alone (``amc classify``'s path, no store, no spool): the baseline."""
-    from amc.pipeline import read_pairs
+    from amc.classify.stream import classify_stream
+    from amc.ingest.pairs import read_pairs
     from amc.registry import load_registry
-    from amc.tiers import classify_stream
 
     settings = load_settings(environ=env)
     warm_up(settings)

@@ -38,11 +38,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pandas as pd  # noqa: E402
 
-from amc.llm import LLMConfig, classify_pairs_llm_sync, estimate_cost, warm_up  # noqa: E402
-from amc.llm import client as llm_client  # noqa: E402
-from amc.llm.cost import ANSWER_TOKENS_PER_TELESCOPE  # noqa: E402
-from amc.models import Pair, Paper, Snippet  # noqa: E402
+from amc.classify.llm import classify_pairs_llm_sync, estimate_cost, warm_up  # noqa: E402
+from amc.classify.llm.cost import ANSWER_TOKENS_PER_TELESCOPE  # noqa: E402
+from amc.classify.llm.provider import tokens as llm_client  # noqa: E402
+from amc.domain.models import Pair, Paper, Snippet  # noqa: E402
 from amc.registry import Registry, load_registry  # noqa: E402
+from amc.settings.llm import LLMSettings  # noqa: E402
 from amc.snippets import find_snippets  # noqa: E402
 
 DEV_PAPERS = Path("/work/shared/data/dev-papers/papers.parquet")
@@ -98,7 +99,7 @@ def server_stats(api_base: str, reset: bool = False) -> dict:
 def throughput(
     registry: Registry, items: Items, concurrency: int, api_base: str, transport: str
 ) -> dict:
-    cfg = LLMConfig(
+    cfg = LLMSettings(
         model="openai/local",
         api_base=api_base,
         concurrency=concurrency,
@@ -182,7 +183,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for model in PRICED_MODELS:
         for mode in ("pair", "paper"):
-            est = estimate_cost(items, LLMConfig(model=model, mode=mode), registry)
+            est = estimate_cost(items, LLMSettings(model=model, mode=mode), registry)
             per = 10_000 / est.pairs
             cost = price(model, est.prompt_tokens, est.completion_tokens) * per
             print(table_row(f"amc ({mode} mode)", model, f"{est.calls / est.pairs:.2f}",

@@ -23,7 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pdfgen  # noqa: E402
 
-from amc.pdf import paper_from_pdf  # noqa: E402
+from amc.ingest.pdf import paper_from_pdf  # noqa: E402
 
 PAPERS, PAGES, BIG_PAGES = 5, 20, 500
 

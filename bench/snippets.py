@@ -23,9 +23,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from amc.models import Pair, Paper
+from amc.classify.rules import classify_rules
+from amc.domain.models import Pair, Paper
 from amc.registry import load_registry
-from amc.rules import classify_rules
 from amc.snippets import candidate_telescopes, find_snippets
 
 WORDS = (  # noqa: SIM905 (a paragraph of words reads better than a list)
@@ -127,10 +127,10 @@ def write_parquet(path: Path, target_mb: int, body_chars: int, seed: int = 11) -
 
 CHILD = """
 import resource, sys, time
-from amc.pipeline import classify_papers
+from amc.classify.stream import classify_papers
 from amc.registry import load_registry
 from amc.settings import load_settings
-from amc.output import ResultWriter
+from amc.output.writers import ResultWriter
 from pathlib import Path
 settings = load_settings(environ={})
 registry = load_registry()

@@ -15,8 +15,8 @@ row predicted by a model that never saw it.
   blended with a verdict of another tier (rules or LLM) that disagrees with
   the stored label, weighted more when its quotes were verified in the text.
 
-``run_audit`` applies them to pairs in one go; ``run_incremental_audit`` is
-the cron-ready form: it re-scores only pairs that are new or changed since
+``run_audit`` applies them to pairs in one go; ``run_incremental_audit``
+(``eval.incremental``) is the cron-ready form: it re-scores only pairs that are new or changed since
 the last run (state in the job store's ``audit_state`` table), carries the
 other suspects over from the previous report, and writes dated reports.
 """
@@ -25,15 +25,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from amc.errors import AmcError
-from amc.models import LABELS, Classification, Pair, TelescopeLabels
+from amc.classify.rules import classify_with_rules
+from amc.classify.trained import cross_val_pred_probs, decode_matrix, gold_matrix
+from amc.classify.trained.features import pair_inputs
+from amc.domain.errors import AmcError
+from amc.domain.metrics import label_matrix, label_names
+from amc.domain.models import LABELS, Classification, Pair
 from amc.registry import Registry
 from amc.settings import Settings
+from eval.suspects import SuspectRow
 
 #: weight of a disagreeing verdict in the score; more when its quotes were verified
 VERDICT_WEIGHT = 0.25
@@ -126,26 +130,6 @@ def rank_label_issues(scores: np.ndarray) -> np.ndarray:
 # --- applying it to pairs --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SuspectRow:
-    """One pair whose stored labels the audit suspects, with what supports the suspicion."""
-
-    pair_id: str
-    bibcode: str
-    telescope: str
-    stored: str
-    suggested: str
-    score: float
-    cl_issue: bool
-    model_probs: dict[str, float]
-    verdict: str
-    verdict_tier: str
-    evidence: list[str]
-    reason: str
-    #: UTC date-time this row was scored (unchanged rows keep their first one)
-    scored_at: str = ""
-
-
 @dataclass
 class AuditResult:
     """What one audit run found and wrote."""
@@ -159,24 +143,17 @@ class AuditResult:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def label_names(row: TelescopeLabels | Sequence[bool] | np.ndarray) -> str:
-    """``science+instrumentation``, ``mention``, ... or ``none`` for all-false."""
-    if isinstance(row, TelescopeLabels):
-        return "+".join(lab.value for lab in row.positives) or "none"
-    return "+".join(lab.value for lab, on in zip(LABELS, row, strict=True) if on) or "none"
-
-
 def verdict_arrays(
     pairs: Sequence[Pair], verdicts: Mapping[str, Classification]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Verdict labels, per-label confidence and trust weight, aligned with ``pairs``."""
     n, k = len(pairs), len(LABELS)
-    labels, probs, weights = np.zeros((n, k), bool), np.zeros((n, k)), np.zeros(n)
-    for i, pair in enumerate(pairs):
-        c = verdicts.get(pair.pair_id)
+    probs, weights = np.zeros((n, k)), np.zeros(n)
+    found = [verdicts.get(p.pair_id) for p in pairs]
+    labels = label_matrix([c.labels if c is not None and c.ok else None for c in found])
+    for i, c in enumerate(found):
         if c is None or not c.ok or c.labels is None:
             continue
-        labels[i] = [getattr(c.labels, lab.value) for lab in LABELS]
         probs[i] = [c.confidence.of(lab) for lab in LABELS]
         verified = any(e.verified for e in c.evidence) and c.tier != "rules"
         weights[i] = VERIFIED_VERDICT_WEIGHT if verified else VERDICT_WEIGHT
@@ -187,9 +164,7 @@ def rules_verdicts(
     pairs: Sequence[Pair], registry: Registry, settings: Settings
 ) -> dict[str, Classification]:
     """The rules tier's verdict on every pair (free; used when no LLM verdicts are given)."""
-    from amc.pipeline import classify_pair
-
-    return {p.pair_id: classify_pair(p, registry, settings) for p in pairs}
+    return {p.pair_id: classify_with_rules(p, registry, settings) for p in pairs}
 
 
 def score_pairs(
@@ -199,8 +174,6 @@ def score_pairs(
     thresholds: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores and confident-learning flags of ``pairs`` from their out-of-fold probabilities."""
-    from amc.trained import gold_matrix
-
     labels = gold_matrix(pairs)
     v_labels, v_probs, v_weights = verdict_arrays(pairs, verdicts)
     scores = label_issue_scores(labels, pred_probs, v_labels, v_probs, v_weights)
@@ -218,16 +191,15 @@ def suspect_rows(
     scored_at: str = "",
 ) -> list[SuspectRow]:
     """The rows scoring at least ``threshold``, most suspicious first, with their evidence."""
-    from amc.trained import decode_matrix
-
     telescopes = [p.telescope for p in pairs]
     suggested = decode_matrix(pred_probs, [0.5] * len(LABELS), telescopes)
-    out = []
+    out: list[SuspectRow] = []
     for i in rank_label_issues(scores):
         if scores[i] < threshold:
             break
-        out.append(_suspect(pairs[i], pred_probs[i], suggested[i], float(scores[i]),
-                            bool(flags[i]), verdicts.get(pairs[i].pair_id), scored_at))  # fmt: skip
+        row = _suspect(pairs[i], pred_probs[i], suggested[i], float(scores[i]), bool(flags[i]),
+                       verdicts.get(pairs[i].pair_id), scored_at)  # fmt: skip
+        out.append(row.model_copy(update={"rank": len(out) + 1}))
     return out
 
 
@@ -285,9 +257,6 @@ def run_audit(
     ``verdicts`` (by pair id) come from an earlier LLM or cascade run; without
     them the rules tier's verdicts are used.
     """
-    from amc._features import pair_inputs
-    from amc.trained import cross_val_pred_probs, gold_matrix
-
     labels = gold_matrix(pairs)
     verdicts = verdicts if verdicts is not None else rules_verdicts(pairs, registry, settings)
     inputs = [pair_inputs(p, registry, settings) for p in pairs]
@@ -304,25 +273,10 @@ def run_audit(
     )
 
 
-# --- incremental, cron-ready -----------------------------------------------------------
-
-
 class AuditError(AmcError):
     """The audit cannot run (no labels configured, unreadable verdicts file)."""
 
     kind = "audit"
-
-
-def load_labelled_pairs(
-    paths: Sequence[Path | str], registry: Registry, settings: Settings
-) -> list[Pair]:
-    """Every labelled pair of the inputs (bad rows stop the run unless skip_bad_rows)."""
-    from amc.pipeline import read_pairs
-
-    pairs = [p for p in read_pairs(paths, registry, settings) if isinstance(p, Pair)]
-    if not pairs:
-        raise AuditError(f"no labelled pairs in {', '.join(map(str, paths))}")
-    return pairs
 
 
 def load_verdicts(path: Path | str) -> dict[str, Classification]:
@@ -344,58 +298,3 @@ def load_verdicts(path: Path | str) -> dict[str, Classification]:
             ) from None
         out[c.pair_id] = c
     return out
-
-
-def run_incremental_audit(
-    settings: Settings,
-    labels_path: Path | str | None = None,
-    out_dir: Path | str | None = None,
-    *,
-    full: bool = False,
-    verdicts: Mapping[str, Classification] | None = None,
-    seed: int = 0,
-) -> AuditResult:
-    """Audit the labels at ``labels_path`` (default ``settings.audit_labels_path``).
-
-    Only pairs whose content hash differs from the stored audit state are
-    scored; the others keep their row of the previous report. Without a
-    previous report (or with ``full``) every pair is scored by cross-validation.
-    Writes ``audit-YYYY-MM-DD.csv/.html`` and ``suspects-latest.csv`` under
-    ``out_dir`` (default ``settings.audit_out_dir``); running twice changes nothing.
-    """
-    from amc.registry import load_registry
-    from amc.store import AuditState, open_store
-    from eval._incremental import pair_content_hash, score_stale
-    from eval.report import LATEST_CSV, read_suspects_csv, write_audit_reports
-
-    path = labels_path or settings.audit_labels_path
-    if path is None:
-        raise AuditError("no labels to audit: pass --labels FILE or set AMC_AUDIT_LABELS_PATH")
-    out = Path(out_dir or settings.audit_out_dir)
-    registry = load_registry(settings.registry_files)
-    pairs = load_labelled_pairs([path], registry, settings)
-    hashes = [pair_content_hash(p, registry, settings) for p in pairs]
-    previous = None if full else read_suspects_csv(out / LATEST_CSV)
-    now = datetime.now(UTC)
-    with open_store(settings.database_url) as store:
-        state = store.get_audit_state([p.pair_id for p in pairs])
-        stale = [
-            i for i, (p, h) in enumerate(zip(pairs, hashes, strict=True))
-            if previous is None or getattr(state.get(p.pair_id), "content_hash", None) != h
-        ]  # fmt: skip
-        scored = score_stale(pairs, stale, registry, settings, verdicts, seed, now)
-        store.put_audit_state(
-            AuditState(pairs[i].pair_id, hashes[i], scored.scores[pairs[i].pair_id], now)
-            for i in scored.indices
-        )
-    fresh = {pairs[i].pair_id for i in scored.indices}
-    present = {p.pair_id for p in pairs}
-    kept = [r for r in previous or [] if r.pair_id in present and r.pair_id not in fresh]
-    suspects = sorted([*kept, *scored.rows], key=lambda r: (-r.score, r.pair_id))
-    result = AuditResult(suspects, len(pairs), len(scored.indices), settings.audit_threshold,
-                         [r.pair_id for r in scored.rows], scores=scored.scores)  # fmt: skip
-    meta = {"labels": str(path), "pairs": len(pairs), "scored": len(scored.indices),
-            "threshold": settings.audit_threshold,
-            "generated_at": now.isoformat(timespec="seconds")}  # fmt: skip
-    result.files = {k: str(v) for k, v in write_audit_reports(out, suspects, meta, now).items()}
-    return result

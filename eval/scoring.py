@@ -1,16 +1,9 @@
 """Score a Kaggle-shaped submission against a solution, the way TRACS results are reported.
 
 A *label table* has one row per pair: ``Id`` (``<bibcode>_<TELESCOPE>``), ``telescope``
-and the four boolean label columns. Three metrics are reported, each under a fixed name
-(tracs-task.md, "Scoring", explains why there are several):
-
-- ``cell_macro_f1`` -- "cell macro-F1 (per telescope×label, cells with ≥1 positive)":
-  for every (telescope, label) cell, binary F1 over that telescope's rows; the mean over
-  the cells whose ground truth has at least one positive. All-false ``NONE`` rows
-  therefore never form a counted cell. This is the amc authors' reference metric.
-- ``sklearn_macro_f1`` -- "sklearn macro-F1 (4 label columns pooled)":
-  ``f1_score(Y, Y_hat, average="macro", zero_division=0)`` over all rows at once.
-- ``micro_f1`` -- "micro-F1 (4 label columns pooled)": the same with ``average="micro"``.
+and the four boolean label columns. The metrics themselves (cell macro-F1, sklearn
+macro-F1, micro-F1; tracs-task.md, "Scoring", explains why there are several) are
+``amc.domain.metrics``; this module reads and checks the tables and prints the scores.
 
 Row numbers in error messages count data rows from 1 (the header is not counted); the
 message also quotes the row's ``Id``.
@@ -20,34 +13,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 
-from amc.errors import InputError
-from amc.models import LABELS, TelescopeLabels, split_pair_id
+from amc.domain.errors import InputError
+from amc.domain.metrics import (
+    KAGGLE_COLUMNS,
+    LABEL_COLUMNS,
+    METRIC_NAMES,
+    CellScore,
+    LabelScore,
+    ScoreReport,
+    parse_label_value,
+    score_arrays,
+)
+from amc.domain.models import split_pair_id
 
-LABEL_COLUMNS: list[str] = [label.value for label in LABELS]
-SUBMISSION_COLUMNS: list[str] = ["Id", "telescope", *LABEL_COLUMNS]
-
-METRIC_NAMES: dict[str, str] = {
-    "cell_macro_f1": "cell macro-F1 (per telescope×label, cells with ≥1 positive)",
-    "sklearn_macro_f1": "sklearn macro-F1 (4 label columns pooled)",
-    "micro_f1": "micro-F1 (4 label columns pooled)",
-}
-
-_BOOL_WORDS: dict[str, bool] = {
-    "true": True,
-    "false": False,
-    "1": True,
-    "0": False,
-    "1.0": True,
-    "0.0": False,
-}
 _PREVIEW = 5
 
 
@@ -57,95 +40,34 @@ class SubmissionError(InputError):
     kind = "submission"
 
 
-# --- report shapes ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CellScore:
-    """Binary scores of one label over one telescope's rows."""
-
-    telescope: str
-    label: str
-    precision: float
-    recall: float
-    f1: float
-    #: positives in the ground truth
-    support: int
-    #: positives in the submission
-    predicted_positives: int
-    n_rows: int
-    #: included in ``cell_macro_f1`` (support >= 1)
-    counted: bool
-
-
-@dataclass(frozen=True)
-class LabelScore:
-    """Binary scores of one label column pooled across all telescopes."""
-
-    label: str
-    precision: float
-    recall: float
-    f1: float
-    support: int
-    predicted_positives: int
-
-
-@dataclass(frozen=True)
-class ScoreReport:
-    """Every metric of one scoring run, with the per-cell and per-label detail."""
-
-    cell_macro_f1: float
-    sklearn_macro_f1: float
-    micro_f1: float
-    cells: list[CellScore]
-    per_label: list[LabelScore]
-    n_rows: int
-
-    @property
-    def n_counted_cells(self) -> int:
-        return sum(cell.counted for cell in self.cells)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; a metric with no defined value (no counted cell) is None."""
-        return {
-            "cell_macro_f1": _finite_or_none(self.cell_macro_f1),
-            "sklearn_macro_f1": self.sklearn_macro_f1,
-            "micro_f1": self.micro_f1,
-            "metric_names": dict(METRIC_NAMES),
-            "n_rows": self.n_rows,
-            "n_counted_cells": self.n_counted_cells,
-            "per_label": [asdict(score) for score in self.per_label],
-            "cells": [asdict(cell) for cell in self.cells],
-        }
-
-    def to_markdown(self) -> str:
-        """Three tables a person can read: headline metrics, per label, per cell."""
-        cells = f"{self.n_counted_cells} of {len(self.cells)} cells counted"
-        headline = [
-            (METRIC_NAMES["cell_macro_f1"], f"{_fmt(self.cell_macro_f1)} ({cells})"),
-            (METRIC_NAMES["sklearn_macro_f1"], _fmt(self.sklearn_macro_f1)),
-            (METRIC_NAMES["micro_f1"], _fmt(self.micro_f1)),
-            ("rows scored", str(self.n_rows)),
+def score_markdown(report: ScoreReport) -> str:
+    """Three tables a person can read: headline metrics, per label, per cell."""
+    cells = f"{report.n_counted_cells} of {len(report.cells)} cells counted"
+    headline = [
+        (METRIC_NAMES["cell_macro_f1"], f"{_fmt(report.cell_macro_f1)} ({cells})"),
+        (METRIC_NAMES["sklearn_macro_f1"], _fmt(report.sklearn_macro_f1)),
+        (METRIC_NAMES["micro_f1"], _fmt(report.micro_f1)),
+        ("rows scored", str(report.n_rows)),
+    ]
+    per_label = [[s.label, *_score_columns(s)] for s in report.per_label]
+    per_cell = [
+        [c.telescope, c.label, *_score_columns(c), c.n_rows, "yes" if c.counted else "no"]
+        for c in report.cells
+    ]
+    scores = ["precision", "recall", "F1", "support (true)", "predicted positives"]
+    return "\n".join(
+        [
+            _markdown_table(["metric", "value"], headline),
+            "",
+            "Per label, pooled across telescopes:",
+            "",
+            _markdown_table(["label", *scores], per_label),
+            "",
+            "Per cell (telescope × label); only counted cells enter cell macro-F1:",
+            "",
+            _markdown_table(["telescope", "label", *scores, "rows", "counted"], per_cell),
         ]
-        per_label = [[s.label, *_score_columns(s)] for s in self.per_label]
-        per_cell = [
-            [c.telescope, c.label, *_score_columns(c), c.n_rows, "yes" if c.counted else "no"]
-            for c in self.cells
-        ]
-        scores = ["precision", "recall", "F1", "support (true)", "predicted positives"]
-        return "\n".join(
-            [
-                _markdown_table(["metric", "value"], headline),
-                "",
-                "Per label, pooled across telescopes:",
-                "",
-                _markdown_table(["label", *scores], per_label),
-                "",
-                "Per cell (telescope × label); only counted cells enter cell macro-F1:",
-                "",
-                _markdown_table(["telescope", "label", *scores, "rows", "counted"], per_cell),
-            ]
-        )
+    )
 
 
 def _score_columns(score: CellScore | LabelScore) -> list[object]:
@@ -160,10 +82,6 @@ def _score_columns(score: CellScore | LabelScore) -> list[object]:
 
 def _fmt(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.4f}"
-
-
-def _finite_or_none(value: float) -> float | None:
-    return None if math.isnan(value) else value
 
 
 def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -224,31 +142,20 @@ def _parse_label_table(frame: pd.DataFrame, role: str, path: str = "") -> pd.Dat
 
 
 def _check_columns(frame: pd.DataFrame, role: str, path: str) -> None:
-    missing = [column for column in SUBMISSION_COLUMNS if column not in frame.columns]
+    missing = [column for column in KAGGLE_COLUMNS if column not in frame.columns]
     if not missing:
         return
-    unexpected = [str(column) for column in frame.columns if column not in SUBMISSION_COLUMNS]
+    unexpected = [str(column) for column in frame.columns if column not in KAGGLE_COLUMNS]
     hint = f"; it has unexpected column(s) {unexpected}" if unexpected else ""
     raise SubmissionError(
-        f"{role} is missing column(s) {missing}{hint}; expected {SUBMISSION_COLUMNS}", path
+        f"{role} is missing column(s) {missing}{hint}; expected {KAGGLE_COLUMNS}", path
     )
-
-
-def _as_bool(value: object) -> bool | None:
-    """``value`` as a bool, or None when it is not one of the accepted spellings."""
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        return _BOOL_WORDS.get(value.strip().lower())
-    return None
 
 
 def _parse_bool_column(table: pd.DataFrame, column: str, role: str, path: str) -> pd.Series:
     if table[column].dtype == bool:  # not the nullable "boolean": its NA must be reported
         return table[column]
-    parsed = [_as_bool(value) for value in table[column]]
+    parsed = [parse_label_value(value) for value in table[column]]
     for position, value in enumerate(parsed):
         if value is None:
             raw, pair = table[column].iloc[position], table["Id"].iloc[position]
@@ -361,83 +268,3 @@ def score(solution: pd.DataFrame, submission: pd.DataFrame) -> ScoreReport:
         sol[LABEL_COLUMNS].to_numpy(dtype=bool),
         sub[LABEL_COLUMNS].to_numpy(dtype=bool),
     )
-
-
-def score_frames_from_pairs(
-    gold: Sequence[TelescopeLabels],
-    pred: Sequence[TelescopeLabels],
-    telescopes: Sequence[str],
-) -> ScoreReport:
-    """Score predicted labels against gold labels given pair by pair (no Ids needed).
-
-    ``gold[i]``, ``pred[i]`` and ``telescopes[i]`` describe the same pair.
-    """
-    if not len(gold) == len(pred) == len(telescopes):
-        raise SubmissionError(
-            f"cannot score: {len(gold)} gold labels, {len(pred)} predictions and "
-            f"{len(telescopes)} telescopes; each pair needs one of each"
-        )
-    if not gold:
-        raise SubmissionError("cannot score: no labelled pairs")
-    return score_arrays(np.asarray(telescopes, dtype=str), _label_matrix(gold), _label_matrix(pred))
-
-
-def _label_matrix(labels: Sequence[TelescopeLabels]) -> np.ndarray:
-    return np.array(
-        [[getattr(one, column) for column in LABEL_COLUMNS] for one in labels], dtype=bool
-    )
-
-
-def score_arrays(telescopes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> ScoreReport:
-    """Every metric from aligned arrays: ``telescopes`` (n,), ``y_true``/``y_pred`` (n, 4).
-
-    Label columns are in ``LABEL_COLUMNS`` order.
-    """
-    cells = _cell_scores(telescopes, y_true, y_pred)
-    counted = [cell.f1 for cell in cells if cell.counted]
-    truth, guess = y_true.astype(int), y_pred.astype(int)
-    return ScoreReport(
-        cell_macro_f1=float(np.mean(counted)) if counted else math.nan,
-        sklearn_macro_f1=float(f1_score(truth, guess, average="macro", zero_division=0)),
-        micro_f1=float(f1_score(truth, guess, average="micro", zero_division=0)),
-        cells=cells,
-        per_label=[
-            LabelScore(column, *_binary_scores(y_true[:, j], y_pred[:, j]))
-            for j, column in enumerate(LABEL_COLUMNS)
-        ],
-        n_rows=len(telescopes),
-    )
-
-
-def _cell_scores(telescopes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> list[CellScore]:
-    cells = []
-    for telescope in sorted(set(telescopes.tolist())):
-        rows = telescopes == telescope
-        for j, column in enumerate(LABEL_COLUMNS):
-            precision, recall, f1, support, predicted = _binary_scores(
-                y_true[rows, j], y_pred[rows, j]
-            )
-            cells.append(
-                CellScore(
-                    telescope,
-                    column,
-                    precision,
-                    recall,
-                    f1,
-                    support,
-                    predicted,
-                    n_rows=int(rows.sum()),
-                    counted=support >= 1,
-                )
-            )
-    return cells
-
-
-def _binary_scores(truth: np.ndarray, guess: np.ndarray) -> tuple[float, float, float, int, int]:
-    """Precision, recall, F1 (0 where undefined, like ``zero_division=0``), support, predicted."""
-    true_pos = int(np.sum(truth & guess))
-    support, predicted = int(truth.sum()), int(guess.sum())
-    precision = true_pos / predicted if predicted else 0.0
-    recall = true_pos / support if support else 0.0
-    f1 = 2 * true_pos / (support + predicted) if support + predicted else 0.0
-    return precision, recall, f1, support, predicted

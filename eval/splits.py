@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from amc.errors import InputError
+from amc.domain.errors import InputError
 
 _SUFFIXES = (".parquet", ".csv", ".jsonl")
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from amc.models import NONE_TELESCOPE, Label, Pair, Paper, TelescopeLabels
+from amc.domain.models import NONE_TELESCOPE, Label, Pair, Paper, TelescopeLabels
 
 _TELESCOPES: dict[str, dict[str, list[str]]] = {
     "HST": {

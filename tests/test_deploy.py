@@ -14,8 +14,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from amc.cli import app
-from amc.settings import Settings
+from amc.cli.main import app
+from amc.settings import flat_names
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -57,7 +57,7 @@ def test_services_share_settings_broker_and_volumes(compose: dict[str, Any]) -> 
     services = amc_services(compose)
     envs = [s["environment"] for s in services.values()]
     assert all(env == envs[0] for env in envs)  # worker, beat and web see the same settings
-    known = {f"AMC_{name.upper()}" for name in Settings.model_fields}
+    known = {f"AMC_{name.upper()}" for name in flat_names()}
     assert set(envs[0]) <= known  # no misspelt setting silently ignored
     broker = envs[0]["AMC_BROKER_URL"]
     assert broker.startswith("redis://redis:") and broker in " ".join(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from amc.errors import RegistryError, UnknownTelescopeError
-from amc.models import Paper
+from amc.domain.errors import RegistryError, UnknownTelescopeError
+from amc.domain.models import Paper
 from amc.registry import Registry, load_registry
 from amc.snippets import candidate_telescopes, find_hits
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from amc.errors import ConfigError
-from amc.settings import Settings, load_settings
+from amc.domain.errors import ConfigError
+from amc.settings import Settings, flat_names, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -206,9 +206,51 @@ def test_openai_key_is_taken_for_openai_models_only() -> None:
 
     env = {"OPENAI_API_KEY": "sk-test"}
     openai = load(environ=env)
-    assert openai.api_key is not None and openai.api_key.get_secret_value() == "sk-test"
+    assert openai.llm.api_key is not None and openai.llm.api_key.get_secret_value() == "sk-test"
     assert "sk-test" not in repr(openai)  # a secret is never printed
     other = load(environ={**env, "AMC_MODEL": "anthropic/claude-3-5-haiku"})
-    assert other.api_key is None
+    assert other.llm.api_key is None
     explicit = load(environ={**env, "AMC_API_KEY": "sk-own"})
-    assert explicit.api_key is not None and explicit.api_key.get_secret_value() == "sk-own"
+    assert explicit.llm.api_key is not None and explicit.llm.api_key.get_secret_value() == "sk-own"
+
+
+# --- the LLM tier's settings, nested as ``settings.llm`` -----------------------------------
+
+
+def test_llm_settings_keep_their_flat_names_everywhere(tmp_path: Path) -> None:
+    cfg = tmp_path / "amc.toml"
+    cfg.write_text('[amc]\nmodel = "openai/from-file"\nllm_concurrency = 3\n', encoding="utf-8")
+    env = {"AMC_LLM_TIMEOUT_S": "7.5", "AMC_RERANK": "llm", "AMC_LLM_CONCURRENCY": "5",
+           "AMC_PRICES": '{"openai/x": {"input_per_mtok": 1, "output_per_mtok": 2}}'}  # fmt: skip
+    s = load_settings(cfg, environ=env, max_cost_usd=3.0, use_cache=False)
+    assert s.llm.model == "openai/from-file"  # config file
+    assert s.llm.concurrency == 5 and s.llm.timeout_s == 7.5 and s.llm.rerank == "llm"  # env
+    assert s.llm.prices["openai/x"].output_per_mtok == 2.0  # JSON in the environment
+    assert s.llm.max_cost_usd == 3.0 and s.llm.use_cache is False  # flags
+
+
+def test_config_file_may_nest_llm_settings_under_their_own_table(tmp_path: Path) -> None:
+    cfg = tmp_path / "amc.toml"
+    cfg.write_text("[amc]\ntier = 'llm'\n[amc.llm]\nconcurrency = 4\nmode = 'paper'\n")
+    s = load_settings(cfg, environ={})
+    assert s.tier == "llm" and s.llm.concurrency == 4 and s.llm.mode == "paper"
+    cfg.write_text("[amc.llm]\nconcurency = 4\n")
+    with pytest.raises(ConfigError, match=r"llm\.concurency"):
+        load_settings(cfg, environ={})
+
+
+def test_invalid_llm_setting_names_its_flat_name_and_variable() -> None:
+    with pytest.raises(ConfigError, match=r"'llm_timeout_s' .*AMC_LLM_TIMEOUT_S"):
+        load_settings(environ={"AMC_LLM_TIMEOUT_S": "0"})
+    with pytest.raises(ConfigError, match="AMC_PRICES is not valid JSON"):
+        load_settings(environ={"AMC_PRICES": "{nope"})
+
+
+def test_flat_values_round_trip_through_with_flat() -> None:
+    s = load_settings(environ={}, tier="llm", model="openai/local", llm_mode="paper")
+    flat = s.flat_values()
+    assert flat["model"] == "openai/local" and flat["llm_mode"] == "paper"
+    assert flat["tier"] == "llm" and "llm" not in flat
+    copy = load_settings(environ={}).with_flat({k: flat[k] for k in ("tier", "model", "llm_mode")})
+    assert copy.tier == "llm" and copy.llm.model == "openai/local" and copy.llm.mode == "paper"
+    assert len(flat_names()) == len(flat) and len(set(flat_names())) == len(flat_names())

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from amc.models import Hit, Paper, Snippet
+from amc.domain.models import Hit, Paper, Snippet
 from amc.registry import Registry
-from amc.sentences import MAX_SENTENCE_CHARS
 from amc.snippets import candidate_telescopes, find_hits, find_snippets
+from amc.snippets.sentences import MAX_SENTENCE_CHARS
 
 
 def body(text: str, **fields: str) -> Paper:

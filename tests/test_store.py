@@ -18,7 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, func, inspect, select, text
 
-from amc.models import (
+from amc.domain.models import (
     Classification,
     ErrorInfo,
     Evidence,

@@ -17,8 +17,8 @@ from pdfgen import one_column_pdf
 from typer.testing import CliRunner
 from webapp import SAMPLE, app_with_token, wait_finished, web_settings
 
-from amc.cli import app as cli_app
-from amc.models import TelescopeLabels
+from amc.cli.main import app as cli_app
+from amc.domain.models import TelescopeLabels
 from amc.settings import Settings
 from amc.store import Store
 from amc.web.review import highlight, merge_spans
@@ -306,8 +306,8 @@ def test_result_filters(client: TestClient) -> None:
 def test_latest_audit_report(client: TestClient, settings: Settings) -> None:
     from datetime import UTC, datetime
 
-    from eval.audit import SuspectRow
-    from eval.report import write_audit_reports
+    from eval.audit_report import write_audit_reports
+    from eval.suspects import SuspectRow
 
     assert client.get("/api/audit/latest").status_code == 404
     suspect = SuspectRow(pair_id="2020X_HST", bibcode="2020X", telescope="HST", stored="mention",

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from webapp import SAMPLE, app_with_token, web_settings
 
-from amc.models import TelescopeLabels
+from amc.domain.models import TelescopeLabels
 from amc.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")

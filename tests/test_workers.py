@@ -24,8 +24,9 @@ import redis
 from llm_server import ScriptedLLMServer
 from sqlalchemy import func, select
 
-from amc import batches
-from amc.errors import ConfigError
+from amc.domain.errors import ConfigError
+from amc.jobs.process import run_batch
+from amc.jobs.submit import submit_batch
 from amc.settings import Settings, load_settings
 from amc.store import Store, open_store
 from amc.store.schema import ClassificationRow
@@ -215,8 +216,8 @@ def test_submitted_batch_matches_embedded_and_duplicate_is_not_requeued(
     assert {p.attempts for p in papers} == {1} and {p.status for p in papers} == {"done"}
     embedded_env = fleet_env | {"AMC_DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.db'}"}
     with open_store(embedded_env["AMC_DATABASE_URL"]) as other:
-        sub = batches.submit_batch(other, [SAMPLE], (), settings_of(embedded_env))
-        batches.run_batch(other, sub.batch_id, settings_of(embedded_env))
+        sub = submit_batch(other, [SAMPLE], (), settings_of(embedded_env))
+        run_batch(other, sub.batch_id, settings_of(embedded_env))
         assert {c.pair_id: c.labels for c in other.iter_results(sub.batch_id)} == on_workers
     status = fleet.amc("status", batch_id, "--once")
     assert "done 37" in status.stdout and status.returncode == 0
@@ -313,7 +314,7 @@ def test_sweep_requeues_stale_papers_and_refills_a_lost_queue(
     settings = settings_of(env)
     app, client = make_app(settings), redis.Redis(port=fresh_redis.port)
     with open_store(settings.database_url) as store:
-        sub = batches.submit_batch(store, [SAMPLE], (), settings)
+        sub = submit_batch(store, [SAMPLE], (), settings)
         assert sweep_batches(app, store, client, settings) == 37  # never queued: all sent
         messages = -(-37 // settings.task_papers)  # a message per task_papers papers
         assert messages > 1 and client.llen("celery") == messages
@@ -356,10 +357,10 @@ def test_beat_schedules_the_sweep_and_the_audit_from_settings(tmp_path: Path) ->
 
 
 def test_audit_task_runs_the_incremental_audit(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eval.audit
+    import eval.incremental
 
     seen: list[Settings] = []
-    monkeypatch.setattr(eval.audit, "run_incremental_audit", lambda s: seen.append(s) or "ok")
+    monkeypatch.setattr(eval.incremental, "run_incremental_audit", lambda s: seen.append(s) or "ok")
     settings = load_settings(environ={})
     assert run_audit(settings) == "ok" and seen == [settings]
     app = make_app(settings)

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 
 from amc.settings import Settings, load_settings
 from amc.store import Store
+from amc.store.tokens import create_token
 from amc.web import create_app
-from amc.web.auth import create_token
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "amc" / "data" / "sample.jsonl"

@@ -16,8 +16,9 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
-from amc.errors import ConfigError
+from amc.domain.errors import ConfigError
 from amc.settings import Settings
+from workers.tasks import AUDIT_TASK, SWEEP_TASK, register_tasks
 
 #: how often kombu looks for messages a dead worker took (bounded by the lease)
 MAX_RESTORE_INTERVAL_S = 10
@@ -25,8 +26,6 @@ MAX_RESTORE_INTERVAL_S = 10
 
 def make_app(settings: Settings) -> Celery:
     """A Celery app for these settings, with the amc tasks registered."""
-    from workers.tasks import register_tasks
-
     app = Celery("amc", broker=settings.broker_url, backend=settings.broker_url)
     lease = settings.task_lease_s
     app.conf.update(
@@ -56,8 +55,6 @@ def make_app(settings: Settings) -> Celery:
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """The sweep every ``sweep_interval_s``; the incremental audit at ``audit_cron`` if set."""
-    from workers.tasks import AUDIT_TASK, SWEEP_TASK
-
     schedule: dict[str, dict[str, Any]] = {
         "amc-sweep": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_s},
     }

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from amc.errors import AmcError
+from amc.domain.errors import AmcError
 
 KEY_PREFIX = "amc:ratelimit:"
 #: longest single sleep, so a freed bucket (e.g. limits raised) is noticed soon

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 from celery import Celery
@@ -30,14 +30,14 @@ from celery.signals import worker_init
 from kombu.exceptions import OperationalError as BrokerDown
 from sqlalchemy.exc import OperationalError as DatabaseDown
 
-from amc import batches
-from amc.errors import AmcError
+from amc.classify.dispatch import PairClassifier
+from amc.classify.llm import warm_up as warm_up_llm
+from amc.domain.errors import AmcError
+from amc.jobs.process import classifier_for, finish_if_done, process_papers
+from amc.jobs.submit import batch_settings
 from amc.settings import Settings
 from amc.store import BatchInfo, Store, open_store
 from workers.ratelimit import RedisTokenBucket
-
-if TYPE_CHECKING:
-    from amc.tiers import PairClassifier
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,9 @@ class WorkerContext:
     def limiter(self) -> RedisTokenBucket | None:
         """The fleet-wide LLM limit, or None when no ``llm_rpm``/``llm_tpm`` is set."""
         s = self.settings
-        if s.llm_rpm is None and s.llm_tpm is None:
+        if s.llm.rpm is None and s.llm.tpm is None:
             return None
-        return RedisTokenBucket(self.redis, s.llm_rpm, s.llm_tpm, name=s.model)
+        return RedisTokenBucket(self.redis, s.llm.rpm, s.llm.tpm, name=s.llm.model)
 
 
 @dataclass
@@ -129,9 +129,7 @@ class SharedClassifiers:
             if entry is None or entry.classifier.stopped or entry.pid != os.getpid():
                 if entry is not None:
                     entry.retired = True
-                entry = self._entries[batch_id] = _Entry(
-                    batches.classifier_for(settings), os.getpid()
-                )
+                entry = self._entries[batch_id] = _Entry(classifier_for(settings), os.getpid())
             entry.users += 1
             self._entries[batch_id] = self._entries.pop(batch_id)  # most recent last
             idle = [k for k, e in self._entries.items() if e.users == 0]
@@ -181,16 +179,16 @@ def run_papers(context: WorkerContext, batch_id: str, paper_ids: Sequence[int]) 
     """The task's work: the papers' outcomes counted (``done``, ``failed``, ``skipped``)."""
     store = context.store
     batch = store.get_batch(batch_id)
-    settings = batches.batch_settings(context.settings, batch)
+    settings = batch_settings(context.settings, batch)
     papers = store.get_papers(paper_ids)
     with context.classifiers.use(batch.id, settings) as classifier:
         try:
-            outcome = batches.process_papers(
-                store, batch, papers, settings, classifier, context.limiter()
-            )
+            outcome = process_papers(store, batch, papers, settings, classifier, context.limiter())
         except AmcError as exc:  # the provider stopped the run: the papers are marked failed
             log.warning("batch %s: papers %s failed: %s", batch_id, list(paper_ids), exc)
+            finish_if_done(store, batch_id)
             return {"failed": len(paper_ids)}
+    finish_if_done(store, batch_id)  # the last task of a batch closes it
     return dict(Counter(outcome.values()))
 
 
@@ -198,10 +196,7 @@ def warm_up(settings: Settings) -> None:
     """Load the LLM client before taking work: its import takes seconds, and a worker
     that says "ready" should be ready (first tasks would otherwise all stall on it)."""
     if settings.tier in ("llm", "cascade"):
-        from amc.llm import warm_up as warm_up_llm
-        from amc.tiers import llm_config
-
-        warm_up_llm(llm_config(settings))
+        warm_up_llm(settings.llm)
     open_store(settings.database_url).close()  # migrations once, before the threads start
 
 
@@ -242,7 +237,7 @@ def sweep_batches(app: Celery, store: Store, client: redis.Redis, settings: Sett
                 log.warning("batch %s: re-queueing %d lost papers", batch.id, len(ids))
             enqueue_papers(app, client, batch.id, ids)
             sent += len(ids)
-        batches.finish_if_done(store, batch.id)
+        finish_if_done(store, batch.id)
     return sent
 
 
@@ -263,9 +258,10 @@ def active_batches(store: Store, limit: int = 1000) -> list[BatchInfo]:
 
 
 def run_audit(settings: Settings) -> Any:
-    """Run the incremental audit (``eval.audit``, imported only when the schedule fires)."""
+    """Run the incremental audit (``eval.incremental``; scikit-learn is imported only when
+    the schedule fires)."""
     try:
-        from eval.audit import run_incremental_audit  # type: ignore[import-not-found,unused-ignore]
+        from eval.incremental import run_incremental_audit
     except ImportError as exc:
         raise AmcError(f"the incremental audit is not available in this install ({exc})") from None
     return run_incremental_audit(settings)

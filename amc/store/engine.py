@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
-from amc.errors import AmcError
+from amc.domain.errors import AmcError
 
 #: how long a SQLite writer waits for another one before giving up
 SQLITE_BUSY_TIMEOUT_S = 30

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from amc.models import TelescopeLabels
+from amc.domain.models import TelescopeLabels
 from amc.store import records as _rows
 from amc.store.engine import dialect_insert
 from amc.store.records import AuditState, HumanLabel

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from amc.models import (
+from amc.domain.models import (
     LABELS,
     Classification,
     ErrorInfo,
@@ -51,10 +52,12 @@ class PaperRecord:
     error_message: str | None
 
 
-@dataclass(frozen=True)
-class BatchProgress:
+class BatchProgress(BaseModel):
     """Counts for ``amc status``: papers by status, pairs saved, errors by kind."""
 
+    model_config = ConfigDict(frozen=True)
+
+    #: papers by state: pending, running, done, failed
     papers: dict[str, int]
     pairs: int
     pairs_failed: int
@@ -64,10 +67,12 @@ class BatchProgress:
     completion_tokens: int
     cost_usd: float
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def total(self) -> int:
         return sum(self.papers.values())
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def finished(self) -> bool:
         """No paper is waiting or being worked on."""

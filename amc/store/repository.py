@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from amc.models import Classification
+from amc.domain.models import Classification
 from amc.store import records as _rows
 from amc.store.engine import StoreError, dialect_insert
 from amc.store.history import HistoryMixin

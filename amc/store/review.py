@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from amc.models import Classification
+from amc.domain.models import Classification
 from amc.store import records as _rows
 from amc.store.records import HumanLabel
 from amc.store.schema import ClassificationRow, HumanLabelRow

@@ -227,7 +227,7 @@ class AuditStateRow(Base):
 
 
 class ApiTokenRow(Base):
-    """An API token of the web app (issue 7): only its sha256 is stored, never the token."""
+    """An API token of the web app: only its sha256 is stored, never the token."""
 
     __tablename__ = "api_tokens"
     __table_args__ = (Index("ix_api_tokens_token_hash", "token_hash", unique=True),)

@@ -7,13 +7,21 @@ comparison of secrets.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from amc.store.schema import ApiTokenRow, utcnow
+
+if TYPE_CHECKING:
+    from amc.store.repository import Store
+
+TOKEN_PREFIX = "amc_"
 
 
 @dataclass(frozen=True)
@@ -66,3 +74,20 @@ class TokenMixin:
         )
         with self._sessions.begin() as session:
             return int(session.execute(stmt).rowcount) == 1  # type: ignore[attr-defined]
+
+
+def new_token() -> str:
+    """A fresh random API token (show it once; store only ``hash_token`` of it)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: hex sha256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(store: Store, name: str) -> str:
+    """Create and store a token for ``name``; returns the token (the only time it exists)."""
+    token = new_token()
+    store.create_api_token(name.strip() or "unnamed", hash_token(token))
+    return token

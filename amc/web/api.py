@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, 
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from amc.batches import export_results, registry_for
+from amc.jobs.process import export_results
+from amc.jobs.submit import registry_for
 from amc.settings import Settings, Tier
 from amc.store import Store
 from amc.web.audit import latest_audit
@@ -98,11 +99,9 @@ def batch_progress(batch_id: str, store: StoreDep) -> ProgressOut:
 
 
 def progress_of(store: Store, batch_id: str) -> ProgressOut:
-    """A batch's progress (closing it when nothing is left to do)."""
-    from amc.batches import finish_if_done
-
-    progress = finish_if_done(store, batch_id)
-    return ProgressOut.of(store.get_batch(batch_id), progress)
+    """A batch's progress (read only: whoever runs the batch closes it when it is done)."""
+    batch = store.get_batch(batch_id)
+    return ProgressOut.of(batch, store.batch_progress(batch_id))
 
 
 @router.get(

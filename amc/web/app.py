@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from amc import __version__
-from amc.errors import AmcError
+from amc.domain.errors import AmcError
 from amc.settings import Settings
 from amc.store import Store, StoreError, open_store
 from amc.web import api, pages

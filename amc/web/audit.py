@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from amc.web.schemas import AuditOut, SuspectOut
+from amc.web.schemas import AuditOut
+from eval.suspects import LATEST_CSV, read_suspects_csv
 
 
 def latest_audit(out_dir: Path) -> AuditOut | None:
     """The suspects of ``suspects-latest.csv`` and the newest dated report; None if none."""
-    from eval.report import LATEST_CSV, read_suspects_csv
-
     suspects = read_suspects_csv(out_dir / LATEST_CSV)
     if suspects is None:
         return None
     reports = sorted(out_dir.glob("audit-*.html"))
-    fields = [name for name in SuspectOut.model_fields if name != "rank"]
-    rows = [
-        SuspectOut(rank=rank, **{name: getattr(s, name) for name in fields})
-        for rank, s in enumerate(suspects, 1)
-    ]
-    return AuditOut(report=reports[-1].name if reports else None, suspects=rows)
+    return AuditOut(report=reports[-1].name if reports else None, suspects=suspects)

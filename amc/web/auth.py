@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from amc.store import Store
+from amc.store.tokens import TOKEN_PREFIX, hash_token
 
-TOKEN_PREFIX = "amc_"
 SESSION_COOKIE = "amc_session"
 #: tokens longer than this are refused before hashing (no work for junk headers)
 MAX_TOKEN_CHARS = 200
@@ -35,23 +34,6 @@ class Principal:
     token_id: int
     name: str
     token: str
-
-
-def new_token() -> str:
-    """A fresh random API token (show it once; store only ``hash_token`` of it)."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    """The stored form of a token: hex sha256."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(store: Store, name: str) -> str:
-    """Create and store a token for ``name``; returns the token (the only time it exists)."""
-    token = new_token()
-    store.create_api_token(name.strip() or "unnamed", hash_token(token))
-    return token
 
 
 def authenticate(store: Store, token: str | None) -> Principal | None:

@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
-from amc.batches import registry_for
-from amc.models import LABELS, TelescopeLabels
+from amc.domain.models import LABELS, TelescopeLabels
+from amc.jobs.submit import registry_for
 from amc.settings import Settings
 from amc.store import Store
 from amc.web import api

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from amc.batches import Item, load_paper, registry_for
-from amc.errors import AmcError
-from amc.models import Classification, Evidence, Pair, Paper, TelescopeLabels
+from amc.domain.errors import AmcError
+from amc.domain.models import Classification, Evidence, Pair, PairOrFailure, Paper, TelescopeLabels
+from amc.jobs.spool import load_paper
+from amc.jobs.submit import registry_for
 from amc.settings import Settings
 from amc.snippets import find_snippets
 from amc.store import HumanLabel, PaperRecord, Store
@@ -206,7 +207,7 @@ def paper_view(store: Store, settings: Settings, paper_id: int) -> PaperView:
     record = store.get_paper(paper_id)
     batch = store.get_batch(record.batch_id)
     text_error = None
-    items: list[Item] = []
+    items: list[PairOrFailure] = []
     try:
         items = load_paper(Path(settings.spool_dir) / batch.content_hash, record)
     except AmcError as exc:

@@ -1,8 +1,8 @@
 """Who runs the batches submitted through the web app.
 
-``celery``: the papers are queued with ``workers.tasks.enqueue_papers`` for the
+``celery``: the papers are queued with ``workers.queue.enqueue`` for the
 ``amc worker`` fleet, exactly like ``amc submit``. ``embedded``: the server runs
-them itself with ``amc.batches.run_batch`` in one background thread, one batch at
+them itself with ``amc.jobs.process.run_batch`` in one background thread, one batch at
 a time, like ``amc run`` (no Redis needed). ``auto`` (the default of
 ``AMC_WEB_WORKERS``) chooses Celery when the broker answers and at least one worker
 replies to a ping, and re-checks at most once a minute.
@@ -15,29 +15,33 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from types import ModuleType
 from typing import Literal
 
-from amc.batches import run_batch
+from amc.jobs.process import run_batch
 from amc.settings import Settings
 from amc.store import Store
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["celery", "embedded"]
+#: who runs web-submitted batches
+RunnerKind = Literal["celery", "embedded"]
 #: how long an ``auto`` decision is reused
 RECHECK_S = 60.0
+
+
+def _workers() -> ModuleType:
+    """``workers.queue`` (the ``workers`` extra: Celery and Redis), imported on first use."""
+    import workers.queue
+
+    return workers.queue
 
 
 def celery_ready(settings: Settings) -> bool:
     """True when the broker answers and a worker replies to a ping (within about 2 s)."""
     try:
-        import redis
-
-        from workers.app import make_app
-
-        redis.Redis.from_url(settings.broker_url, socket_connect_timeout=0.5).ping()
-        return bool(make_app(settings).control.ping(timeout=1.0))
-    except Exception:  # any failure means: no usable workers
+        return bool(_workers().workers_ready(settings))
+    except ImportError:  # Celery is not installed: no workers
         return False
 
 
@@ -49,15 +53,15 @@ class BatchRunner:
         self.settings = settings
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._decided: tuple[float, Mode] | None = None
+        self._decided: tuple[float, RunnerKind] | None = None
 
-    def mode(self) -> Mode:
+    def mode(self) -> RunnerKind:
         """``celery`` or ``embedded``: the setting, or for ``auto`` what is reachable now."""
         if self.settings.web_workers != "auto":
             return self.settings.web_workers
         with self._lock:
             if self._decided is None or time.monotonic() - self._decided[0] > RECHECK_S:
-                mode: Mode = "celery" if celery_ready(self.settings) else "embedded"
+                mode: RunnerKind = "celery" if celery_ready(self.settings) else "embedded"
                 self._decided = (time.monotonic(), mode)
             return self._decided[1]
 
@@ -105,10 +109,4 @@ class BatchRunner:
             log.exception("embedded run of batch %s stopped", batch_id)
 
     def _enqueue(self, batch_id: str, paper_ids: list[int]) -> None:
-        import redis
-
-        from workers.app import make_app
-        from workers.tasks import enqueue_papers
-
-        client = redis.Redis.from_url(self.settings.broker_url)
-        enqueue_papers(make_app(self.settings), client, batch_id, paper_ids)
+        _workers().enqueue(self.settings, batch_id, paper_ids)

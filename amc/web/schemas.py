@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from amc.models import Classification, TelescopeLabels
+from amc.domain.models import Classification, TelescopeLabels
 from amc.store import BatchInfo, BatchProgress, HumanLabel
 from amc.web.review import PairView, PaperView, ResultRow
+from eval.suspects import SuspectRow
 
 
 class Health(BaseModel):
@@ -33,26 +34,18 @@ class BatchOut(BaseModel):
                    telescopes=b.telescopes, tier=b.tier, n_papers=b.n_papers)  # fmt: skip
 
 
-class ProgressOut(BaseModel):
+class ProgressOut(BatchProgress):
+    """A batch's progress with its id and status."""
+
     batch_id: str
     status: str
-    #: papers by state: pending, running, done, failed
-    papers: dict[str, int]
-    total: int
-    finished: bool
-    pairs: int
-    pairs_failed: int
-    errors: dict[str, int]
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
 
     @classmethod
     def of(cls, batch: BatchInfo, p: BatchProgress) -> ProgressOut:
-        return cls(batch_id=batch.id, status=batch.status, papers=p.papers, total=p.total,
-                   finished=p.finished, pairs=p.pairs, pairs_failed=p.pairs_failed,
-                   errors=p.errors, prompt_tokens=p.prompt_tokens,
-                   completion_tokens=p.completion_tokens, cost_usd=p.cost_usd)  # fmt: skip
+        """A finished batch shows as done even before its runner has closed it."""
+        status = "done" if p.finished and batch.status in ("queued", "running") else batch.status
+        fields = p.model_dump(exclude={"total", "finished"})
+        return cls(batch_id=batch.id, status=status, **fields)
 
 
 class SubmissionOut(BaseModel):
@@ -165,22 +158,7 @@ class LabelOut(BaseModel):
     note: str
 
 
-class SuspectOut(BaseModel):
-    rank: int
-    pair_id: str
-    bibcode: str
-    telescope: str
-    stored: str
-    suggested: str
-    score: float
-    cl_issue: bool
-    model_probs: dict[str, float]
-    verdict: str
-    evidence: list[str]
-    reason: str
-
-
 class AuditOut(BaseModel):
     #: file name of the newest dated HTML report, when there is one
     report: str | None
-    suspects: list[SuspectOut]
+    suspects: list[SuspectRow]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import BinaryIO, Protocol
 
-from amc.batches import submit_batch
+from amc.jobs.submit import submit_batch
 from amc.settings import Settings, Tier
 from amc.store import Store
 from amc.web.runner import BatchRunner

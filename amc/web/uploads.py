@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from amc._ingest_files import FORMATS_BY_SUFFIX, member_format, unsafe_member
-from amc.errors import AmcError
+from amc.domain.errors import AmcError
+from amc.ingest.files import FORMATS_BY_SUFFIX, member_format, unsafe_member
 
 UPLOADS = ".uploads"
 MAX_ZIP_MEMBERS = 10_000

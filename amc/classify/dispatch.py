@@ -1,0 +1,111 @@
+"""Every tier behind one entry point: ``classify_pairs`` and ``PairClassifier``.
+
+``classify_pairs`` takes a chunk of pairs and returns one ``Classification`` per
+pair, in order, with the tier chosen in the settings:
+
+- ``rules``: tier 0, local and instant (``amc.classify.rules``);
+- ``trained``: the scikit-learn model of ``amc train`` (``amc.classify.trained``);
+- ``llm``: one LLM call per pair (or per paper), ``amc.classify.llm``;
+- ``cascade``: the cheapest tier first (trained when a model is configured, else
+  rules); only pairs it is not confident about go to the LLM (``amc.classify.cascade``).
+
+``PairClassifier`` is the same for a stream of small submissions (a paper at a
+time) whose LLM calls share one session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+
+from amc.classify.cascade import cheap_tier, merged, needs_llm
+from amc.classify.llm import LLMSession
+from amc.classify.local import classify_local
+from amc.domain.models import Classification, Pair, PairSnippets
+from amc.registry import Registry
+from amc.settings import Settings
+from amc.snippets import pair_snippets
+
+TIERS = ("rules", "trained", "llm", "cascade")
+
+
+def classify_pairs(
+    pairs: Sequence[Pair], registry: Registry, settings: Settings
+) -> list[Classification]:
+    """One classification per pair, in order, with ``settings.tier``.
+
+    The LLM tier may raise ``LLMRunStopped`` (provider unusable, budget spent) carrying
+    the pairs it finished; everything else is recorded per pair.
+    """
+    if not pairs:
+        return []
+    if settings.tier in ("rules", "trained"):
+        return classify_local(pairs, registry, settings, trained=settings.tier == "trained")
+    with PairClassifier(registry, settings) as classifier:
+        return classifier.submit(pairs).result()
+
+
+def with_snippets(
+    pairs: Sequence[Pair], registry: Registry, settings: Settings
+) -> list[PairSnippets]:
+    """Each pair with its snippets."""
+    return [(p, pair_snippets(p, registry, settings)) for p in pairs]
+
+
+class PairClassifier:
+    """``classify_pairs`` for a stream of small submissions (a paper at a time), from any
+    thread: ``submit`` returns a future of one classification per pair, in order.
+
+    The local tiers answer at once (a finished future). The LLM calls of every
+    submission share one ``LLMSession`` (one client, cache and budget), so a caller
+    that keeps more pairs submitted than ``llm.concurrency`` keeps every LLM slot busy
+    while it reads the next papers and saves the last ones. In the cascade the cheap
+    tier runs in the caller's thread and only the pairs it is unsure of wait for the
+    model. Use it with ``with`` (closes the session).
+    """
+
+    def __init__(self, registry: Registry, settings: Settings) -> None:
+        if settings.tier not in TIERS:
+            raise NotImplementedError(f"tier {settings.tier!r} is not available")
+        self.registry = registry
+        self.settings = settings
+        self._llm: LLMSession | None = None
+        if settings.tier in ("llm", "cascade"):
+            self._llm = LLMSession(registry, settings.llm)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the LLM run has stopped (every later submission would fail at once)."""
+        return self._llm is not None and self._llm.stopped
+
+    def submit(self, pairs: Sequence[Pair]) -> Future[list[Classification]]:
+        if self._llm is None or not pairs:
+            return finished(lambda: classify_pairs(pairs, self.registry, self.settings))
+        items = with_snippets(pairs, self.registry, self.settings)
+        if self.settings.tier == "llm":
+            return self._llm.submit(items)
+        first = cheap_tier(items, self.registry, self.settings)
+        unsure = [i for i, c in enumerate(first) if needs_llm(c, pairs[i], self.settings)]
+        if not unsure:
+            return finished(lambda: first)
+        return merged(first, unsure, self._llm.submit([items[i] for i in unsure]))
+
+    def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+
+    def __enter__(self) -> PairClassifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def finished(compute: Callable[[], list[Classification]]) -> Future[list[Classification]]:
+    """A future already holding ``compute()``'s result (or the exception it raised)."""
+    future: Future[list[Classification]] = Future()
+    try:
+        future.set_result(compute())
+    except Exception as exc:
+        future.set_exception(exc)
+    return future

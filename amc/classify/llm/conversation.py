@@ -1,0 +1,180 @@
+"""One request's conversation with the model: ask, validate, re-ask, judge.
+
+At most ``1 + max_reasks`` calls per request. A re-ask sends the model's own
+answer back with what was wrong (invalid JSON or schema, a missing telescope,
+or science/instrumentation backed only by quotes that are not in the paper).
+An accepted answer is cached under the original request, so a re-run replays
+it with no call and reaches the same verdict.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from amc.classify.llm.cache import AnswerCache, cache_key
+from amc.classify.llm.cost import Budget, add_usage, call_cost
+from amc.classify.llm.errors import LLMAnswerError, LLMError
+from amc.classify.llm.provider.chat import LLMClient
+from amc.classify.llm.provider.common import ChatMessages
+from amc.classify.llm.quotes import QuoteLocator
+from amc.classify.llm.request import Request
+from amc.classify.llm.schema import PairAnswer, PaperAnswer, check_paper_answer, parse_answer
+from amc.classify.llm.verdict import Verdict, downgrade, judge
+from amc.domain.models import LLMCall, Usage
+from amc.settings.llm import LLMSettings
+
+#: a raw answer kept on a failed pair is cut to this many characters
+RAW_KEEP_CHARS = 4000
+
+
+@dataclass
+class Outcome:
+    """The verdicts of one request (one per pair, in request order) and what it cost."""
+
+    verdicts: list[Verdict]
+    usage: Usage
+    cached: bool
+    attempts: int
+
+
+async def ask(
+    request: Request,
+    client: LLMClient,
+    cache: AnswerCache | None,
+    config: LLMSettings,
+    budget: Budget,
+) -> Outcome:
+    """Run the request to an accepted answer, or raise ``LLMError`` (``usage`` attached)."""
+    conversation = _Conversation(request, client, config, budget)
+    key = request_key(request, config)
+    cached = cache.get(key) if cache is not None else None
+    try:
+        if cached is not None:
+            # an accepted answer is replayed as is: no re-ask, same verdict as before
+            return Outcome(verdicts_from_text(request, cached), Usage(), True, 0)
+        outcome = await conversation.run()
+    except LLMError as exc:
+        exc.usage = conversation.usage  # type: ignore[attr-defined]
+        raise
+    if cache is not None:
+        cache.put(key, config.model, request.prompt.hash, conversation.accepted_text)
+    return outcome
+
+
+def verdicts_from_text(request: Request, text: str) -> list[Verdict]:
+    """The final verdicts of an answer that cannot be re-asked (a cached answer, a Batch API
+    line): validated, quotes checked, unsupported claims downgraded. ``ValueError`` when
+    the text is not a valid answer."""
+    answer = _parse(request, text)
+    return _final(request, answer, _judged(request, answer))
+
+
+def request_key(request: Request, config: LLMSettings) -> str:
+    """The answer cache's key of this request under this configuration."""
+    params = {
+        "temperature": config.temperature,
+        "max_output_tokens": config.max_output_tokens,
+        "schema": request.schema,
+    }
+    return cache_key(config.model, request.prompt.hash, request.messages, params)
+
+
+class _Conversation:
+    def __init__(
+        self, request: Request, client: LLMClient, config: LLMSettings, budget: Budget
+    ) -> None:
+        self.request = request
+        self.client = client
+        self.config = config
+        self.budget = budget
+        self.messages: ChatMessages = list(request.messages)
+        self.usage = Usage()
+        self.accepted_text = ""
+
+    async def run(self) -> Outcome:
+        reasks = self.config.max_reasks
+        for attempt in range(1, reasks + 2):
+            text = await self._call()
+            try:
+                answer = _parse(self.request, text)
+            except ValueError as exc:
+                if attempt > reasks:
+                    raise LLMAnswerError(
+                        f"the model's answer stayed invalid after {attempt} attempt(s): {exc}",
+                        raw=text[:RAW_KEEP_CHARS],
+                    ) from None
+                self._reask(text, "reask_invalid", error=str(exc))
+                continue
+            verdicts = _judged(self.request, answer)
+            unverified = [q for v in verdicts if v.unsupported for q in v.unverified_quotes]
+            if unverified and attempt <= reasks:
+                self._reask(text, "reask_quotes", quotes="; ".join(repr(q) for q in unverified))
+                continue
+            self.accepted_text = text
+            return Outcome(_final(self.request, answer, verdicts), self.usage, False, attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _call(self) -> str:
+        clock = time.monotonic()
+        completion = await self.client.complete(self.messages, self.request.schema)
+        cost = call_cost(self.config, completion.prompt_tokens, completion.completion_tokens)
+        record = LLMCall(
+            model=self.config.model,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=cost,
+            latency_s=round(time.monotonic() - clock, 4),
+        )
+        call = Usage(
+            calls=1,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=cost,
+            call_log=[record],
+        )
+        self.usage = add_usage(self.usage, call)
+        self.budget.record(call)
+        return completion.text
+
+    def _reask(self, answer_text: str, message: str, **values: str) -> None:
+        follow_up = self.request.prompt.render(message, **values)
+        self.messages += [
+            {"role": "assistant", "content": answer_text},
+            {"role": "user", "content": follow_up},
+        ]
+
+
+def _parse(request: Request, text: str) -> BaseModel:
+    answer = parse_answer(text, request.answer_model)
+    if isinstance(answer, PaperAnswer):
+        check_paper_answer(answer, request.telescopes)
+    return answer
+
+
+def _answers(request: Request, answer: BaseModel) -> list[PairAnswer]:
+    """The per-pair answers in request order."""
+    if isinstance(answer, PaperAnswer):
+        by_key = {r.telescope: r for r in answer.results}
+        return [by_key[key] for key in request.telescopes]
+    assert isinstance(answer, PairAnswer)
+    return [answer]
+
+
+def _judged(request: Request, answer: BaseModel) -> list[Verdict]:
+    locator = QuoteLocator(request.inputs[0].pair.paper)
+    return [
+        judge(a, item, locator)
+        for a, item in zip(_answers(request, answer), request.inputs, strict=True)
+    ]
+
+
+def _final(request: Request, answer: BaseModel, verdicts: list[Verdict]) -> list[Verdict]:
+    """The verdicts with unsupported science/instrumentation claims downgraded."""
+    answers = _answers(request, answer)
+    return [
+        downgrade(verdict, item, pair_answer)
+        for verdict, item, pair_answer in zip(verdicts, request.inputs, answers, strict=True)
+    ]

@@ -1,0 +1,125 @@
+"""Tokens and dollars: pricing a call, keeping a run within budget, estimating before spending.
+
+Prices come from ``LLMSettings.prices`` first, then litellm's bundled price map.
+A model with neither has an unknown cost: ``None`` and one warning, never a
+crash. The estimate renders the real prompts and counts their tokens offline
+(litellm's bundled tokenizers), so it matches what a run would send.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from amc.classify.llm.errors import LLMBudgetExceeded
+from amc.classify.llm.planning import plan_requests
+from amc.classify.llm.provider.tokens import bundled_price, count_tokens
+from amc.domain.models import Pair, Snippet, Usage
+from amc.registry import Registry
+from amc.settings.llm import LLMSettings
+
+log = logging.getLogger(__name__)
+
+#: typical tokens of one telescope's JSON answer (labels, confidences, 2-3 quotes, reason)
+ANSWER_TOKENS_PER_TELESCOPE = 220
+
+_warned_unpriced: set[str] = set()
+
+
+def call_cost(
+    config: LLMSettings, prompt_tokens: int, completion_tokens: int, model: str | None = None
+) -> float | None:
+    """US dollars of one call to ``model`` (default ``config.model``), or None (with a
+    warning once per model) when no price is known."""
+    model = model or config.model
+    price = config.prices.get(model)
+    if price is not None:
+        return (
+            prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok
+        ) / 1e6
+    cost = bundled_price(model, prompt_tokens, completion_tokens)
+    if cost is None and model not in _warned_unpriced:
+        _warned_unpriced.add(model)
+        log.warning(
+            "no price known for model %s: costs are recorded as unknown "
+            "(set a price per model in the LLM settings to track them)",
+            model,
+        )
+    return cost
+
+
+def add_usage(total: Usage, more: Usage) -> Usage:
+    """Sum of two usages; an unknown cost on either side makes the sum unknown."""
+    cost = (
+        None if total.cost_usd is None or more.cost_usd is None else total.cost_usd + more.cost_usd
+    )
+    return Usage(
+        calls=total.calls + more.calls,
+        prompt_tokens=total.prompt_tokens + more.prompt_tokens,
+        completion_tokens=total.completion_tokens + more.completion_tokens,
+        cost_usd=cost,
+        call_log=[*total.call_log, *more.call_log],
+    )
+
+
+@dataclass
+class Budget:
+    """Money spent by this run; ``check`` stops the run once ``limit_usd`` is reached."""
+
+    limit_usd: float | None
+    spent_usd: float = 0.0
+    unpriced_calls: int = field(default=0)
+
+    def record(self, usage: Usage) -> None:
+        if usage.cost_usd is None:
+            self.unpriced_calls += usage.calls
+        else:
+            self.spent_usd += usage.cost_usd
+
+    def check(self) -> None:
+        if self.limit_usd is not None and self.spent_usd >= self.limit_usd:
+            raise LLMBudgetExceeded(
+                f"spent ${self.spent_usd:.4f} of the ${self.limit_usd:.4f} budget "
+                "(max_cost_usd): run stopped; raise the budget to continue (finished pairs "
+                "are cached and will not be paid for again)"
+            )
+
+
+class CostEstimate(BaseModel):
+    """What a run would send and cost, computed before any call."""
+
+    model: str
+    pairs: int
+    calls: int
+    prompt_tokens: int
+    #: assumes ``ANSWER_TOKENS_PER_TELESCOPE`` per telescope answered (no re-asks)
+    completion_tokens: int
+    #: None when the model has no known price
+    cost_usd: float | None
+    #: pairs with no snippet: decided without a call
+    pairs_without_call: int = 0
+
+    @property
+    def tokens_per_pair(self) -> float:
+        return (self.prompt_tokens + self.completion_tokens) / max(1, self.pairs)
+
+
+def estimate_cost(
+    items: Sequence[tuple[Pair, list[Snippet]]], config: LLMSettings, registry: Registry
+) -> CostEstimate:
+    """Tokens and dollars a run over ``items`` would cost with ``config`` (no network)."""
+    requests, no_call = plan_requests(items, registry, config)
+    prompt_tokens = sum(count_tokens(config.model, r.messages) for r in requests)
+    completion_tokens = sum(ANSWER_TOKENS_PER_TELESCOPE * len(r.inputs) for r in requests)
+    return CostEstimate(
+        model=config.model,
+        pairs=len(items),
+        calls=len(requests),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=call_cost(config, prompt_tokens, completion_tokens),
+        pairs_without_call=len(no_call),
+    )

@@ -1,0 +1,69 @@
+"""Turn (pair, snippets) items into model requests: rank, select, group.
+
+Pair mode makes one request per pair; paper mode one request per paper
+covering all its pairs. A pair without any snippet needs no request: the
+telescope is not named in the paper at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from amc.classify.llm.request import PairInput, Request, pair_request, paper_request
+from amc.domain.models import Pair, Snippet
+from amc.registry import Registry
+from amc.settings.llm import LLMSettings
+from amc.snippets.ranking import rank_snippets, select_snippets, trim_snippet
+
+
+def prepare_input(
+    pair: Pair, snippets: Sequence[Snippet], registry: Registry, config: LLMSettings
+) -> PairInput:
+    """The pair with its snippets ranked lexically and cut to the configured caps."""
+    telescope = registry.get(pair.telescope, where=pair.pair_id)
+    ranked = rank_snippets(snippets, telescope, registry.cues)
+    if config.rerank == "llm":  # the reranker sees every snippet and selects afterwards
+        return PairInput(
+            pair, telescope, [trim_snippet(s, config.max_snippet_chars) for s in ranked]
+        )
+    chosen = select_snippets(
+        ranked, config.max_snippets, config.max_snippet_chars, config.max_prompt_chars
+    )
+    return PairInput(pair, telescope, chosen)
+
+
+def build_requests(
+    inputs: Sequence[PairInput], config: LLMSettings
+) -> tuple[list[Request], list[PairInput]]:
+    """Requests for the inputs that have snippets, and the inputs that have none."""
+    groups, without = group_inputs(inputs, config)
+    return [request_for(group, config) for group in groups], without
+
+
+def group_inputs(
+    inputs: Sequence[PairInput], config: LLMSettings
+) -> tuple[list[list[PairInput]], list[PairInput]]:
+    """The inputs of each request (one each in pair mode, one paper's in paper mode), and
+    the inputs without snippets. With ``request_for`` a run renders each request only
+    when it is about to be sent, so the first calls go out at once."""
+    with_text = [i for i in inputs if i.snippets]
+    without = [i for i in inputs if not i.snippets]
+    if config.mode == "pair":
+        return [[i] for i in with_text], without
+    by_paper: dict[str, list[PairInput]] = {}
+    for item in with_text:
+        by_paper.setdefault(item.pair.paper.bibcode, []).append(item)
+    return list(by_paper.values()), without
+
+
+def request_for(group: Sequence[PairInput], config: LLMSettings) -> Request:
+    """The request of one group of ``group_inputs``."""
+    return pair_request(group[0], config) if config.mode == "pair" else paper_request(group, config)
+
+
+def plan_requests(
+    items: Sequence[tuple[Pair, list[Snippet]]], registry: Registry, config: LLMSettings
+) -> tuple[list[Request], list[PairInput]]:
+    """``prepare_input`` for every item, then ``build_requests``."""
+    inputs = [prepare_input(pair, snippets, registry, config) for pair, snippets in items]
+    return build_requests(inputs, config)

@@ -1,0 +1,132 @@
+"""How one chat request and its answer look on the wire, whichever transport carries them:
+the request fields, the structured-output style, the answer reduced to text and usage,
+and which failures are worth a retry."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from amc.classify.llm.provider.common import RETRYABLE_STATUS, ChatMessages
+from amc.settings.llm import LLMSettings, ResponseFormat
+
+
+@dataclass(frozen=True)
+class WireAnswer:
+    """What either transport's answer is reduced to."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    #: (token, logprob) of the first answer token's alternatives, when asked for
+    top_logprobs: list[tuple[str, float]] = field(default_factory=list)
+
+
+def initial_style(config: LLMSettings) -> ResponseFormat:
+    """The structured-output style of the first request ("auto" starts with json_schema)."""
+    return "json_schema" if config.response_format == "auto" else config.response_format
+
+
+def response_format_for(
+    style: ResponseFormat, schema: dict[str, Any], name: str = "answer"
+) -> dict[str, Any] | None:
+    """The ``response_format`` request field of a structured-output style."""
+    if style == "json_schema":
+        spec = {"name": name, "schema": schema, "strict": True}
+        return {"type": "json_schema", "json_schema": spec}
+    if style == "json_object":
+        # llama.cpp-style servers constrain decoding to the attached schema
+        return {"type": "json_object", "schema": schema}
+    return None
+
+
+def chat_params(
+    config: LLMSettings, messages: ChatMessages, response_format: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The provider-facing fields of one chat request except the model: messages, limits,
+    sampling and output style. The online path and each Batch API line send exactly these."""
+    params: dict[str, Any] = {"messages": messages, "max_tokens": config.max_output_tokens}
+    if config.temperature is not None:
+        params["temperature"] = config.temperature
+    if response_format is not None:
+        params["response_format"] = response_format
+    return params
+
+
+def answer_from_json(response: dict[str, Any]) -> WireAnswer:
+    """An OpenAI chat.completion object, as decoded JSON."""
+    choice = response["choices"][0]
+    usage = response.get("usage") or {}
+    logprobs = (choice.get("logprobs") or {}).get("content") or [{}]
+    top = logprobs[0].get("top_logprobs") or []
+    return WireAnswer(
+        text=(choice.get("message") or {}).get("content") or "",
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        finish_reason=str(choice.get("finish_reason") or "stop"),
+        top_logprobs=[(str(t["token"]), float(t["logprob"])) for t in top],
+    )
+
+
+def answer_from_litellm(response: Any) -> WireAnswer:
+    """litellm's ``ModelResponse`` (the same object, as attributes)."""
+    choice = response.choices[0]
+    usage = getattr(response, "usage", None)
+    logprobs = getattr(choice, "logprobs", None)
+    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    top = (getattr(content[0], "top_logprobs", None) or []) if content else []
+    return WireAnswer(
+        text=choice.message.content or "",
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        finish_reason=str(choice.finish_reason or "stop"),
+        top_logprobs=[(str(t.token), float(t.logprob)) for t in top],
+    )
+
+
+def yes_probability(answer: WireAnswer) -> float:
+    """P("yes") among the yes/no alternatives of the first token; 0.5 without logprobs."""
+    yes = no = 0.0
+    for token, logprob in answer.top_logprobs:
+        token = token.strip().lower()
+        if token == "yes":
+            yes += math.exp(logprob)
+        elif token == "no":
+            no += math.exp(logprob)
+    return yes / (yes + no) if yes + no > 0 else 0.5
+
+
+def is_retryable(exc: Exception) -> bool:
+    if isinstance(exc, asyncio.TimeoutError | ConnectionError):
+        return True
+    litellm = sys.modules.get("litellm")  # not imported: the error is not litellm's
+    if litellm is not None and isinstance(
+        exc, litellm.Timeout | litellm.APIConnectionError | litellm.RateLimitError
+    ):
+        return True
+    return getattr(exc, "status_code", None) in RETRYABLE_STATUS
+
+
+def retry_after_s(exc: Exception) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date), if any."""
+    headers = getattr(exc, "headers", None)  # the HTTP transport's errors
+    headers = headers or getattr(getattr(exc, "response", None), "headers", None)
+    headers = headers or getattr(exc, "litellm_response_headers", None) or {}
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

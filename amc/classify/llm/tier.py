@@ -1,0 +1,274 @@
+"""The LLM tier's entry points: classify many pairs concurrently, or estimate the cost first.
+
+``classify_pairs_llm`` turns (pair, snippets) items into at most one request
+per pair (pair mode) or per paper (paper mode), runs them through the client
+with a bounded number of workers, and returns one ``Classification`` per item,
+in input order, with ``tier="llm"``. A pair whose answer stays invalid is a
+failed classification with the raw output kept in ``reason``; the run stops
+(``LLMRunStopped`` carrying the finished pairs) only when the provider is
+unusable or the budget is spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
+from datetime import UTC, datetime
+
+from amc.classify.llm import loop
+from amc.classify.llm.cache import AnswerCache
+from amc.classify.llm.conversation import ask
+from amc.classify.llm.cost import Budget, CostEstimate, add_usage, estimate_cost
+from amc.classify.llm.errors import LLMError, LLMRunStopped
+from amc.classify.llm.planning import group_inputs, request_for
+from amc.classify.llm.provider.chat import LLMClient, TransportPool, import_transports
+from amc.classify.llm.request import PairInput
+from amc.classify.llm.rerank import rerank_inputs
+from amc.classify.llm.results import TIER, classifications, failed, no_hit, triage_items
+from amc.domain.errors import AmcError
+from amc.domain.models import Classification, PairSnippets, Usage
+from amc.registry import Registry
+from amc.settings.llm import LLMSettings
+
+Progress = Callable[[Classification], None]
+
+__all__ = [
+    "TIER",
+    "CostEstimate",
+    "LLMSession",
+    "classify_pairs_llm",
+    "classify_pairs_llm_sync",
+    "estimate_cost",
+    "warm_up",
+]
+
+
+async def classify_pairs_llm(
+    items: Sequence[PairSnippets],
+    registry: Registry,
+    config: LLMSettings,
+    *,
+    prior: dict[str, Classification] | None = None,
+    progress: Progress | None = None,
+) -> list[Classification]:
+    """Classify every (pair, snippets) item with the model; one result per item, in order.
+
+    ``prior`` maps pair ids to results of an earlier run (e.g. an interrupted one):
+    a successful LLM result made with the same model and prompt is returned as is,
+    with no call. ``progress`` is called with each result as it is finished.
+    Raises ``LLMRunStopped`` (``LLMUnavailableError`` or ``LLMBudgetExceeded``) with
+    ``.completed`` set when the whole run has to stop.
+    """
+    pool = TransportPool()  # this loop's connections, closed with the run
+    try:
+        return await _classify(items, registry, config, prior, progress, pool)
+    finally:
+        await pool.aclose()
+
+
+def classify_pairs_llm_sync(
+    items: Sequence[PairSnippets],
+    registry: Registry,
+    config: LLMSettings,
+    *,
+    prior: dict[str, Classification] | None = None,
+    progress: Progress | None = None,
+) -> list[Classification]:
+    """``classify_pairs_llm`` for synchronous callers (CLI, Celery tasks).
+
+    Every call, from any thread, runs on one per-process event loop whose connections
+    are kept between calls; ``progress`` is called on that loop's thread. Safe to call
+    from several threads at once and after a fork.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return loop.run(lambda pool: _classify(items, registry, config, prior, progress, pool))
+    raise AmcError("classify_pairs_llm_sync was called inside an event loop; await "
+                   "classify_pairs_llm instead")  # fmt: skip
+
+
+class LLMSession:
+    """The LLM tier for a stream of small submissions (a paper at a time), from any thread.
+
+    ``submit`` returns at once with a future of the submission's classifications. Every
+    submission runs on the process's shared loop and shares one client (so at most
+    ``config.concurrency`` calls are in flight in all, and one failure breaker), one
+    answer cache and one budget. Callers keep more pairs submitted than there are
+    slots, and every slot stays busy: calling ``classify_pairs_llm_sync`` chunk by chunk
+    leaves slots idle while each chunk's last calls finish.
+
+    Once the run has stopped (provider unusable, budget spent) every later submission
+    fails at once with the same kind of ``LLMRunStopped``. Close it when done (``with``).
+    """
+
+    def __init__(self, registry: Registry, config: LLMSettings) -> None:
+        self._shared = loop.shared_loop()
+        self._run = _Run(registry, config, None, self._shared.pool)
+        self._stop: LLMRunStopped | None = None
+        self._pending: set[Future[list[Classification]]] = set()
+
+    def submit(self, items: Sequence[PairSnippets]) -> Future[list[Classification]]:
+        """Classify these items (one result per item, in order) in the background."""
+        future = asyncio.run_coroutine_threadsafe(self._classify(list(items)), self._shared.loop)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the run has stopped: every submission from now on fails at once."""
+        return self._stop is not None
+
+    async def _classify(self, items: Sequence[PairSnippets]) -> list[Classification]:
+        if self._stop is not None:
+            raise type(self._stop)(str(self._stop))  # a fresh one: ``completed`` is empty
+        try:
+            return await self._run.classify(items, {})
+        except LLMRunStopped as stop:
+            self._stop = self._stop or stop
+            raise
+
+    def close(self) -> None:
+        """Cancel what is still running (an interrupted caller), then close the answer
+        cache; the shared loop and its connections stay up for the next session."""
+        if self._shared.pid != os.getpid():
+            return  # made before a fork: its loop is not in this process
+        for future in list(self._pending):
+            future.cancel()
+        wait(list(self._pending), timeout=5)
+        # on the loop, after the cancelled tasks have unwound: none of them uses it then
+        asyncio.run_coroutine_threadsafe(self._aclose(), self._shared.loop).result(timeout=10)
+
+    async def _aclose(self) -> None:
+        await asyncio.sleep(0)
+        self._run.close()
+
+    def __enter__(self) -> LLMSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def warm_up(config: LLMSettings) -> None:
+    """Prepare this process for ``classify_pairs_llm_sync`` with ``config`` before taking
+    work (a worker at start): import the transports and prices it needs (litellm takes
+    seconds) and start the shared event loop."""
+    import_transports(config)
+    loop.shared_loop()
+
+
+async def _classify(
+    items: Sequence[PairSnippets],
+    registry: Registry,
+    config: LLMSettings,
+    prior: dict[str, Classification] | None,
+    progress: Progress | None,
+    pool: TransportPool,
+) -> list[Classification]:
+    run = _Run(registry, config, progress, pool)
+    try:
+        return await run.classify(items, prior or {})
+    finally:
+        run.close()
+
+
+class _Run:
+    """State of one run: client, cache, budget and the results so far."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        config: LLMSettings,
+        progress: Progress | None,
+        pool: TransportPool,
+    ) -> None:
+        self.registry = registry
+        self.config = config
+        self.progress = progress
+        self.client = LLMClient(config, pool=pool)
+        use_cache = config.use_cache and config.cache_path is not None
+        self.cache = AnswerCache(config.cache_path) if use_cache and config.cache_path else None
+        self.budget = Budget(config.max_cost_usd)
+        self.results: dict[str, Classification] = {}
+        #: reranker calls per pair, added to the pair's usage when its result is emitted
+        self.rerank_usage: dict[str, Usage] = {}
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+    async def classify(
+        self, items: Sequence[PairSnippets], prior: dict[str, Classification]
+    ) -> list[Classification]:
+        inputs = self._inputs(items, prior)
+        if self.config.rerank == "llm":
+            inputs = await rerank_inputs(inputs, self.client, self.config, self._emit_rerank_usage)
+        groups, without_text = group_inputs(inputs, self.config)
+        if groups:  # a broken prompt file stops the run here, not inside a worker task
+            request_for(groups[0], self.config)
+        for item in without_text:
+            self._emit(no_hit(item, self.config, self.registry))
+        try:
+            await self._run_all(groups)
+        except* LLMRunStopped as group:
+            stop = group.exceptions[0]
+            assert isinstance(stop, LLMRunStopped)
+            stop.completed = [
+                self.results.pop(p.pair_id) for p, _ in items if p.pair_id in self.results
+            ]
+            raise stop from None
+        # taken out as they are returned: a long-lived run (``LLMSession``) keeps nothing
+        return [self.results.pop(pair.pair_id) for pair, _ in items]
+
+    def _inputs(
+        self, items: Sequence[PairSnippets], prior: dict[str, Classification]
+    ) -> list[PairInput]:
+        """Prepared inputs for the items that need work; the others are emitted now."""
+        inputs, decided = triage_items(items, self.registry, self.config, prior)
+        for result in decided:
+            self._emit(result)
+        return inputs
+
+    async def _run_all(self, groups: list[list[PairInput]]) -> None:
+        pending = iter(groups)  # shared by the workers: each request is taken once
+
+        async def worker() -> None:
+            for inputs in pending:
+                self.budget.check()  # before spending more, not in the middle of a pair
+                for result in await self._run_request(inputs):
+                    self._emit(result)
+
+        async with asyncio.TaskGroup() as task_group:
+            for _ in range(min(self.config.concurrency, len(groups))):
+                task_group.create_task(worker())
+
+    async def _run_request(self, inputs: list[PairInput]) -> list[Classification]:
+        # rendered when taken, not all up front: the first calls go out at once
+        request = request_for(inputs, self.config)
+        started, clock = datetime.now(UTC), time.monotonic()
+        try:
+            outcome = await ask(request, self.client, self.cache, self.config, self.budget)
+        except LLMRunStopped:
+            raise
+        except LLMError as exc:
+            usage = getattr(exc, "usage", Usage())
+            return [failed(item.pair, exc, self.config, request, usage) for item in request.inputs]
+        elapsed = time.monotonic() - clock
+        return classifications(request, outcome, self.config, self.registry, started, elapsed)
+
+    def _emit(self, result: Classification) -> None:
+        rerank_usage = self.rerank_usage.pop(result.pair_id, None)
+        if rerank_usage is not None:  # the reranker's calls are part of what the pair cost
+            result = result.model_copy(update={"usage": add_usage(result.usage, rerank_usage)})
+        self.results[result.pair_id] = result
+        if self.progress is not None:
+            self.progress(result)
+
+    def _emit_rerank_usage(self, pair_id: str, usage: Usage) -> None:
+        self.budget.record(usage)
+        self.rerank_usage[pair_id] = add_usage(self.rerank_usage.get(pair_id, Usage()), usage)

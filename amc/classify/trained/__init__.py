@@ -1,0 +1,215 @@
+"""The trained tier: per-label scikit-learn models on snippet text plus rule features.
+
+``amc train --data PATH`` fits, for each of the four labels, a class-weighted
+logistic regression (calibrated with Platt scaling when the label has enough
+positives) on TF-IDF of the pair's ranked snippets, the rules tier's features
+and the telescope. It records cross-validated metrics and per-label decision
+thresholds chosen on the out-of-fold probabilities, and saves a versioned
+artifact. The same cross-validation gives the out-of-fold probabilities the
+label audit (``eval.audit``) needs.
+
+The artifact is a directory (``manifest.json`` + ``model.joblib``; see
+``amc.classify.trained.artifact``). Security: unpickling runs code. ``load_model`` only reads
+the path the user configured (``--model`` / ``AMC_MODEL_PATH``), refuses a
+model file every user can write, and checks the manifest and the file's
+sha256 before unpickling, which catches a stale, swapped or corrupted file
+but not a forged manifest: only load artifacts you (or your team) trained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from amc.classify.rules import classify_with_rules
+from amc.classify.trained.artifact import (
+    FORMAT_VERSION,
+    MODEL_FILE,
+    ModelArtifactError,
+    library_versions,
+    load_artifact,
+    save_artifact,
+)
+from amc.classify.trained.features import pair_inputs
+from amc.classify.trained.model import (
+    TrainedModel,
+    best_thresholds,
+    confidence_of,
+    cross_val_pred_probs,
+    decode_labels,
+    decode_matrix,
+    fit_model,
+)
+from amc.domain.errors import AmcError
+from amc.domain.metrics import label_matrix, score_arrays
+from amc.domain.models import (
+    LABELS,
+    NONE_TELESCOPE,
+    Classification,
+    Pair,
+)
+from amc.registry import Registry
+from amc.settings import Settings
+
+__all__ = [
+    "MIN_TRAIN_PAIRS", "TIER", "ModelArtifactError", "TrainedModel", "TrainingError",
+    "TrainingResult", "classify_pairs_trained", "configured_model", "cross_val_pred_probs",
+    "decode_labels", "decode_matrix", "fit_model", "gold_matrix", "load_model", "save_model",
+    "train_model",
+]  # fmt: skip
+
+TIER = "trained"
+#: fewest labelled pairs ``amc train`` accepts (cross-validation needs a few per fold)
+MIN_TRAIN_PAIRS = 20
+
+
+class TrainingError(AmcError):
+    """The labelled data cannot train a model (too few pairs, no labels)."""
+
+    kind = "training"
+
+
+# --- training from pairs ---------------------------------------------------------------
+
+
+@dataclass
+class TrainingResult:
+    """A fitted model with its out-of-fold probabilities and cross-validated scores."""
+
+    model: TrainedModel
+    oof_probs: np.ndarray
+    labels: np.ndarray
+    telescopes: list[str]
+    cv_report: dict[str, Any]
+
+
+def gold_matrix(pairs: Sequence[Pair]) -> np.ndarray:
+    """Stored labels of the pairs as a bool matrix (n, 4); every pair must have them."""
+    missing = [p.pair_id for p in pairs if p.gold is None]
+    if missing:
+        raise TrainingError(
+            f"{len(missing)} pair(s) have no stored labels (e.g. {missing[0]!r}); "
+            "training and auditing need the four label columns on every row"
+        )
+    return label_matrix([p.gold for p in pairs])
+
+
+def train_model(
+    pairs: Sequence[Pair],
+    registry: Registry,
+    settings: Settings,
+    n_splits: int = 5,
+    seed: int = 0,
+) -> TrainingResult:
+    """Cross-validate, choose thresholds on the out-of-fold probabilities, then fit on all."""
+    if len(pairs) < MIN_TRAIN_PAIRS:
+        raise TrainingError(
+            f"only {len(pairs)} labelled pair(s); training needs at least {MIN_TRAIN_PAIRS}"
+        )
+    labels = gold_matrix(pairs)
+    inputs = [pair_inputs(p, registry, settings) for p in pairs]
+    oof = cross_val_pred_probs(inputs, labels, n_splits, seed)
+    thresholds = best_thresholds(labels, oof)
+    telescopes = [p.telescope for p in pairs]
+    predicted = decode_matrix(oof, thresholds, telescopes)
+    report = score_arrays(np.array(telescopes, dtype=str), labels, predicted)
+    model = fit_model(inputs, labels, seed)
+    model.thresholds = thresholds
+    model.manifest = _manifest(registry, settings, labels, telescopes, report.to_dict(), n_splits)
+    model.manifest["thresholds"] = dict(zip([lab.value for lab in LABELS], thresholds, strict=True))
+    return TrainingResult(model, oof, labels, telescopes, model.manifest["cv_metrics"])
+
+
+def _manifest(
+    registry: Registry,
+    settings: Settings,
+    labels: np.ndarray,
+    telescopes: list[str],
+    cv: dict[str, Any],
+    n_splits: int,
+) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "registry_hash": registry.content_hash,
+        "window_sentences": settings.window_sentences,
+        "include_references": settings.include_references,
+        "versions": library_versions(),
+        "n_pairs": len(labels),
+        "label_counts": {lab.value: int(labels[:, j].sum()) for j, lab in enumerate(LABELS)},
+        "telescopes": sorted(set(telescopes)),
+        "cv_folds": n_splits,
+        "cv_metrics": {k: cv[k] for k in ("cell_macro_f1", "sklearn_macro_f1", "micro_f1")}
+        | {"per_label": cv["per_label"], "note": "thresholds tuned on these out-of-fold "
+           "probabilities, so slightly optimistic"},
+    }  # fmt: skip
+
+
+# --- the artifact (format and checks in ``amc.classify.trained.artifact``) -------------
+
+
+def save_model(model: TrainedModel, path: Path | str) -> Path:
+    """Write the artifact directory: the pickled model and a manifest naming its sha256."""
+    parts = {"features": model.features, "labels": model.label_models,
+             "thresholds": model.thresholds}  # fmt: skip
+    return save_artifact(Path(path), parts, model.manifest)
+
+
+def load_model(path: Path | str, registry: Registry, settings: Settings) -> TrainedModel:
+    """Load and check an artifact; raises ``ModelArtifactError`` saying what differs."""
+    parts, manifest = load_artifact(Path(path), registry, settings)
+    return TrainedModel(parts["features"], parts["labels"], parts["thresholds"], manifest)
+
+
+# --- the tier --------------------------------------------------------------------------
+
+_loaded: dict[tuple[str, int, str, int], TrainedModel] = {}
+
+
+def configured_model(registry: Registry, settings: Settings) -> TrainedModel:
+    """The model of ``settings.model_path``, loaded once per file version and registry."""
+    if settings.model_path is None:
+        raise ModelArtifactError(
+            "the trained tier needs a model: set --model-path DIR or AMC_MODEL_PATH "
+            "(train one with `amc train --data LABELLED --model-path DIR`)"
+        )
+    model_file = Path(settings.model_path) / MODEL_FILE
+    mtime = model_file.stat().st_mtime_ns if model_file.exists() else 0
+    key = (str(settings.model_path), mtime, registry.content_hash, settings.window_sentences)
+    if key not in _loaded:
+        _loaded[key] = load_model(settings.model_path, registry, settings)
+    return _loaded[key]
+
+
+def classify_pairs_trained(
+    pairs: Sequence[Pair],
+    registry: Registry,
+    settings: Settings,
+    model: TrainedModel | None = None,
+) -> list[Classification]:
+    """Classify pairs with the trained model; evidence quotes and errors come from the rules."""
+    model = model or configured_model(registry, settings)
+    first = [classify_with_rules(p, registry, settings) for p in pairs]
+    todo = [i for i, c in enumerate(first) if c.ok and pairs[i].telescope != NONE_TELESCOPE]
+    if not todo:
+        return [c.model_copy(update={"tier": TIER}) for c in first]
+    probs = model.predict_proba([pair_inputs(pairs[i], registry, settings) for i in todo])
+    for i, row in zip(todo, probs, strict=True):
+        labels = decode_labels(row, model.thresholds)
+        first[i] = first[i].model_copy(
+            update={
+                "labels": labels,
+                "confidence": confidence_of(row),
+                "reason": f"trained model: {_probs_text(row)}; rules said {first[i].reason}",
+            }
+        )
+    return [c.model_copy(update={"tier": TIER}) for c in first]
+
+
+def _probs_text(row: Sequence[float]) -> str:
+    return ", ".join(f"P({lab.value})={p:.2f}" for lab, p in zip(LABELS, row, strict=True))

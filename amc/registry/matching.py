@@ -1,0 +1,136 @@
+"""Term matching compiled once per telescope (the hot path of snippet finding)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from amc.registry.terms import Term, literal_pattern, union_pattern
+
+if TYPE_CHECKING:
+    from amc.registry.entries import Telescope
+
+
+@dataclass(frozen=True)
+class _TermGroup:
+    """Terms sharing case and boundary rules, matched as one alternation."""
+
+    pattern: re.Pattern[str]
+    #: the pattern is lower-case and runs on ``text.lower()`` (``fallback`` when lowering
+    #: would change the text's length, so offsets would not line up)
+    lowered: bool
+    fallback: re.Pattern[str]
+    boundary: bool
+
+
+@dataclass(frozen=True)
+class CompiledTelescope:
+    """Regexes of one telescope, compiled once.
+
+    Speed matters here (every pair of every batch runs it over the full text),
+    so the term alternations are built for Python's ``re``: no look-behind in
+    front (it defeats the first-character skip; the left word boundary is
+    checked afterwards) and no IGNORECASE (case-insensitive literal terms run
+    lower-cased on the lower-cased text). About 10x faster than the obvious
+    pattern. The matching term is identified afterwards with its own pattern.
+    """
+
+    groups: tuple[_TermGroup, ...]
+    term_list: tuple[Term, ...]
+    term_res: tuple[re.Pattern[str], ...]
+    kinds: tuple[str, ...]
+    false_positives: re.Pattern[str] | None
+    grants: re.Pattern[str] | None
+    science: re.Pattern[str] | None
+    instrumentation: re.Pattern[str] | None
+
+    @classmethod
+    def build(cls, tel: Telescope) -> CompiledTelescope:
+        terms = [*tel.aliases, *tel.instruments]
+        kinds = ["alias"] * len(tel.aliases) + ["instrument"] * len(tel.instruments)
+        # longest first so "Hubble Space Telescope" wins over "Hubble"
+        order = sorted(range(len(terms)), key=lambda i: -len(terms[i].term))
+        ordered = [terms[i] for i in order]
+        return cls(
+            groups=_term_groups(ordered),
+            term_list=tuple(ordered),
+            term_res=tuple(
+                re.compile(t.core_pattern(), 0 if t.case_sensitive else re.IGNORECASE)
+                for t in ordered
+            ),
+            kinds=tuple(kinds[i] for i in order),
+            false_positives=union_pattern(tel.false_positives, re.IGNORECASE),
+            grants=union_pattern(tel.grants, re.IGNORECASE),
+            science=union_pattern(tel.science_patterns, re.IGNORECASE),
+            instrumentation=union_pattern(tel.instrumentation_patterns, re.IGNORECASE),
+        )
+
+    def find_terms(self, text: str) -> list[tuple[int, int, int]]:
+        """Non-overlapping ``(start, end, term_index)`` matches, longest match first."""
+        found: list[tuple[int, int]] = []
+        lowered: str | None = None
+        for group in self.groups:
+            pattern, target = group.pattern, text
+            if group.lowered:
+                lowered = text.lower() if lowered is None else lowered
+                if len(lowered) == len(text):
+                    target = lowered
+                else:
+                    pattern = group.fallback
+            for m in pattern.finditer(target):
+                start = m.start()
+                if group.boundary and start > 0 and _is_word_char(text[start - 1]):
+                    continue
+                found.append((start, m.end()))
+        return self._resolve(text, found)
+
+    def _resolve(self, text: str, found: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+        found.sort(key=lambda span: (span[0], -span[1]))
+        out: list[tuple[int, int, int]] = []
+        last_end = -1
+        for start, end in found:
+            if start < last_end:
+                continue
+            index = self._which(text[start:end])
+            if index is not None:
+                out.append((start, end, index))
+                last_end = end
+        return out
+
+    def _which(self, matched: str) -> int | None:
+        for i, term_re in enumerate(self.term_res):
+            if term_re.fullmatch(matched):
+                return i
+        return None
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _term_groups(terms: list[Term]) -> tuple[_TermGroup, ...]:
+    groups = []
+    for case_sensitive in (True, False):
+        for boundary in (True, False):
+            for regex in (False, True):
+                members = [
+                    t
+                    for t in terms
+                    if (t.case_sensitive, t.word_boundary, t.regex)
+                    == (case_sensitive, boundary, regex)
+                ]
+                if members:
+                    groups.append(_group(members, case_sensitive, boundary, regex))
+    return tuple(groups)
+
+
+def _group(members: list[Term], case_sensitive: bool, boundary: bool, regex: bool) -> _TermGroup:
+    tail = r"(?!\w)" if boundary else ""
+    exact = "(?:" + "|".join(t.core_pattern() for t in members) + ")" + tail
+    fallback = re.compile(exact, 0 if case_sensitive else re.IGNORECASE)
+    if case_sensitive or regex:
+        # a user regex cannot be lower-cased safely (\S, \W ...): IGNORECASE it is
+        return _TermGroup(fallback, False, fallback, boundary)
+    lowered = "(?:" + "|".join(literal_pattern(t.term.lower()) for t in members) + ")" + tail
+    return _TermGroup(re.compile(lowered), True, fallback, boundary)

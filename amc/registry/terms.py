@@ -1,0 +1,63 @@
+"""Registry terms: a name to look for, and the regex helpers every registry entry uses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Term(BaseModel):
+    """A name to look for. A plain string in the file means a term with defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    term: str = Field(min_length=1)
+    case_sensitive: bool = False
+    word_boundary: bool = True
+    #: the term is a regular expression rather than literal text
+    regex: bool = False
+    #: the term also names something of another telescope (FGS on HST and JWST);
+    #: such hits are shown but never make a pair a candidate on their own
+    shared: bool = False
+
+    @model_validator(mode="after")
+    def _check_regex(self) -> Term:
+        if self.regex:
+            try:
+                re.compile(self.term)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {self.term!r}: {exc}") from None
+        return self
+
+    def core_pattern(self) -> str:
+        """The term itself, without boundaries or case flags."""
+        return self.term if self.regex else literal_pattern(self.term)
+
+
+def literal_pattern(text: str) -> str:
+    """Escape a literal term, letting any run of whitespace or a hyphen match flexibly."""
+    parts = re.split(r"[\s\-\u2010-\u2013]+", text.strip())
+    return r"[\s~\-\u2010-\u2013]+".join(re.escape(p) for p in parts)
+
+
+def check_regexes(patterns: list[str]) -> list[str]:
+    """Every pattern compiles; the error names the item, so the file can be fixed."""
+    for i, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"item {i}: invalid regular expression {pattern!r}: {exc}") from None
+    return patterns
+
+
+def as_term(value: Any) -> Any:
+    return {"term": value} if isinstance(value, str) else value
+
+
+def union_pattern(patterns: Sequence[str], flags: int = 0) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in patterns), flags)

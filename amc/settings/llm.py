@@ -1,0 +1,169 @@
+"""The LLM tier's settings: one model, nested in ``Settings`` as ``settings.llm``.
+
+Each field is declared once, here, and read directly by the LLM tier. From
+outside it keeps the flat name it has always had: the environment variable is
+``AMC_`` + its flat name, the config file and the command-line flags use the
+flat name too. The flat name is ``llm_<field>`` unless the field says
+otherwise (``flat_name``): ``timeout_s`` is ``AMC_LLM_TIMEOUT_S``, ``model`` is
+``AMC_MODEL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic.fields import FieldInfo
+
+ResponseFormat = Literal["auto", "json_schema", "json_object", "none"]
+#: one call per (paper, telescope) pair, or one per paper for all its telescopes
+LLMMode = Literal["pair", "paper"]
+RerankKind = Literal["lexical", "llm"]
+TransportKind = Literal["auto", "litellm", "http"]
+
+
+def _flat(name: str) -> dict[str, Any]:
+    return {"flat": name}
+
+
+class ModelPrice(BaseModel):
+    """US dollars per million tokens; overrides litellm's bundled price map."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_per_mtok: float = Field(ge=0.0)
+    output_per_mtok: float = Field(ge=0.0)
+
+
+class LLMSettings(BaseModel):
+    """Every knob of the LLM tier (the field descriptions are the README's table)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(
+        "openai/gpt-4o-mini",
+        description="litellm model string (provider keys in their usual variables, e.g. "
+        "OPENAI_API_KEY); 'openai/NAME' with api_base for an OpenAI-compatible server.",
+        json_schema_extra=_flat("model"),
+    )
+    api_base: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama).",
+        json_schema_extra=_flat("api_base"),
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        description="LLM API key; default: the provider's usual variable (OPENAI_API_KEY for "
+        "openai/ models), read once at start-up.",
+        json_schema_extra=_flat("api_key"),
+    )
+    transport: TransportKind = Field(
+        "auto",
+        description="'http': a lean pooled HTTP client for OpenAI-compatible endpoints; "
+        "'litellm': any provider; 'auto': http for openai/ models, litellm otherwise.",
+    )
+    concurrency: int = Field(8, ge=1, le=1024, description="LLM requests in flight at once.")
+    timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM request.")
+    max_retries: int = Field(4, ge=0, le=20, description="Retries of one LLM request.")
+    max_consecutive_failures: int = Field(
+        10, ge=1, description="LLM requests failing in a row before the run stops."
+    )
+    backoff_s: float = Field(
+        1.0, ge=0, description="First retry wait of an LLM request (doubles, jittered)."
+    )
+    backoff_max_s: float = Field(
+        60.0, ge=0, description="Longest wait between two retries of an LLM request."
+    )
+    max_reasks: int = Field(
+        1, ge=0, le=5, description="Re-asks of one pair after an invalid or unsupported answer."
+    )
+    temperature: float | None = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    max_output_tokens: int = Field(800, ge=16, description="Cap on tokens of one answer.")
+    max_snippets: int = Field(8, ge=1, description="Snippets of one telescope sent to the model.")
+    max_snippet_chars: int = Field(
+        1500, ge=100, description="Characters kept of one snippet (cut around its hits)."
+    )
+    max_prompt_chars: int = Field(
+        24_000, ge=1000, description="Characters of snippet text in one request, all telescopes."
+    )
+    mode: LLMMode = Field(
+        "pair", description="One LLM call per pair, or per paper for all its telescopes."
+    )
+    rerank: RerankKind = Field(
+        "lexical",
+        description="Snippet ranking before the call: local, or LLM yes/no calls.",
+        json_schema_extra=_flat("rerank"),
+    )
+    rerank_model: str | None = Field(
+        None, description="Model of the 'llm' reranker (default: the model)."
+    )
+    response_format: ResponseFormat = Field(
+        "auto",
+        description="Structured-output style sent to the model.",
+        json_schema_extra=_flat("response_format"),
+    )
+    prompt_name: str = Field("classify_pair.v1", description="Prompt file of pair mode.")
+    paper_prompt_name: str = Field("classify_paper.v1", description="Prompt file of paper mode.")
+    prompts_dir: Path | None = Field(
+        None, description="Folder of prompt files (default: the prompts shipped with amc)."
+    )
+    cache_path: Path | None = Field(
+        Path(".amc-cache/llm.sqlite"),
+        description="SQLite file of cached LLM answers.",
+        json_schema_extra=_flat("cache_path"),
+    )
+    use_cache: bool = Field(
+        True,
+        description="Read and write the LLM answer cache.",
+        json_schema_extra=_flat("use_cache"),
+    )
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        description='Prices per model, e.g. {"openai/local": {"input_per_mtok": 0.1, '
+        '"output_per_mtok": 0.4}} (JSON in the environment).',
+        json_schema_extra=_flat("prices"),
+    )
+    max_cost_usd: float | None = Field(
+        None,
+        ge=0,
+        description="Stop an LLM run once its cost reaches this many dollars.",
+        json_schema_extra=_flat("max_cost_usd"),
+    )
+    chunk_pairs: int = Field(
+        256,
+        ge=1,
+        description="Pairs submitted ahead of the output or the store (at least "
+        "llm_concurrency keeps every LLM slot busy).",
+    )
+    batch_poll_s: float = Field(
+        30.0,
+        gt=0,
+        description="Batch API: first wait between status polls (doubles to 10 min).",
+        json_schema_extra=_flat("batch_poll_s"),
+    )
+    rpm: int | None = Field(
+        None, ge=1, description="LLM requests per minute for the whole worker fleet (Redis)."
+    )
+    tpm: int | None = Field(
+        None, ge=1, description="LLM tokens per minute for the whole worker fleet (Redis)."
+    )
+
+    @property
+    def key(self) -> str | None:
+        """The API key as plain text (only the LLM client sends it anywhere)."""
+        return self.api_key.get_secret_value() if self.api_key else None
+
+
+def flat_name(name: str, field: FieldInfo) -> str:
+    """The outside name of an LLM field: ``AMC_`` + it is its environment variable."""
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and isinstance(extra.get("flat"), str):
+        return str(extra["flat"])
+    return f"llm_{name}"
+
+
+#: flat outside name -> field of ``LLMSettings``
+FLAT_NAMES: dict[str, str] = {
+    flat_name(name, field): name for name, field in LLMSettings.model_fields.items()
+}

@@ -1,0 +1,127 @@
+"""The evaluation workflows behind ``amc eval run|score|submit``, ``amc train`` and
+``amc audit``: plain functions the CLI calls (and anyone can call from Python)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from amc.classify.stream import classify_stream
+from amc.classify.trained import TrainingResult, save_model, train_model
+from amc.domain.metrics import LABEL_COLUMNS, ScoreReport, label_matrix, score_arrays
+from amc.ingest.pairs import read_labelled_pairs, read_pairs
+from amc.output.writers import ResultWriter
+from amc.registry import Registry
+from amc.settings import Settings
+from eval.audit import load_verdicts
+from eval.incremental import run_incremental_audit
+from eval.report import write_eval_report
+from eval.scoring import read_label_table, score, score_markdown, validate_submission
+from eval.splits import find_split_files
+
+__all__ = [
+    "EvalRun",
+    "evaluate",
+    "load_verdicts",
+    "run_incremental_audit",
+    "score_files",
+    "score_markdown",
+    "train",
+    "write_submission",
+]
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """What ``evaluate`` scored and wrote."""
+
+    folder: Path
+    files: dict[str, Path]
+    report: ScoreReport
+    n_pairs: int
+    n_errors: int
+
+
+def evaluate(
+    data: Path,
+    split: str | None,
+    registry: Registry,
+    settings: Settings,
+    limit: int | None = None,
+    out: Path | None = None,
+) -> EvalRun:
+    """Classify the labelled pairs of ``data`` (a file, or the ``split`` files of a TRACS
+    folder), score them and write the report and the Kaggle submission under ``out``
+    (default ``eval-reports/<time>-<split>-<tier>``). Failed pairs score as all-false."""
+    files = find_split_files(data, split)
+    pairs = read_labelled_pairs(files, registry, settings, limit)
+    folder = out or Path("eval-reports") / f"{_stamp()}-{split or data.stem}-{settings.tier}"
+    results = list(classify_stream(iter(pairs), registry, settings))
+    with ResultWriter(folder / "submission.csv", "kaggle") as writer:
+        for c in results:
+            writer.write(c)
+    errors = sum(not c.ok for c in results)
+    meta = {"data": ", ".join(map(str, files)), "tier": settings.tier, "pairs": len(pairs),
+            "errors (scored as all-false)": errors, "generated_at": _stamp()}  # fmt: skip
+    telescopes = [p.telescope for p in pairs]
+    y_true = label_matrix([p.gold for p in pairs])
+    y_pred = label_matrix([c.labels if c.ok else None for c in results])
+    written = write_eval_report(folder, telescopes, y_true, y_pred, meta)
+    report = score_arrays(np.asarray(telescopes, dtype=str), y_true, y_pred)
+    return EvalRun(folder, written, report, len(pairs), errors)
+
+
+def score_files(
+    submission: Path, solution: Path, out: Path | None = None
+) -> tuple[ScoreReport, dict[str, Path]]:
+    """Score a Kaggle-shaped submission against a solution; with ``out``, write the report."""
+    sol = read_label_table(solution, role="solution")
+    sub = read_label_table(submission, role="submission")
+    validate_submission(sub, sol)
+    report = score(sol, sub)
+    written: dict[str, Path] = {}
+    if out is not None:
+        aligned = sub.set_index("Id").loc[sol["Id"]].reset_index()
+        meta = {"submission": str(submission), "solution": str(solution)}
+        written = write_eval_report(out, list(sol["telescope"]),
+                                    sol[LABEL_COLUMNS].to_numpy(bool),
+                                    aligned[LABEL_COLUMNS].to_numpy(bool), meta)  # fmt: skip
+    return report, written
+
+
+def write_submission(
+    inputs: Sequence[Path], output: Path, registry: Registry, settings: Settings
+) -> tuple[int, int]:
+    """Classify the inputs into a Kaggle submission at ``output``, read it back to check it;
+    the rows written and the failed pairs among them."""
+    errors = 0
+    with ResultWriter(output, "kaggle") as writer:
+        for c in classify_stream(read_pairs(inputs, registry, settings), registry, settings):
+            writer.write(c)
+            errors += not c.ok
+    return len(read_label_table(output)), errors
+
+
+def train(
+    data: Path,
+    split: str | None,
+    registry: Registry,
+    settings: Settings,
+    folds: int = 5,
+    limit: int | None = None,
+    seed: int = 0,
+) -> tuple[TrainingResult, Path]:
+    """Train the trained tier on the labelled pairs of ``data`` and save the artifact at
+    ``settings.model_path`` (default ``models/amc-trained``); the result and its folder."""
+    pairs = read_labelled_pairs(find_split_files(data, split or "train"), registry, settings, limit)
+    result = train_model(pairs, registry, settings, n_splits=folds, seed=seed)
+    folder = save_model(result.model, settings.model_path or Path("models/amc-trained"))
+    return result, folder
+
+
+def _stamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S")

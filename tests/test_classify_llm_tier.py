@@ -1,0 +1,313 @@
+"""The LLM tier end to end, over real HTTP to the scripted server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llm_server import Reply, ScriptedLLMServer
+
+from amc.classify.llm import LLMUnavailableError, classify_pairs_llm_sync, estimate_cost
+from amc.classify.llm.errors import LLMBudgetExceeded
+from amc.domain.models import Classification, Pair, Paper, Snippet
+from amc.registry import Registry
+from amc.settings.llm import LLMSettings
+from amc.snippets import find_snippets
+
+PRICE = {"openai/local": {"input_per_mtok": 0.1, "output_per_mtok": 0.4}}
+SCIENCE_BODY = (
+    "Our targets were selected from the literature. We observed NGC 1234 with the Hubble "
+    "Space Telescope using WFC3 in program GO 12345. The images were reduced as usual."
+)
+MENTION_BODY = (
+    "Earlier work with the Hubble Space Telescope found similar clusters (Smith 2001). "
+    "Future facilities will extend this sample."
+)
+
+
+def config(server: ScriptedLLMServer, tmp_path: Path | None = None, **kw: Any) -> LLMSettings:
+    values: dict[str, Any] = {
+        "model": "openai/local",
+        "api_base": server.api_base,
+        "cache_path": tmp_path / "cache.sqlite" if tmp_path else None,
+        "prices": PRICE,
+        "backoff_s": 0.01,
+        "timeout_s": 5,
+    }
+    return LLMSettings(**(values | kw))
+
+
+def item(
+    registry: Registry, body: str, telescope: str = "HST", bibcode: str = "2024TEST...1A"
+) -> tuple[Pair, list[Snippet]]:
+    paper = Paper(bibcode=bibcode, title="A study of clusters", body=body)
+    return Pair(paper=paper, telescope=telescope), find_snippets(paper, registry.get(telescope))
+
+
+def answer(science: bool = True, quote: str = "We observed NGC 1234", **kw: Any) -> dict[str, Any]:
+    label = "science" if science else "mention"
+    base = {
+        "science": science,
+        "instrumentation": False,
+        "mention": not science,
+        "not_telescope": False,
+        "confidence": {"science": 0.9 if science else 0.1, "instrumentation": 0.0,
+                       "mention": 0.2, "not_telescope": 0.0},
+        "evidence": [{"quote": quote, "supports": label}],
+        "reason": "test answer",
+    }  # fmt: skip
+    return base | kw
+
+
+def test_happy_path_labels_quotes_usage_and_cost(server, registry) -> None:
+    pair, snippets = item(registry, SCIENCE_BODY)
+    quote = "We observed NGC 1234 with the Hubble Space Telescope"
+    server.script(Reply.answer(answer(quote=quote), usage=(1000, 200)))
+    [result] = classify_pairs_llm_sync([(pair, snippets)], registry, config(server))
+    assert result.ok and result.tier == "llm"
+    assert result.labels is not None and result.labels.science and not result.labels.mention
+    [evidence] = result.evidence
+    assert evidence.verified and evidence.field == "body"
+    assert SCIENCE_BODY[evidence.start : evidence.end] == quote
+    assert result.usage.calls == 1
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (1000, 200)
+    assert result.usage.cost_usd == pytest.approx((1000 * 0.1 + 200 * 0.4) / 1e6)
+    assert result.model == "openai/local" and result.prompt_name == "classify_pair.v1"
+    assert result.prompt_hash and len(result.prompt_hash) == 16
+    assert result.confidence.science >= 0.5 > result.confidence.mention
+
+
+def test_request_is_strict_json_schema_with_fenced_paper(server, registry) -> None:
+    classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, config(server))
+    [request] = server.chat_requests
+    rf = request.response_format
+    assert rf["type"] == "json_schema" and rf["json_schema"]["strict"] is True
+    schema = rf["json_schema"]["schema"]
+    supports = schema["properties"]["evidence"]["items"]["properties"]["supports"]
+    assert supports["enum"] == ["science", "instrumentation", "mention", "not_telescope"]
+    user = request.messages[1]["content"]
+    assert user.index("<<<PAPER_SNIPPETS") < user.index("We observed NGC 1234")
+    assert user.index("We observed NGC 1234") < user.index("PAPER_SNIPPETS>>>")
+    assert request.body["temperature"] == 0.0
+
+
+def test_default_rule_answer_over_several_pairs_keeps_order(server, registry) -> None:
+    items = [
+        item(registry, MENTION_BODY, bibcode="B1"),
+        item(registry, SCIENCE_BODY, bibcode="B2"),
+    ]
+    results = classify_pairs_llm_sync(items, registry, config(server))
+    assert [r.bibcode for r in results] == ["B1", "B2"]
+    assert [r.labels.primary for r in results if r.labels] == ["mention", "science"]
+
+
+def test_no_snippet_means_no_call(server, registry) -> None:
+    pair, snippets = item(registry, "Nothing about space telescopes here at all.")
+    [result] = classify_pairs_llm_sync([(pair, snippets)], registry, config(server))
+    assert result.labels is not None and result.labels.not_telescope
+    assert result.usage.calls == 0 and server.chat_requests == []
+
+
+def test_rate_limit_retry_after_is_honoured(server, registry) -> None:
+    server.script(Reply.rate_limited(retry_after_s=1.2))
+    start = time.monotonic()
+    [result] = classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, config(server))
+    waited = time.monotonic() - start
+    assert result.ok and len(server.chat_requests) == 2
+    gap = server.chat_requests[1].at - server.chat_requests[0].at
+    assert gap >= 1.2 and waited < 10
+
+
+def test_server_error_then_success(server, registry) -> None:
+    server.script(Reply.server_error(503), Reply.server_error(500))
+    [result] = classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, config(server))
+    assert result.ok and result.labels and result.labels.science
+    assert len(server.chat_requests) == 3
+
+
+def test_timeout_then_success(server, registry) -> None:
+    server.script(Reply.hang(3.0))
+    cfg = config(server, timeout_s=0.5)
+    start = time.monotonic()
+    [result] = classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, cfg)
+    assert result.ok and len(server.chat_requests) == 2
+    assert time.monotonic() - start < 2.9  # did not wait for the hanging answer
+
+
+def test_consecutive_failures_stop_the_run(server, registry) -> None:
+    server.script(*[Reply.server_error(500) for _ in range(50)])
+    items = [item(registry, SCIENCE_BODY, bibcode=f"B{i}") for i in range(6)]
+    cfg = config(server, max_retries=1, max_consecutive_failures=3, concurrency=1)
+    with pytest.raises(LLMUnavailableError, match="3 requests in a row failed") as info:
+        classify_pairs_llm_sync(items, registry, cfg)
+    assert len(server.chat_requests) == 3 * 2  # 3 pairs x (1 try + 1 retry), then stop
+    assert all(not c.ok for c in info.value.completed)
+
+
+def test_single_failure_is_recorded_and_run_goes_on(server, registry) -> None:
+    server.script(Reply.server_error(500), Reply.server_error(500))
+    items = [item(registry, SCIENCE_BODY, bibcode=f"B{i}") for i in range(2)]
+    results = classify_pairs_llm_sync(items, registry, config(server, max_retries=1, concurrency=1))
+    assert results[0].error is not None and results[0].error.kind == "llm_request"
+    assert results[0].labels is None
+    assert results[1].ok
+
+
+def test_bad_api_key_stops_with_advice(server, registry) -> None:
+    server.script(Reply(status=401, body=json.dumps({"error": {"message": "bad key"}})))
+    with pytest.raises(LLMUnavailableError, match="OPENAI_API_KEY"):
+        classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, config(server))
+
+
+def test_invalid_json_is_reasked_then_accepted(server, registry) -> None:
+    server.script(Reply.invalid_json())
+    [result] = classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, config(server))
+    assert result.ok and result.usage.calls == 2
+    reask = server.chat_requests[1].messages
+    assert reask[-2]["role"] == "assistant" and "I think" in reask[-2]["content"]
+    assert "could not be used" in reask[-1]["content"]
+
+
+def test_truncated_json_twice_fails_the_pair_with_raw_output(server, registry) -> None:
+    server.script(Reply.truncated_json(), Reply.truncated_json())
+    [result] = classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, config(server))
+    assert not result.ok and result.labels is None
+    assert result.error is not None and result.error.kind == "llm_answer"
+    assert '"mention": fal' in result.reason  # the raw output is kept for the audit
+    assert result.usage.calls == 2
+
+
+def test_hallucinated_quote_is_reasked_then_downgraded(server, registry) -> None:
+    fake = "We obtained twelve orbits of STIS spectroscopy of the cluster core"
+    server.script(Reply.answer(answer(quote=fake)), Reply.answer(answer(quote=fake)))
+    [result] = classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, config(server))
+    assert len(server.chat_requests) == 2
+    assert "not found verbatim" in server.chat_requests[1].messages[-1]["content"]
+    assert result.labels is not None and result.labels.mention and not result.labels.science
+    assert [e.verified for e in result.evidence] == [False]
+    assert "downgraded" in result.reason and result.confidence.science <= 0.3
+
+
+def test_cache_replays_without_calls_and_can_be_bypassed(server, registry, tmp_path) -> None:
+    items = [item(registry, SCIENCE_BODY, bibcode=f"B{i}") for i in range(3)]
+    first = classify_pairs_llm_sync(items, registry, config(server, tmp_path))
+    assert len(server.chat_requests) == 3
+    server.reset()
+    again = classify_pairs_llm_sync(items, registry, config(server, tmp_path))
+    assert server.chat_requests == []
+    assert [r.labels for r in again] == [r.labels for r in first]
+    assert all(r.usage.calls == 0 and "cache" in r.reason for r in again)
+    classify_pairs_llm_sync(items, registry, config(server, tmp_path, use_cache=False))
+    assert len(server.chat_requests) == 3
+
+
+def test_cache_key_changes_with_model(server, registry, tmp_path) -> None:
+    items = [item(registry, SCIENCE_BODY)]
+    classify_pairs_llm_sync(items, registry, config(server, tmp_path))
+    classify_pairs_llm_sync(items, registry, config(server, tmp_path, model="openai/other"))
+    assert len(server.chat_requests) == 2
+
+
+def test_json_schema_rejected_falls_back_to_json_object_once(server, registry) -> None:
+    server.script(Reply.json_schema_unsupported())
+    items = [item(registry, SCIENCE_BODY, bibcode=f"B{i}") for i in range(3)]
+    results = classify_pairs_llm_sync(items, registry, config(server, concurrency=1))
+    assert all(r.ok for r in results)
+    formats = [r.response_format["type"] for r in server.chat_requests]
+    assert formats == ["json_schema", "json_object", "json_object", "json_object"]
+    assert "properties" in server.chat_requests[1].response_format["schema"]
+
+
+def test_json_object_style_attaches_the_schema(server, registry) -> None:
+    cfg = config(server, response_format="json_object")
+    classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, cfg)
+    rf = server.chat_requests[0].response_format
+    assert rf["type"] == "json_object" and rf["schema"]["additionalProperties"] is False
+
+
+def test_concurrency_limit_is_respected(registry) -> None:
+    with ScriptedLLMServer(latency_s=0.2) as srv:
+        items = [item(registry, SCIENCE_BODY, bibcode=f"B{i}") for i in range(12)]
+        results = classify_pairs_llm_sync(items, registry, config(srv, concurrency=3))
+        assert all(r.ok for r in results)
+        assert srv.max_in_flight == 3
+
+
+def test_paper_mode_one_call_for_several_telescopes(server, registry) -> None:
+    body = SCIENCE_BODY + " Future JWST NIRSpec spectra could confirm this."
+    paper = Paper(bibcode="2024PAPER", body=body)
+    items = [
+        (Pair(paper=paper, telescope=t), find_snippets(paper, registry.get(t)))
+        for t in ("HST", "JWST")
+    ]
+    results = classify_pairs_llm_sync(items, registry, config(server, mode="paper"))
+    assert len(server.chat_requests) == 1
+    telescopes = server.chat_requests[0].response_format["json_schema"]["schema"]["properties"][
+        "results"
+    ]["items"]["properties"]["telescope"]
+    assert telescopes["enum"] == ["HST", "JWST"]
+    assert [r.telescope for r in results] == ["HST", "JWST"]
+    assert all(r.ok for r in results)
+    assert sum(r.usage.calls for r in results) == 1
+    assert results[0].prompt_name == "classify_paper.v1"
+
+
+def test_paper_mode_missing_telescope_is_reasked(server, registry) -> None:
+    paper = Paper(bibcode="2024PAPER", body=SCIENCE_BODY + " JWST will follow up.")
+    items = [
+        (Pair(paper=paper, telescope=t), find_snippets(paper, registry.get(t)))
+        for t in ("HST", "JWST")
+    ]
+    server.script(Reply.answer({"results": [{"telescope": "HST", **answer()}]}))
+    results = classify_pairs_llm_sync(items, registry, config(server, mode="paper"))
+    assert len(server.chat_requests) == 2
+    assert "missing ['JWST']" in server.chat_requests[1].messages[-1]["content"]
+    assert all(r.ok for r in results)
+
+
+def test_budget_stops_the_run(server, registry) -> None:
+    items = [item(registry, SCIENCE_BODY, bibcode=f"B{i}") for i in range(5)]
+    server.script(*[Reply(usage=(1_000_000, 0)) for _ in range(5)])  # $0.10 a call
+    cfg = config(server, max_cost_usd=0.15, concurrency=1)
+    with pytest.raises(LLMBudgetExceeded, match="budget") as info:
+        classify_pairs_llm_sync(items, registry, cfg)
+    assert len(server.chat_requests) == 2
+    assert [c.ok for c in info.value.completed] == [True, True]
+
+
+def test_unknown_price_gives_unknown_cost_not_a_crash(server, registry) -> None:
+    cfg = config(server, prices={})
+    [result] = classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, cfg)
+    assert result.ok and result.usage.cost_usd is None
+
+
+def test_prior_results_are_reused_without_calls(server, registry) -> None:
+    items = [item(registry, SCIENCE_BODY)]
+    [first] = classify_pairs_llm_sync(items, registry, config(server))
+    server.reset()
+    prior: dict[str, Classification] = {first.pair_id: first}
+    [again] = classify_pairs_llm_sync(items, registry, config(server), prior=prior)
+    assert server.chat_requests == [] and again == first
+
+
+def test_progress_is_called_per_pair(server, registry) -> None:
+    seen: list[str] = []
+    items = [item(registry, SCIENCE_BODY, bibcode=f"B{i}") for i in range(3)]
+    classify_pairs_llm_sync(
+        items, registry, config(server), progress=lambda c: seen.append(c.bibcode)
+    )
+    assert sorted(seen) == ["B0", "B1", "B2"]
+
+
+def test_estimate_counts_tokens_offline_and_prices_them(registry) -> None:
+    cfg = LLMSettings(model="openai/local", api_base="http://127.0.0.1:9/v1", prices=PRICE)
+    items = [item(registry, SCIENCE_BODY, bibcode=f"B{i}") for i in range(4)]
+    items.append(item(registry, "No telescope named.", bibcode="B9"))
+    estimate = estimate_cost(items, cfg, registry)
+    assert estimate.calls == 4 and estimate.pairs_without_call == 1
+    assert estimate.prompt_tokens > 4 * 500  # the system prompt alone is several hundred
+    expected = (estimate.prompt_tokens * 0.1 + estimate.completion_tokens * 0.4) / 1e6
+    assert estimate.cost_usd == pytest.approx(expected)

@@ -13,9 +13,15 @@ from typing import Any
 import pytest
 from llm_server import Reply, ScriptedLLMServer
 
-from amc.classify.llm import LLMRequestError, LLMUnavailableError, classify_pairs_llm_sync
+from amc.classify.llm import (
+    LLMProviderRefused,
+    LLMRequestError,
+    LLMRequestRejected,
+    classify_pairs_llm_sync,
+)
 from amc.classify.llm import loop as _loop
 from amc.classify.llm.provider.chat import LLMClient, transport_for
+from amc.domain.errors import ConfigError
 from amc.domain.models import Pair, Paper, Snippet
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
@@ -76,9 +82,14 @@ def test_auto_uses_http_for_openai_models_with_a_key_or_a_local_server() -> None
     assert transport_for(LLMSettings(transport="litellm", api_key="k"), "openai/x") == "litellm"
 
 
-def test_http_to_openai_without_a_key_stops_with_advice() -> None:
-    with pytest.raises(LLMUnavailableError, match="OPENAI_API_KEY"):
-        LLMClient(LLMSettings(model="openai/gpt-4o-mini", transport="http"))
+@pytest.mark.parametrize("transport", ["http", "litellm"])
+def test_openai_without_a_key_is_refused_before_any_request(transport: str) -> None:
+    """A missing key is a configuration error (exit 2), found before anything is sent,
+    naming the settings that exist (there is no --api-key flag)."""
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY") as refused:
+        LLMClient(LLMSettings(model="openai/gpt-4o-mini", transport=transport))
+    assert "AMC_API_KEY" in str(refused.value) and "--api-base" in str(refused.value)
+    assert "--api-key" not in str(refused.value)
 
 
 # -- the request and its answer -----------------------------------------------------
@@ -138,8 +149,38 @@ def test_connection_refused_is_retried_then_reported() -> None:
 
 def test_bad_key_stops_the_run_with_advice(server) -> None:
     server.script(Reply(status=401, body=json.dumps({"error": {"message": "bad key"}})))
-    with pytest.raises(LLMUnavailableError, match=r"HTTP 401: bad key.*OPENAI_API_KEY"):
+    with pytest.raises(LLMProviderRefused, match=r"HTTP 401: bad key.*OPENAI_API_KEY") as stop:
         complete(config(server, api_key="sk-wrong"))
+    assert not stop.value.resumable and "--api-key" not in str(stop.value)
+
+
+@pytest.mark.parametrize(("status", "names"), [(401, "AMC_API_KEY"), (403, "AMC_API_KEY"),
+                                              (404, "--model (AMC_MODEL)")])  # fmt: skip
+def test_a_refusal_stops_everything_after_one_request_whatever_the_concurrency(
+    server, status: int, names: str
+) -> None:
+    """Eight requests at once: the first goes alone; its 401/403/404 stops the run, and
+    the seven waiting never leave, with no retry."""
+    server.script(*[Reply(status=status, body=json.dumps({"error": {"message": "no"}}))] * 10)
+
+    async def go() -> list[Any]:
+        client = LLMClient(config(server, concurrency=8, max_retries=4), sleep=Sleeps())
+        try:
+            calls = [client.complete(MESSAGES, SCHEMA) for _ in range(8)]
+            return await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            await client.aclose()
+
+    outcomes = asyncio.run(go())
+    assert len(server.chat_requests) == 1
+    assert all(isinstance(o, LLMProviderRefused) and names in str(o) for o in outcomes)
+
+
+def test_a_rejected_request_is_not_retried_and_says_so(server) -> None:
+    server.script(Reply(status=400, body=json.dumps({"error": {"message": "too long"}})))
+    with pytest.raises(LLMRequestRejected, match="rejected the request") as failed:
+        complete(config(server, max_retries=3))
+    assert "0 attempt" not in str(failed.value) and len(server.chat_requests) == 1
 
 
 def test_json_schema_rejection_falls_back_to_json_object(server) -> None:

@@ -11,7 +11,7 @@ import pytest
 from llm_server import Reply, ScriptedLLMServer
 
 from amc.classify.llm import LLMUnavailableError, classify_pairs_llm_sync, estimate_cost
-from amc.classify.llm.errors import LLMBudgetExceeded
+from amc.classify.llm.errors import LLMBudgetExceeded, LLMProviderRefused
 from amc.domain.models import Classification, Pair, Paper, Snippet
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
@@ -189,6 +189,24 @@ def test_hallucinated_quote_is_reasked_then_downgraded(server, registry) -> None
     assert result.labels is not None and result.labels.mention and not result.labels.science
     assert [e.verified for e in result.evidence] == [False]
     assert "downgraded" in result.reason and result.confidence.science <= 0.3
+
+
+def test_a_paid_answer_whose_quote_reask_is_cut_by_a_stop_is_kept_and_cached(
+    server, registry, tmp_path
+) -> None:
+    """The re-ask of an answer with an unverifiable quote meets a stop (here a refusal):
+    the answer, valid and paid for, is accepted downgraded and cached, never lost."""
+    fake = "We obtained twelve orbits of STIS spectroscopy of the cluster core"
+    server.script(Reply.answer(answer(quote=fake)), Reply.server_error(401, "key revoked"))
+    items = [item(registry, SCIENCE_BODY)]
+    with pytest.raises(LLMProviderRefused) as stop:  # the run did stop...
+        classify_pairs_llm_sync(items, registry, config(server, tmp_path))
+    [result] = stop.value.completed  # ...but the pair it had paid for is finished
+    assert len(server.chat_requests) == 2 and result.ok and result.usage.calls == 1
+    assert result.labels is not None and result.labels.mention and not result.labels.science
+    server.reset()
+    [again] = classify_pairs_llm_sync(items, registry, config(server, tmp_path))
+    assert server.chat_requests == [] and again.labels == result.labels
 
 
 def test_cache_replays_without_calls_and_can_be_bypassed(server, registry, tmp_path) -> None:

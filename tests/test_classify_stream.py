@@ -1,9 +1,10 @@
 """Keeping the LLM slots busy across submissions: ``LLMSession``, ``PairClassifier``, the
 rolling ``classify_stream``, ``process_papers`` and the worker's shared classifiers.
 
-The slow-first-request tests are the point: one request takes a second, the others
-none. A pipeline that waits for a whole chunk before sending more sends nothing else
-during that second; a rolling one sends every other request meanwhile.
+The slow-request tests are the point: one request takes a second, the others none.
+A pipeline that waits for a whole chunk before sending more sends nothing else during
+that second; a rolling one sends every other request meanwhile. (The slow one is the
+second request: the first of a run goes alone, so that a refused key costs one request.)
 """
 
 from __future__ import annotations
@@ -57,9 +58,10 @@ def settings(tmp_path: Path, server: ScriptedLLMServer, **values: Any) -> Settin
 
 
 def sent_while_the_slow_one_ran(server: ScriptedLLMServer) -> int:
-    """How many of the other requests reached the server before the slow first one ended."""
-    first, *others = sorted(r.at for r in server.chat_requests)
-    return sum(at < first + SLOW_S - 0.2 for at in others)
+    """How many of the later requests reached the server before the slow second one (the
+    first after the run's lone first request) ended."""
+    _, slow, *others = sorted(r.at for r in server.chat_requests)
+    return sum(at < slow + SLOW_S - 0.2 for at in others)
 
 
 # -- LLMSession ---------------------------------------------------------------------------
@@ -86,16 +88,20 @@ def test_session_submissions_from_threads_share_one_concurrency_limit(registry) 
     assert srv.max_in_flight == 3 and len(srv.chat_requests) == 12
 
 
-def test_a_stopped_session_fails_later_submissions_without_calls(server, registry) -> None:
+def test_a_stopped_session_answers_later_submissions_with_stop_rows_without_calls(
+    server, registry
+) -> None:
     server.script(*[Reply.server_error(401, "invalid api key")] * 5)
     items = [(p, find_snippets(p.paper, registry.get("HST"))) for p in map(pair, range(3))]
-    with LLMSession(registry, config(server)) as session:
-        with pytest.raises(LLMUnavailableError, match="key"):
-            session.submit(items[:1]).result(timeout=30)
-        assert session.stopped
-        with pytest.raises(LLMUnavailableError) as later:
-            session.submit(items[1:]).result(timeout=30)
-    assert later.value.completed == [] and len(server.chat_requests) == 1
+    with LLMSession(registry, config(server, concurrency=4)) as session:
+        [first] = session.submit(items[:1]).result(timeout=30)
+        assert isinstance(session.stop, LLMUnavailableError) and "key" in str(session.stop)
+        later = session.submit(items[1:]).result(timeout=30)
+    assert first.error is not None and first.error.kind == "llm_refused"
+    assert [c.pair_id for c in later] == [p.pair_id for p, _ in items[1:]]
+    assert all(c.labels is None and c.error and c.error.kind == "llm_refused" for c in later)
+    assert "not classified" in later[0].error.message  # type: ignore[union-attr]
+    assert len(server.chat_requests) == 1
 
 
 # -- PairClassifier and the rolling stream --------------------------------------------------
@@ -105,34 +111,71 @@ def test_cascade_stop_keeps_the_cheap_tiers_confident_pairs(tmp_path, server, re
     server.script(*[Reply.server_error(401, "invalid api key")] * 5)
     cascade = settings(tmp_path, server, tier="cascade", cascade_threshold=1.0)
     pairs = [pair(1), pair(2, "NONE")]  # NONE: decided by the rules, never sent
-    with (
-        PairClassifier(registry, cascade) as classifier,
-        pytest.raises(LLMUnavailableError) as stop,
-    ):
-        classifier.submit(pairs).result(timeout=30)
-    assert [c.pair_id for c in stop.value.completed] == [pairs[1].pair_id]
+    with PairClassifier(registry, cascade) as classifier:
+        unsure, confident = classifier.submit(pairs).result(timeout=30)
+        assert isinstance(classifier.stop, LLMUnavailableError)
+    # the unsure pair is not passed off with the cheap tier's guess: it was not classified
+    assert unsure.labels is None and unsure.error and unsure.error.kind == "llm_refused"
+    assert confident.ok and confident.pair_id == pairs[1].pair_id
 
 
 def test_stream_keeps_sending_while_one_request_is_slow(tmp_path, server, registry) -> None:
-    server.script(Reply(delay_s=SLOW_S))
+    server.script(Reply(), Reply(delay_s=SLOW_S))
     s = settings(tmp_path, server, llm_concurrency=4, llm_chunk_pairs=32)
     pairs = [pair(i) for i in range(24)]
     out = list(classify_stream(iter(pairs), registry, s))
     assert [c.pair_id for c in out] == [p.pair_id for p in pairs]  # input order kept
     assert all(c.ok for c in out)
-    assert sent_while_the_slow_one_ran(server) == 23  # the 3 other slots never waited
+    assert sent_while_the_slow_one_ran(server) == 22  # the 3 other slots never waited
 
 
-def test_stream_yields_what_finished_before_a_stop(tmp_path, server, registry) -> None:
+def test_the_first_request_goes_alone(tmp_path, registry) -> None:
+    """Until the run's first request has come back the others wait (a refused key costs
+    one request); then every slot is used."""
+    with ScriptedLLMServer(latency_s=0.3) as srv:
+        s = settings(tmp_path, srv, llm_concurrency=4, llm_chunk_pairs=32)
+        out = list(classify_stream(iter([pair(i) for i in range(12)]), registry, s))
+        first, *others = sorted(r.at for r in srv.chat_requests)
+    assert all(c.ok for c in out) and min(others) >= first + 0.25
+    assert srv.max_in_flight == 4
+
+
+def test_stream_after_a_refusal_yields_what_was_submitted_then_raises(
+    tmp_path, server, registry
+) -> None:
     server.script(*[Reply()] * 8, *[Reply.server_error(401, "invalid api key")] * 40)
     s = settings(tmp_path, server, llm_concurrency=1, llm_chunk_pairs=8)
     pairs = [pair(i) for i in range(30)]
     out: list[Classification] = []
-    with pytest.raises(LLMUnavailableError):
+    with pytest.raises(LLMUnavailableError, match="key"):
         for c in classify_stream(iter(pairs), registry, s):
             out.append(c)
-    assert [c.pair_id for c in out] == [p.pair_id for p in pairs[:8]]
-    assert all(c.ok for c in out)
+    assert [c.pair_id for c in out] == [p.pair_id for p in pairs[: len(out)]]
+    assert all(c.ok for c in out[:8]) and len(server.chat_requests) == 9
+    assert all(c.error and c.error.kind == "llm_refused" for c in out[8:])
+
+
+def test_stream_after_the_breaker_gives_every_pair_a_row_without_sending(
+    tmp_path, server, registry
+) -> None:
+    """The breaker opens: nothing new is sent, the rest of the input still gets its rows
+    (not classified, resumable), then the stop is raised."""
+    server.script(*[Reply()] * 3, *[Reply.server_error(500)] * 200)
+    s = settings(tmp_path, server, llm_concurrency=4, llm_chunk_pairs=8,
+                 llm_max_consecutive_failures=5)  # fmt: skip
+    pairs = [pair(i) for i in range(60)]
+    out: list[Classification] = []
+    with pytest.raises(LLMUnavailableError, match="5 requests in a row") as stop:
+        for c in classify_stream(iter(pairs), registry, s):
+            out.append(c)
+    assert stop.value.resumable
+    assert [c.pair_id for c in out] == [p.pair_id for p in pairs]
+    assert sum(c.ok for c in out) == 3
+    # answered + threshold + those in flight when it opened; and failures that end before
+    # a slower success reset the count ("in a row" is in the order requests end)
+    assert len(server.chat_requests) <= 3 + 5 + 2 * (4 - 1)
+    kinds = {c.error.kind for c in out if c.error}
+    assert kinds <= {"llm_request", "llm_unavailable"} and "llm_unavailable" in kinds
 
 
 # -- batches: process_papers --------------------------------------------------------------
@@ -146,7 +189,7 @@ def write_papers(path: Path, n: int) -> Path:
 
 
 def test_embedded_batch_keeps_sending_while_one_paper_is_slow(tmp_path, server) -> None:
-    server.script(Reply(delay_s=SLOW_S))
+    server.script(Reply(), Reply(delay_s=SLOW_S))
     # 8 pairs ahead: a pipeline in chunks of 8 would send only 7 others during the slow one
     s = settings(tmp_path, server, llm_concurrency=4, llm_chunk_pairs=8)
     with open_store(tmp_path / "amc.db") as store:
@@ -154,7 +197,7 @@ def test_embedded_batch_keeps_sending_while_one_paper_is_slow(tmp_path, server) 
         progress = run_batch(store, sub.batch_id, s)
         calls = store.llm_call_totals(sub.batch_id)[0]
     assert progress.papers["done"] == 24 and progress.pairs == 24 and calls == 24
-    assert sent_while_the_slow_one_ran(server) == 23
+    assert sent_while_the_slow_one_ran(server) == 22
 
 
 def test_claim_release_and_save_many_papers_at_once(store: Store, tmp_path: Path) -> None:

@@ -131,6 +131,7 @@ def test_trained_tier_and_cascade_use_the_model(
 
     class FakeSession:  # the LLM stage, answered by the trained tier
         stopped = False
+        stop = None
 
         def __init__(self, *args: object) -> None:
             pass

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Future
 
-from amc.classify.llm.errors import LLMRunStopped
 from amc.classify.local import classify_local
 from amc.domain.models import NONE_TELESCOPE, Classification, Pair, PairSnippets
 from amc.registry import Registry
@@ -37,8 +36,8 @@ def merged(
     first: list[Classification], unsure: list[int], second: Future[list[Classification]]
 ) -> Future[list[Classification]]:
     """The cascade's results: the cheap tier's, with the ``unsure`` ones replaced by the
-    LLM's when ``second`` is done. If the LLM run stops, the stop carries the cheap tier's
-    confident pairs as well as the LLM's finished ones."""
+    LLM's when ``second`` is done (after a run stop, by rows saying they were not
+    classified: a low-confidence guess is not passed off as the LLM's verdict)."""
     out: Future[list[Classification]] = Future()
 
     def fill(done: Future[list[Classification]]) -> None:
@@ -46,16 +45,6 @@ def merged(
         try:
             for i, result in zip(unsure, done.result(), strict=True):
                 results[i] = result
-        except LLMRunStopped as stop:
-            llm = {c.pair_id: c for c in stop.completed}
-            asked = set(unsure)
-            stop.completed = [
-                llm.get(c.pair_id, c)
-                for i, c in enumerate(first)
-                if i not in asked or c.pair_id in llm
-            ]
-            out.set_exception(stop)
-            return
         except BaseException as exc:
             out.set_exception(exc)
             return

@@ -10,7 +10,8 @@ pair, in order, with the tier chosen in the settings:
   rules); only pairs it is not confident about go to the LLM (``amc.classify.cascade``).
 
 ``PairClassifier`` is the same for a stream of small submissions (a paper at a
-time) whose LLM calls share one session.
+time) whose LLM calls share one session. ``check_ready`` refuses, before anything is
+read, written or sent, a tier that cannot run as configured.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from amc.classify.cascade import cheap_tier, merged, needs_llm
-from amc.classify.llm import LLMSession
+from amc.classify.llm import LLMRunStopped, LLMSession, is_stop_row, preflight
 from amc.classify.local import classify_local
+from amc.domain.errors import ConfigError
 from amc.domain.models import Classification, Pair, PairSnippets
 from amc.registry import Registry
 from amc.settings import Settings
@@ -42,7 +44,21 @@ def classify_pairs(
     if settings.tier in ("rules", "trained"):
         return classify_local(pairs, registry, settings, trained=settings.tier == "trained")
     with PairClassifier(registry, settings) as classifier:
-        return classifier.submit(pairs).result()
+        results = classifier.submit(pairs).result()
+    if classifier.stop is not None:
+        classifier.stop.completed = [c for c in results if not is_stop_row(c)]
+        raise classifier.stop
+    return results
+
+
+def check_ready(settings: Settings) -> None:
+    """Refuse now a tier that cannot run as configured: an unknown tier, or for the LLM
+    tiers no key, a budget without a price, a broken prompt file. Callers run it before
+    opening an output or submitting a batch, so such a run changes nothing."""
+    if settings.tier not in TIERS:
+        raise ConfigError(f"unknown tier {settings.tier!r}; choose one of {', '.join(TIERS)}")
+    if settings.tier in ("llm", "cascade"):
+        preflight(settings.llm)
 
 
 def with_snippets(
@@ -74,9 +90,16 @@ class PairClassifier:
             self._llm = LLMSession(registry, settings.llm)
 
     @property
+    def stop(self) -> LLMRunStopped | None:
+        """Why the LLM run stopped (budget spent, provider down or refusing), or None. After
+        a stop no request is sent: the pairs that needed one come back as rows of the
+        stop's kind, the others are decided as usual."""
+        return self._llm.stop if self._llm is not None else None
+
+    @property
     def stopped(self) -> bool:
-        """Whether the LLM run has stopped (every later submission would fail at once)."""
-        return self._llm is not None and self._llm.stopped
+        """Whether the LLM run has stopped."""
+        return self.stop is not None
 
     def submit(self, pairs: Sequence[Pair]) -> Future[list[Classification]]:
         if self._llm is None or not pairs:

@@ -14,7 +14,6 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from amc.classify.dispatch import PairClassifier, classify_pairs
-from amc.classify.llm.errors import LLMRunStopped
 from amc.domain.models import Classification, Pair, PairOrFailure
 from amc.ingest.pairs import read_pairs
 from amc.registry import Registry
@@ -34,12 +33,15 @@ def classify_papers(
 def classify_stream(
     items: Iterable[PairOrFailure], registry: Registry, settings: Settings
 ) -> Iterator[Classification]:
-    """Classify a stream of pairs, yielding results in input order; failed input rows
-    pass through in place.
+    """Classify a stream of pairs, yielding one result per item in input order; failed
+    input rows pass through in place.
 
-    If the run has to stop (provider unusable, budget spent),
-    the pairs it finished are still yielded before ``LLMRunStopped`` is raised, so an
-    output file keeps them; a re-run then finds their answers in the cache.
+    If the LLM run has to stop (provider unusable, budget spent), every pair still gets
+    its row: the ones it finished, then rows of the stop's kind ("not classified") for
+    the rest of the input, read without sending anything; then ``LLMRunStopped`` is
+    raised, so an output file lists every pair and a re-run finds the answers already
+    paid for in the cache. A stop that is not resumable (the provider refused the key or
+    the model) is raised as soon as what was submitted has come back.
     """
     if settings.tier in ("llm", "cascade"):
         yield from _rolling(items, registry, settings)
@@ -66,45 +68,27 @@ def _rolling(
     ahead = 0  # pairs submitted and not yet yielded
     with PairClassifier(registry, settings) as classifier:
         for unit in _units(items):
+            stop = classifier.stop
+            if stop is not None and not stop.resumable:
+                break
             pairs = _pairs(unit)
             window.append((unit, classifier.submit(pairs)))
             ahead += len(pairs)
             while ahead >= settings.llm.chunk_pairs:
                 unit, future = window.popleft()
                 ahead -= len(_pairs(unit))
-                yield from _unit_results(unit, future, window)
+                yield from _in_order(unit, future.result())
         while window:
-            yield from _unit_results(*window.popleft(), window)
+            yield from _in_order(*_result(window.popleft()))
+    if classifier.stop is not None:
+        raise classifier.stop
 
 
-def _unit_results(
-    unit: Unit,
-    future: Future[list[Classification]],
-    later: deque[tuple[Unit, Future[list[Classification]]]],
-) -> Iterator[Classification]:
-    """A unit's results in order; on a stop, what every submitted unit finished, then
-    the stop."""
-    try:
-        results = future.result()
-    except LLMRunStopped as stop:
-        yield from _finished_part(unit, stop.completed)
-        for other, pending in later:  # already submitted: they end at once, or finish
-            try:
-                yield from _in_order(other, pending.result())
-            except LLMRunStopped as again:
-                yield from _finished_part(other, again.completed)
-        later.clear()
-        raise
-    yield from _in_order(unit, results)
-
-
-def _finished_part(unit: Unit, completed: list[Classification]) -> Iterator[Classification]:
-    done = {c.pair_id: c for c in completed}
-    for item in unit:
-        if isinstance(item, Classification):
-            yield item
-        elif item.pair_id in done:
-            yield done[item.pair_id]
+def _result(
+    submitted: tuple[Unit, Future[list[Classification]]],
+) -> tuple[Unit, list[Classification]]:
+    unit, future = submitted
+    return unit, future.result()
 
 
 def _units(items: Iterable[PairOrFailure], min_pairs: int = 8) -> Iterator[Unit]:

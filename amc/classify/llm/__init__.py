@@ -3,6 +3,7 @@
 Entry points: ``classify_pairs_llm`` (async) / ``classify_pairs_llm_sync``, ``LLMSession``
 (a stream of small submissions sharing one client, for batches and workers) and
 ``estimate_cost``, all configured by ``settings.llm`` (``amc.settings.llm.LLMSettings``);
+``preflight`` refuses a run that cannot go as configured before anything is sent;
 the provider's Batch API is ``run_provider_batch`` (or its steps
 ``submit_provider_batch``, ``poll_provider_batch``, ``collect_provider_batch``);
 ``warm_up`` prepares a worker process.
@@ -16,10 +17,13 @@ verdicts into classifications; ``cost`` prices calls and keeps the budget. Only
 
 from amc.classify.llm.cost import CostEstimate, estimate_cost
 from amc.classify.llm.errors import (
+    RUN_STOP_KINDS,
     LLMAnswerError,
     LLMBudgetExceeded,
     LLMError,
+    LLMProviderRefused,
     LLMRequestError,
+    LLMRequestRejected,
     LLMRunStopped,
     LLMUnavailableError,
     PromptError,
@@ -38,16 +42,22 @@ from amc.classify.llm.tier import (
     LLMSession,
     classify_pairs_llm,
     classify_pairs_llm_sync,
+    is_stop_row,
+    preflight,
     warm_up,
 )
 
 __all__ = [
+    "RESUMABLE_KINDS",
+    "RUN_STOP_KINDS",
     "TIER",
     "CostEstimate",
     "LLMAnswerError",
     "LLMBudgetExceeded",
     "LLMError",
+    "LLMProviderRefused",
     "LLMRequestError",
+    "LLMRequestRejected",
     "LLMRunStopped",
     "LLMSession",
     "LLMUnavailableError",
@@ -59,7 +69,9 @@ __all__ = [
     "classify_pairs_llm_sync",
     "collect_provider_batch",
     "estimate_cost",
+    "is_stop_row",
     "poll_provider_batch",
+    "preflight",
     "run_provider_batch",
     "submit_provider_batch",
     "warm_up",

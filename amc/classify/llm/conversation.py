@@ -4,7 +4,9 @@ At most ``1 + max_reasks`` calls per request. A re-ask sends the model's own
 answer back with what was wrong (invalid JSON or schema, a missing telescope,
 or science/instrumentation backed only by quotes that are not in the paper).
 An accepted answer is cached under the original request, so a re-run replays
-it with no call and reaches the same verdict.
+it with no call and reaches the same verdict. A valid answer whose quote re-ask
+cannot be sent (the run stopped) is accepted as it is, unsupported claims
+downgraded: it was paid for, and it is cached like any other.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from amc.classify.llm.cache import AnswerCache, cache_key
-from amc.classify.llm.cost import Budget, add_usage, call_cost
-from amc.classify.llm.errors import LLMAnswerError, LLMError
+from amc.classify.llm.cost import add_usage, call_cost
+from amc.classify.llm.errors import LLMAnswerError, LLMError, LLMRunStopped
 from amc.classify.llm.provider.chat import LLMClient
 from amc.classify.llm.provider.common import ChatMessages
 from amc.classify.llm.quotes import QuoteLocator
@@ -45,10 +47,10 @@ async def ask(
     client: LLMClient,
     cache: AnswerCache | None,
     config: LLMSettings,
-    budget: Budget,
 ) -> Outcome:
-    """Run the request to an accepted answer, or raise ``LLMError`` (``usage`` attached)."""
-    conversation = _Conversation(request, client, config, budget)
+    """Run the request to an accepted answer, or raise ``LLMError`` (``usage`` attached:
+    the calls made before a failure or a run stop were paid for)."""
+    conversation = _Conversation(request, client, config)
     key = request_key(request, config)
     cached = cache.get(key) if cache is not None else None
     try:
@@ -83,21 +85,25 @@ def request_key(request: Request, config: LLMSettings) -> str:
 
 
 class _Conversation:
-    def __init__(
-        self, request: Request, client: LLMClient, config: LLMSettings, budget: Budget
-    ) -> None:
+    def __init__(self, request: Request, client: LLMClient, config: LLMSettings) -> None:
         self.request = request
         self.client = client
         self.config = config
-        self.budget = budget
         self.messages: ChatMessages = list(request.messages)
         self.usage = Usage()
         self.accepted_text = ""
 
     async def run(self) -> Outcome:
         reasks = self.config.max_reasks
+        #: the last valid answer, kept if the run stops before its quote re-ask is answered
+        valid: tuple[str, BaseModel, list[Verdict]] | None = None
         for attempt in range(1, reasks + 2):
-            text = await self._call()
+            try:
+                text = await self._call()
+            except LLMRunStopped:
+                if valid is None:
+                    raise
+                return self._accept(*valid, attempt - 1)
             try:
                 answer = _parse(self.request, text)
             except ValueError as exc:
@@ -110,12 +116,18 @@ class _Conversation:
                 continue
             verdicts = _judged(self.request, answer)
             unverified = [q for v in verdicts if v.unsupported for q in v.unverified_quotes]
-            if unverified and attempt <= reasks:
+            if unverified and attempt <= reasks and self.client.stop is None:
+                valid = (text, answer, verdicts)
                 self._reask(text, "reask_quotes", quotes="; ".join(repr(q) for q in unverified))
                 continue
-            self.accepted_text = text
-            return Outcome(_final(self.request, answer, verdicts), self.usage, False, attempt)
+            return self._accept(text, answer, verdicts, attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _accept(
+        self, text: str, answer: BaseModel, verdicts: list[Verdict], attempts: int
+    ) -> Outcome:
+        self.accepted_text = text
+        return Outcome(_final(self.request, answer, verdicts), self.usage, False, attempts)
 
     async def _call(self) -> str:
         clock = time.monotonic()
@@ -135,8 +147,7 @@ class _Conversation:
             cost_usd=cost,
             call_log=[record],
         )
-        self.usage = add_usage(self.usage, call)
-        self.budget.record(call)
+        self.usage = add_usage(self.usage, call)  # the client has settled it with the budget
         return completion.text
 
     def _reask(self, answer_text: str, message: str, **values: str) -> None:

@@ -3,7 +3,7 @@
 ``triage_items`` decides what needs no model call (earlier results, ``NONE``
 rows, unknown telescopes); ``classifications`` turns one request's verdicts
 into rows; ``failed`` records a pair that could not be answered, keeping the
-raw model output for the audit.
+raw model output for the audit; ``stopped`` a pair the run stopped before.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from amc.classify.llm.conversation import Outcome
-from amc.classify.llm.errors import LLMAnswerError
+from amc.classify.llm.errors import LLMAnswerError, LLMRunStopped
 from amc.classify.llm.planning import prepare_input
 from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.request import PairInput, Request
@@ -144,6 +144,27 @@ def failed(
         prompt_name=request.prompt.name if request else None,
         prompt_hash=request.prompt.hash if request else None,
         reason=f"raw model output: {raw}" if raw else "",
+        usage=usage or Usage(),
+        gold=pair.gold,
+        source=pair.paper.source,
+    )
+
+
+def stopped(
+    pair: Pair, stop: LLMRunStopped, config: LLMSettings, usage: Usage | None = None
+) -> Classification:
+    """The row of a pair the run stopped before classifying: the stop's kind, why, and how
+    to go on (``usage``: calls already made for it, cut short by the stop)."""
+    advice = "run the same command again to resume" if stop.resumable else "see the run's error"
+    error = LLMRunStopped(f"not classified: {stop.reason}; {advice}")
+    error.kind = stop.kind
+    return Classification.failed(
+        pair.pair_id,
+        pair.paper.bibcode,
+        pair.telescope,
+        error,
+        tier=TIER,
+        model=config.model,
         usage=usage or Usage(),
         gold=pair.gold,
         source=pair.paper.source,

@@ -119,8 +119,13 @@ def parse_answer(text: str, model: type[M]) -> M:
     around one JSON object; raises ``ValueError`` with a message fit to send back."""
     body = _FENCE.sub("", text.strip())
     start, end = body.find("{"), body.rfind("}")
-    if start < 0 or end <= start:
+    if start < 0:
         raise ValueError("the answer contains no JSON object")
+    if end <= start:
+        raise ValueError(
+            "the answer's JSON object is cut off before its end (truncated answer): "
+            "answer with the complete JSON object"
+        )
     try:
         return model.model_validate_json(body[start : end + 1])
     except ValidationError as exc:

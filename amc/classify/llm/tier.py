@@ -6,12 +6,14 @@ with a bounded number of workers, and returns one ``Classification`` per item,
 in input order, with ``tier="llm"``. A pair whose answer stays invalid is a
 failed classification with the raw output kept in ``reason``; the run stops
 (``LLMRunStopped`` carrying the finished pairs) only when the provider is
-unusable or the budget is spent.
+unusable or refuses the run, or the budget is spent. Requests in flight at a
+stop finish (their answers are paid for: kept and cached); nothing new starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -21,13 +23,33 @@ from datetime import UTC, datetime
 from amc.classify.llm import loop
 from amc.classify.llm.cache import AnswerCache
 from amc.classify.llm.conversation import ask
-from amc.classify.llm.cost import Budget, CostEstimate, add_usage, estimate_cost
-from amc.classify.llm.errors import LLMError, LLMRunStopped
+from amc.classify.llm.cost import (
+    CostEstimate,
+    add_usage,
+    call_cost,
+    estimate_cost,
+    require_prices,
+    worst_case_usd,
+)
+from amc.classify.llm.errors import RUN_STOP_KINDS, LLMError, LLMRunStopped
 from amc.classify.llm.planning import group_inputs, request_for
-from amc.classify.llm.provider.chat import LLMClient, TransportPool, import_transports
+from amc.classify.llm.prompts import load_prompt
+from amc.classify.llm.provider.chat import (
+    LLMClient,
+    TransportPool,
+    check_credentials,
+    import_transports,
+)
 from amc.classify.llm.request import PairInput
 from amc.classify.llm.rerank import rerank_inputs
-from amc.classify.llm.results import TIER, classifications, failed, no_hit, triage_items
+from amc.classify.llm.results import (
+    TIER,
+    classifications,
+    failed,
+    no_hit,
+    stopped,
+    triage_items,
+)
 from amc.domain.errors import AmcError
 from amc.domain.models import Classification, PairSnippets, Usage
 from amc.registry import Registry
@@ -42,6 +64,7 @@ __all__ = [
     "classify_pairs_llm",
     "classify_pairs_llm_sync",
     "estimate_cost",
+    "preflight",
     "warm_up",
 ]
 
@@ -86,6 +109,8 @@ def classify_pairs_llm_sync(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        preflight(config)
+        warm_up(config)  # here, not on the loop where it would stall requests in flight
         return loop.run(lambda pool: _classify(items, registry, config, prior, progress, pool))
     raise AmcError("classify_pairs_llm_sync was called inside an event loop; await "
                    "classify_pairs_llm instead")  # fmt: skip
@@ -94,43 +119,44 @@ def classify_pairs_llm_sync(
 class LLMSession:
     """The LLM tier for a stream of small submissions (a paper at a time), from any thread.
 
-    ``submit`` returns at once with a future of the submission's classifications. Every
-    submission runs on the process's shared loop and shares one client (so at most
-    ``config.concurrency`` calls are in flight in all, and one failure breaker), one
+    ``submit`` returns at once with a future of the submission's classifications, one per
+    item. Every submission runs on the process's shared loop and shares one client (so at
+    most ``config.concurrency`` calls are in flight in all, and one failure breaker), one
     answer cache and one budget. Callers keep more pairs submitted than there are
     slots, and every slot stays busy: calling ``classify_pairs_llm_sync`` chunk by chunk
     leaves slots idle while each chunk's last calls finish.
 
-    Once the run has stopped (provider unusable, budget spent) every later submission
-    fails at once with the same kind of ``LLMRunStopped``. Close it when done (``with``).
+    Once the run has stopped (``stop``: provider unusable or refusing, budget spent) no
+    request is sent any more: the pairs of every later submission come back at once as
+    rows of the stop's kind ("not classified"), the pairs decided without a call as usual.
+    Close it when done (``with``).
     """
 
     def __init__(self, registry: Registry, config: LLMSettings) -> None:
+        preflight(config)
+        warm_up(config)
         self._shared = loop.shared_loop()
         self._run = _Run(registry, config, None, self._shared.pool)
-        self._stop: LLMRunStopped | None = None
         self._pending: set[Future[list[Classification]]] = set()
 
     def submit(self, items: Sequence[PairSnippets]) -> Future[list[Classification]]:
         """Classify these items (one result per item, in order) in the background."""
-        future = asyncio.run_coroutine_threadsafe(self._classify(list(items)), self._shared.loop)
+        future = asyncio.run_coroutine_threadsafe(
+            self._run.classify(list(items), {}), self._shared.loop
+        )
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
         return future
 
     @property
-    def stopped(self) -> bool:
-        """Whether the run has stopped: every submission from now on fails at once."""
-        return self._stop is not None
+    def stop(self) -> LLMRunStopped | None:
+        """Why the run stopped, or None while it goes on."""
+        return self._run.stop
 
-    async def _classify(self, items: Sequence[PairSnippets]) -> list[Classification]:
-        if self._stop is not None:
-            raise type(self._stop)(str(self._stop))  # a fresh one: ``completed`` is empty
-        try:
-            return await self._run.classify(items, {})
-        except LLMRunStopped as stop:
-            self._stop = self._stop or stop
-            raise
+    @property
+    def stopped(self) -> bool:
+        """Whether the run has stopped: no request is sent from now on."""
+        return self._run.stop is not None
 
     def close(self) -> None:
         """Cancel what is still running (an interrupted caller), then close the answer
@@ -154,11 +180,28 @@ class LLMSession:
         self.close()
 
 
+def preflight(config: LLMSettings) -> None:
+    """Refuse now, before any output is opened or any request sent, a run that cannot go
+    as configured: no key for an OpenAI-style model, a budget without a price, a prompt
+    file that is missing or invalid (each a ``ConfigError`` or ``PromptError``)."""
+    check_credentials(config)
+    require_prices(config)
+    names = [config.prompt_name, config.paper_prompt_name]
+    for name in names + (["rerank.v1"] if config.rerank == "llm" else []):
+        load_prompt(name, config.prompts_dir)
+
+
 def warm_up(config: LLMSettings) -> None:
-    """Prepare this process for ``classify_pairs_llm_sync`` with ``config`` before taking
-    work (a worker at start): import the transports and prices it needs (litellm takes
-    seconds) and start the shared event loop."""
+    """Prepare this process for requests with ``config`` (a worker at start, a session when
+    made): import the transports and price tables it needs (litellm takes seconds) and
+    start the shared event loop, here in the caller's thread. Done on the loop at the
+    first answer, the import stalled the requests in flight until they timed out and
+    were sent again."""
     import_transports(config)
+    for model in dict.fromkeys([config.model, config.rerank_model or config.model]):
+        call_cost(config, 0, 0, model)  # the price, or its absence, is known from now on
+        if config.max_cost_usd is not None:  # budgets count prompt tokens: load the tokenizer
+            worst_case_usd(config, model, [{"role": "user", "content": "ok"}])
     loop.shared_loop()
 
 
@@ -172,9 +215,18 @@ async def _classify(
 ) -> list[Classification]:
     run = _Run(registry, config, progress, pool)
     try:
-        return await run.classify(items, prior or {})
+        results = await run.classify(items, prior or {})
     finally:
         run.close()
+    if run.stop is not None:
+        run.stop.completed = [c for c in results if not is_stop_row(c)]
+        raise run.stop
+    return results
+
+
+def is_stop_row(result: Classification) -> bool:
+    """A row of a pair that a run stop left unclassified (redone when the run resumes)."""
+    return result.error is not None and result.error.kind in RUN_STOP_KINDS
 
 
 class _Run:
@@ -193,10 +245,13 @@ class _Run:
         self.client = LLMClient(config, pool=pool)
         use_cache = config.use_cache and config.cache_path is not None
         self.cache = AnswerCache(config.cache_path) if use_cache and config.cache_path else None
-        self.budget = Budget(config.max_cost_usd)
         self.results: dict[str, Classification] = {}
         #: reranker calls per pair, added to the pair's usage when its result is emitted
         self.rerank_usage: dict[str, Usage] = {}
+
+    @property
+    def stop(self) -> LLMRunStopped | None:
+        return self.client.stop
 
     def close(self) -> None:
         if self.cache is not None:
@@ -205,23 +260,25 @@ class _Run:
     async def classify(
         self, items: Sequence[PairSnippets], prior: dict[str, Classification]
     ) -> list[Classification]:
+        """One row per item, in order: a verdict, a failed pair, or, for a pair the run
+        stopped before, a row of the stop's kind."""
         inputs = self._inputs(items, prior)
-        if self.config.rerank == "llm":
-            inputs = await rerank_inputs(inputs, self.client, self.config, self._emit_rerank_usage)
+        if self.config.rerank == "llm" and self.stop is None:
+            # after a stop nothing is sent any more: the pairs below become stop rows
+            with contextlib.suppress(LLMRunStopped):
+                inputs = await rerank_inputs(
+                    inputs, self.client, self.config, self._emit_rerank_usage
+                )
         groups, without_text = group_inputs(inputs, self.config)
         if groups:  # a broken prompt file stops the run here, not inside a worker task
             request_for(groups[0], self.config)
         for item in without_text:
             self._emit(no_hit(item, self.config, self.registry))
-        try:
-            await self._run_all(groups)
-        except* LLMRunStopped as group:
-            stop = group.exceptions[0]
-            assert isinstance(stop, LLMRunStopped)
-            stop.completed = [
-                self.results.pop(p.pair_id) for p, _ in items if p.pair_id in self.results
-            ]
-            raise stop from None
+        await self._run_all(groups)
+        for pair, _ in items:
+            if pair.pair_id not in self.results:  # never sent: the run had stopped
+                assert self.stop is not None
+                self._emit(stopped(pair, self.stop, self.config))
         # taken out as they are returned: a long-lived run (``LLMSession``) keeps nothing
         return [self.results.pop(pair.pair_id) for pair, _ in items]
 
@@ -239,7 +296,8 @@ class _Run:
 
         async def worker() -> None:
             for inputs in pending:
-                self.budget.check()  # before spending more, not in the middle of a pair
+                if self.stop is not None:
+                    return  # nothing new after a stop; requests in flight finish
                 for result in await self._run_request(inputs):
                     self._emit(result)
 
@@ -252,9 +310,13 @@ class _Run:
         request = request_for(inputs, self.config)
         started, clock = datetime.now(UTC), time.monotonic()
         try:
-            outcome = await ask(request, self.client, self.cache, self.config, self.budget)
-        except LLMRunStopped:
-            raise
+            outcome = await ask(request, self.client, self.cache, self.config)
+        except LLMRunStopped as stop:  # the calls it made are on the first pair's row
+            usage = getattr(stop, "usage", Usage())
+            return [
+                stopped(item.pair, stop, self.config, usage if i == 0 else None)
+                for i, item in enumerate(request.inputs)
+            ]
         except LLMError as exc:
             usage = getattr(exc, "usage", Usage())
             return [failed(item.pair, exc, self.config, request, usage) for item in request.inputs]
@@ -270,5 +332,4 @@ class _Run:
             self.progress(result)
 
     def _emit_rerank_usage(self, pair_id: str, usage: Usage) -> None:
-        self.budget.record(usage)
         self.rerank_usage[pair_id] = add_usage(self.rerank_usage.get(pair_id, Usage()), usage)

@@ -5,9 +5,13 @@ It owns everything about transport: the concurrency limit, the per-request
 timeout, retries with exponential backoff and jitter (honouring
 ``Retry-After``), the structured-output style (with a one-time fallback from
 ``json_schema`` to ``json_object`` when a server rejects the former, as
-llama.cpp does) and the consecutive-failure breaker that stops a run when the
-provider is down. litellm's own retries are switched off so the ones here are
-the only ones that count.
+llama.cpp does), the budget (a request's worst case is reserved before it is
+sent, ``cost.Budget``) and the run's stop: the consecutive-failure breaker when
+the provider is down, and the first 401/403/404 answer, which no retry fixes.
+Once the run has stopped nothing more is sent; requests already in flight
+finish. Until the first request of a run has come back, the others wait: a bad
+key or model name costs one request, not one per slot. litellm's own retries
+are switched off so the ones here are the only ones that count.
 
 Two transports carry a request (``LLMSettings.transport``): litellm, for every
 provider, and ``_openai_http`` (a pooled keep-alive aiohttp session), for
@@ -24,12 +28,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from amc.classify.llm.errors import LLMRequestError, LLMUnavailableError
+from amc.classify.llm.cost import Budget, call_cost, worst_case_usd
+from amc.classify.llm.errors import (
+    LLMBudgetExceeded,
+    LLMProviderRefused,
+    LLMRequestError,
+    LLMRequestRejected,
+    LLMRunStopped,
+    LLMUnavailableError,
+)
 from amc.classify.llm.provider.common import (
     DUMMY_KEY,
     FATAL_STATUS,
@@ -48,66 +60,18 @@ from amc.classify.llm.provider.protocol import (
     retry_after_s,
     yes_probability,
 )
+from amc.classify.llm.provider.transport import (
+    TransportPool,
+    check_credentials,
+    import_transports,
+    transport_for,
+)
+from amc.domain.errors import ConfigError
 from amc.settings.llm import LLMSettings, ResponseFormat
-
-if TYPE_CHECKING:
-    from amc.classify.llm.provider.openai_http import OpenAIHTTP
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@cache
-def _openai_http() -> Any:
-    """The lean transport's module (imports aiohttp, a few tenths of a second)."""
-    from amc.classify.llm.provider import openai_http
-
-    return openai_http
-
-
-Transport = Literal["litellm", "http"]
-
-
-def transport_for(config: LLMSettings, model: str) -> Transport:
-    """The transport requests to ``model`` take. ``auto``: the lean HTTP one for
-    ``openai/`` models when the key is known (``api_key``) or the server is local
-    (``api_base``); otherwise litellm, which reads the provider's key variable itself."""
-    if config.transport != "auto":
-        return config.transport
-    if model.startswith("openai/") and (config.key or config.api_base):
-        return "http"
-    return "litellm"
-
-
-def import_transports(config: LLMSettings) -> None:
-    """Import what requests with ``config`` will need (litellm takes seconds): litellm for
-    its transport, or for prices not set in ``config.prices``; aiohttp for the HTTP one."""
-    models = {config.model, config.rerank_model or config.model}
-    transports = {transport_for(config, m) for m in models}
-    if "litellm" in transports or any(m not in config.prices for m in models):
-        load_litellm()
-    if "http" in transports:
-        _openai_http()
-
-
-class TransportPool:
-    """Open connections, by endpoint and key; belongs to one event loop (a session cannot
-    move between loops). ``aclose`` it on that loop when done."""
-
-    def __init__(self) -> None:
-        self._http: dict[tuple[str | None, str], OpenAIHTTP] = {}
-
-    def http(self, api_base: str | None, api_key: str) -> OpenAIHTTP:
-        key = (api_base, api_key)
-        if key not in self._http:
-            self._http[key] = _openai_http().OpenAIHTTP(api_base, api_key)
-        return self._http[key]
-
-    async def aclose(self) -> None:
-        for transport in self._http.values():
-            await transport.aclose()
-        self._http.clear()
 
 
 @dataclass(frozen=True)
@@ -124,7 +88,7 @@ class Completion:
 
 
 class LLMClient:
-    """Async chat client with a concurrency limit, retries and a failure breaker."""
+    """Async chat client with a concurrency limit, retries, a budget and the run's stop."""
 
     def __init__(
         self,
@@ -132,19 +96,26 @@ class LLMClient:
         *,
         sleep: Sleep = asyncio.sleep,
         pool: TransportPool | None = None,
+        budget: Budget | None = None,
     ) -> None:
         """``pool``: connections shared with other clients on the same event loop; without
-        one the client opens its own, closed by ``aclose``."""
+        one the client opens its own, closed by ``aclose``. ``budget``: the run's money
+        (default: a new one with ``config.max_cost_usd``)."""
+        check_credentials(config)  # no key for OpenAI itself: stop before the first request
         self.config = config
+        self.budget = budget or Budget(config.max_cost_usd)
+        #: why the run stopped (breaker, refusal, budget); nothing is sent once it is set
+        self.stop: LLMRunStopped | None = None
         self._sleep = sleep
         self._semaphore: asyncio.Semaphore | None = None
+        self._first: asyncio.Lock | None = None
+        #: the first request of the run has come back (with anything but a refusal)
+        self._heard = False
+        self._settled = asyncio.Event()
         self._style: ResponseFormat = initial_style(config)
         self._consecutive_failures = 0
         self._owns_pool = pool is None
         self._pool = pool or TransportPool()
-        for model in {config.model, config.rerank_model or config.model}:
-            if transport_for(config, model) == "http":
-                self._http_key()  # no key for OpenAI itself: stop before the first request
 
     async def aclose(self) -> None:
         """Close the connections this client opened (not those of a shared pool)."""
@@ -160,32 +131,36 @@ class LLMClient:
         self, messages: ChatMessages, schema: dict[str, Any], schema_name: str = "answer"
     ) -> Completion:
         """Send one request; retry transient failures; raise ``LLMRequestError`` when they
-        persist, ``LLMUnavailableError`` when the provider is unusable for the whole run."""
+        persist or the request is rejected, ``LLMRunStopped`` when the run has stopped
+        (provider down or refusing, budget spent): then nothing more is sent."""
         last_error: Exception | None = None
-        attempt = 0
-        while attempt <= self.config.max_retries:
+        attempts = 0
+        while attempts <= self.config.max_retries:
             try:
                 response = await self._send(messages, self._response_format(schema, schema_name))
+            except LLMRunStopped:
+                raise
             except Exception as exc:
                 if self._should_fall_back(exc):
                     log.warning("server rejects json_schema output; using json_object from now on")
                     self._style = "json_object"
                     continue  # the fallback is not a retry of a failure
-                self._raise_if_fatal(exc)
+                last_error, attempts = exc, attempts + 1
                 if not is_retryable(exc):
-                    last_error = exc
                     break
-                last_error = exc
-                if attempt < self.config.max_retries:
-                    await self._sleep(self._wait_before_retry(exc, attempt))
-                attempt += 1
+                if attempts <= self.config.max_retries:
+                    await self._sleep(self._wait_before_retry(exc, attempts - 1))
                 continue
             self._consecutive_failures = 0
             return self._completion(response)
         self._note_failure(last_error)
+        if last_error is not None and not is_retryable(last_error):
+            raise LLMRequestRejected(
+                f"model {self.config.model} rejected the request ({short_error(last_error)}); "
+                "not retried: the same request would be rejected again"
+            )
         raise LLMRequestError(
-            f"model {self.config.model} failed after {attempt} attempt(s): "
-            f"{short_error(last_error)}"
+            f"model {self.config.model} failed after {attempts} attempts: {short_error(last_error)}"
         )
 
     async def _send(
@@ -197,19 +172,77 @@ class LLMClient:
     ) -> WireAnswer:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.config.concurrency)
+            self._first = asyncio.Lock()
+        assert self._first is not None
         model = model or self.config.model
         params = chat_params(self.config, messages, response_format) | extra
         async with self._semaphore:
+            if not self._heard:
+                # the first request goes alone: a refused key or model stops the run after
+                # one request, not after one per slot
+                async with self._first:
+                    if not self._heard:
+                        answer = await self._send_now(model, messages, params)
+                        self._heard = True
+                        return answer
+            return await self._send_now(model, messages, params)
+
+    async def _send_now(
+        self, model: str, messages: ChatMessages, params: dict[str, Any]
+    ) -> WireAnswer:
+        """One request, within the budget: reserved before, settled after."""
+        self._raise_if_stopped()
+        reserved = await self._reserve(model, messages)
+        try:
             # backstop in case a transport ignores its own timeout
-            return await asyncio.wait_for(
+            answer = await asyncio.wait_for(
                 self._post(model, params), timeout=self.config.timeout_s * 1.5 + 1
             )
+        except BaseException as exc:
+            self.budget.cancel(reserved, maybe_billed=_timed_out(exc))
+            self._budget_changed()
+            if isinstance(exc, Exception):
+                self._raise_if_fatal(exc)
+                self._heard = True  # an answer, or a failure a retry may fix
+            raise
+        cost = call_cost(self.config, answer.prompt_tokens, answer.completion_tokens, model)
+        self.budget.settle(reserved, cost)
+        self._budget_changed()
+        return answer
+
+    async def _reserve(self, model: str, messages: ChatMessages) -> float:
+        """Hold the request's worst case; wait while it does not fit and other requests are
+        in flight; stop the run when it cannot fit at all."""
+        if self.budget.limit_usd is None:
+            return 0.0
+        worst = worst_case_usd(self.config, model, messages)
+        if worst is None:  # ``require_prices`` refuses such a run before it starts
+            raise ConfigError(f"no price known for model {model}: set AMC_PRICES")
+        while True:
+            try:
+                if self.budget.try_reserve(worst):
+                    return worst
+            except LLMBudgetExceeded as exc:
+                self.stop = self.stop or exc
+                self._raise_if_stopped()
+            await self._settled.wait()
+            self._raise_if_stopped()
+
+    def _budget_changed(self) -> None:
+        """Wake the requests waiting for budget (they try again)."""
+        self._settled.set()
+        self._settled = asyncio.Event()
+
+    def _raise_if_stopped(self) -> None:
+        stop = self.stop
+        if stop is not None:  # a fresh exception per request: they end in different tasks
+            raise type(stop)(str(stop), stop.reason)
 
     async def _post(self, model: str, params: dict[str, Any]) -> WireAnswer:
         cfg = self.config
         if transport_for(cfg, model) == "http":
             body = {"model": model.removeprefix("openai/"), **params}
-            http = self._pool.http(cfg.api_base, self._http_key())
+            http = self._pool.http(cfg.api_base, cfg.key or DUMMY_KEY)
             return answer_from_json(await http.chat(body, cfg.timeout_s))
         kwargs: dict[str, Any] = {
             "model": model,
@@ -224,17 +257,6 @@ class LLMClient:
             kwargs["api_key"] = cfg.key or DUMMY_KEY
         return answer_from_litellm(await load_litellm().acompletion(**kwargs))
 
-    def _http_key(self) -> str:
-        """The bearer key of the HTTP transport: the configured one, else a dummy one for a
-        local server; OpenAI itself without a key is refused here, before any request."""
-        cfg = self.config
-        if cfg.key or cfg.api_base:
-            return cfg.key or DUMMY_KEY
-        raise LLMUnavailableError(
-            f"model {cfg.model}: no API key for the OpenAI API; set OPENAI_API_KEY or "
-            "--api-key (or --api-base for a local OpenAI-compatible server)"
-        )
-
     def _response_format(self, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
         return response_format_for(self._style, schema, name)
 
@@ -248,13 +270,25 @@ class LLMClient:
         )
 
     def _raise_if_fatal(self, exc: Exception) -> None:
+        """A 401/403/404 stops the run: no retry and no other request fixes a key, an
+        access right or a model name."""
         status = getattr(exc, "status_code", None)
-        if status in FATAL_STATUS:
-            raise LLMUnavailableError(
-                f"model {self.config.model} at {self.config.api_base or 'the provider'} "
-                f"refused the request (HTTP {status}: {short_error(exc)}); check the API key "
-                "(OPENAI_API_KEY or --api-key), --api-base and --model"
-            ) from None
+        if status not in FATAL_STATUS:
+            return
+        cfg = self.config
+        where = f"model {cfg.model} at {cfg.api_base or 'the provider'}"
+        advice = {
+            401: "the API key was refused: check AMC_API_KEY or the provider's variable "
+            "(OPENAI_API_KEY for openai/ models), and --api-base",
+            403: "access denied: check that the API key (AMC_API_KEY or OPENAI_API_KEY) may "
+            "use this model, and --api-base",
+        }.get(status, "no such model or endpoint: check --model (AMC_MODEL) and --api-base "
+              "(AMC_API_BASE)")  # fmt: skip
+        self.stop = self.stop or LLMProviderRefused(
+            f"{where} refused the request (HTTP {status}: {short_error(exc)}); {advice}",
+            reason=f"the provider refused the request (HTTP {status})",
+        )
+        self._raise_if_stopped()
 
     def _wait_before_retry(self, exc: Exception, attempt: int) -> float:
         cap = self.config.backoff_max_s
@@ -266,15 +300,19 @@ class LLMClient:
         return backoff * random.uniform(0.5, 1.0)
 
     def _note_failure(self, error: Exception | None) -> None:
+        """Count a request that failed for good; at ``max_consecutive_failures`` in a row
+        the breaker opens: the run stops and nothing more is sent."""
         self._consecutive_failures += 1
         limit = self.config.max_consecutive_failures
-        if self._consecutive_failures >= limit:
-            raise LLMUnavailableError(
+        if self._consecutive_failures >= limit and self.stop is None:
+            self.stop = LLMUnavailableError(
                 f"{limit} requests in a row failed (last: {short_error(error)}); the model "
                 f"{self.config.model} at {self.config.api_base or 'the provider'} looks "
-                "unavailable: check the server, --api-base and the API key, then run again "
-                "(finished pairs are cached)"
+                "unavailable: check the server, --api-base and the API key",
+                reason=f"{limit} LLM requests in a row failed",
             )
+        if self._consecutive_failures >= limit:
+            self._raise_if_stopped()
 
     def _completion(self, answer: WireAnswer) -> Completion:
         return Completion(
@@ -293,6 +331,26 @@ class LLMClient:
             answer = await self._send(
                 messages, None, model, max_tokens=1, logprobs=True, top_logprobs=5
             )
+        except LLMRunStopped:
+            raise
         except Exception as exc:
             raise LLMRequestError(f"reranker request failed: {short_error(exc)}") from None
         return yes_probability(answer), answer.prompt_tokens, answer.completion_tokens
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """No answer came in time: the provider may still have done (and billed) the work."""
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return True
+    litellm = sys.modules.get("litellm")
+    return litellm is not None and isinstance(exc, litellm.Timeout)
+
+
+__all__ = [
+    "Completion",
+    "LLMClient",
+    "TransportPool",
+    "check_credentials",
+    "import_transports",
+    "transport_for",
+]

@@ -12,13 +12,14 @@ from llm_server import Reply, ScriptedLLMServer
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from amc.classify.llm import LLMUnavailableError
 from amc.classify.stream import classify_papers
 from amc.cli.main import app
 from amc.domain.errors import InputError
 from amc.domain.models import Classification, Pair
 from amc.jobs.process import SAVE_AT_ONCE, process_paper, run_batch
 from amc.jobs.spool import load_paper
-from amc.jobs.submit import submit_batch
+from amc.jobs.submit import batch_settings, submit_batch
 from amc.registry import load_registry
 from amc.settings import Settings, load_settings
 from amc.store import Store, open_store
@@ -82,6 +83,11 @@ def test_same_submission_twice_is_detected_and_not_redone(store: Store, tmp_path
     # a verdict-changing setting is a different submission
     other = submit_batch(store, [SAMPLE], (), make_settings(tmp_path, window_sentences=1))
     assert other.created and other.batch_id != first.batch_id
+    # a new budget is not: the same batch goes on with it (a budget stop is resumed)
+    richer = submit_batch(store, [SAMPLE], (), make_settings(tmp_path, max_cost_usd=9.0))
+    assert richer.batch_id == first.batch_id
+    stored = batch_settings(settings, store.get_batch(first.batch_id))
+    assert stored.llm.max_cost_usd == 9.0
 
 
 def test_a_paper_is_every_row_of_a_bibcode_across_files(store: Store, tmp_path: Path) -> None:
@@ -245,6 +251,54 @@ def test_provider_down_fails_the_papers_and_stops_the_run(
         failed = store.failed_papers(sub.batch_id)
     assert hasattr(stopped.value, "completed")
     assert len(failed) == 2 and failed[0].error_kind == getattr(stopped.value, "kind", None)
+
+
+def test_a_stopped_run_records_every_pair_and_running_it_again_resumes(
+    tmp_path: Path, llm_server: ScriptedLLMServer
+) -> None:
+    """The breaker opens after two answers: every pair still has a row (the unfinished ones
+    as errors of a resumable kind, their papers failed with it, none left running), and
+    the next run_batch redoes exactly those papers."""
+    llm_server.script(Reply(), Reply(), *[Reply.server_error(500)] * 50)
+    settings = llm_settings(tmp_path, llm_server, llm_max_consecutive_failures=3,
+                            llm_concurrency=1)  # fmt: skip
+    n = 12
+    with open_store(tmp_path / "amc.db") as store:
+        sub = submit_batch(store, [write_rows(tmp_path / "p.jsonl", science_rows(n))], (), settings)
+        with pytest.raises(LLMUnavailableError, match="3 requests in a row"):
+            run_batch(store, sub.batch_id, settings)
+        results = list(store.iter_results(sub.batch_id))
+        papers = store.batch_progress(sub.batch_id).papers
+        assert len(llm_server.chat_requests) == 5  # 2 answers + 3 failures, then nothing
+        assert sorted(c.pair_id for c in results) == sorted(
+            f"2024TEST{i:04d}_HST" for i in range(n)
+        )
+        kinds = sorted(c.error.kind for c in results if c.error)
+        assert kinds == ["llm_request"] * 2 + ["llm_unavailable"] * (n - 4)
+        assert papers == {"pending": 0, "running": 0, "done": 2, "failed": n - 2}
+        llm_server.reset()
+        progress = run_batch(store, sub.batch_id, settings)
+        assert progress.papers["done"] == n and progress.pairs_failed == 0
+        assert len(llm_server.chat_requests) == n - 2  # the two finished were not redone
+
+
+def test_papers_held_by_a_dead_process_are_taken_back_by_the_next_run(
+    store: Store, tmp_path: Path
+) -> None:
+    """``kill -9`` leaves claimed papers running; the next run on this host sees their
+    owner is dead and does them now, not after the lease."""
+    import subprocess
+    import sys
+
+    settings = make_settings(tmp_path)
+    sub = submit_batch(store, [write_rows(tmp_path / "p.jsonl", science_rows(6))], (), settings)
+    code = "from amc.jobs.owners import this_process; print(this_process())"
+    dead = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60).stdout.strip()  # fmt: skip
+    store.claim_papers(sub.paper_ids[:4], owner=dead)
+    store.claim_papers(sub.paper_ids[4:5], owner="another-host/1/1")  # left to the lease
+    progress = run_batch(store, sub.batch_id, settings)
+    assert progress.papers == {"pending": 0, "running": 1, "done": 5, "failed": 0}
 
 
 # -- the CLI ------------------------------------------------------------------------------

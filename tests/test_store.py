@@ -200,6 +200,55 @@ def test_requeue_stale_returns_abandoned_running_papers(store: Store, batch: str
     assert store.claim_paper(running) and store.get_paper(running).attempts == 2
 
 
+def test_a_dead_owners_papers_are_taken_back_at_once_a_live_ones_are_not(
+    store: Store, batch: str
+) -> None:
+    dead, alive, unowned, done = store.add_papers(
+        batch, [("b1", "f", "h"), ("b2", "f", "h"), ("b3", "f", "h"), ("b4", "f", "h")]
+    )
+    assert store.claim_papers([dead], owner="host/1/dead") == [dead]
+    assert store.claim_papers([alive, done], owner="host/2/alive") == [alive, done]
+    assert store.claim_papers([unowned]) == [unowned]  # an older amc: no owner recorded
+    store.save_results(batch, done, [_classification("b4")])
+    asked: list[str] = []
+
+    def is_dead(owner: str) -> bool:
+        asked.append(owner)
+        return owner.endswith("/dead")
+
+    assert store.reclaim_dead(batch, is_dead) == 1
+    assert sorted(asked) == ["host/1/dead", "host/2/alive"]  # each running owner, once
+    states = {p.id: p.status for p in store.get_papers([dead, alive, unowned, done])}
+    assert states == {dead: "pending", alive: "running", unowned: "running", done: "done"}
+    assert store.reclaim_dead(batch, is_dead) == 0  # nothing left of the dead one
+
+
+def test_a_stopped_paper_is_saved_failed_with_its_rows_and_resumed_by_kind(
+    store: Store, batch: str
+) -> None:
+    stopped, bad_pdf, done = store.add_papers(
+        batch, [("b1", "f", "h"), ("b2", "f", "h"), ("b3", "f", "h")]
+    )
+    store.claim_papers([stopped, bad_pdf, done])
+    left = Classification.failed(
+        "b1_JWST", "b1", "JWST", ValueError("not classified: the LLM budget is spent")
+    ).model_copy(update={"error": ErrorInfo(kind="llm_budget", message="not classified")})
+    store.save_papers(
+        batch,
+        [(stopped, [_classification("b1"), left]), (done, [_classification("b3")])],
+        failed={stopped: ("llm_budget", "not classified: the LLM budget is spent")},
+    )
+    store.mark_paper_failed(bad_pdf, "pdf_corrupt", "broken")
+    paper = store.get_paper(stopped)
+    assert (paper.status, paper.error_kind) == ("failed", "llm_budget")
+    assert {c.pair_id for c in store.iter_results(batch)} == {"b1_HST", "b1_JWST", "b3_HST"}
+    store.set_batch_status(batch, "done")
+    assert store.reset_resumable(batch, {"llm_budget", "llm_unavailable"}) == 1
+    states = {p.id: p.status for p in store.get_papers([stopped, bad_pdf, done])}
+    assert states == {stopped: "pending", bad_pdf: "failed", done: "done"}
+    assert store.get_batch(batch).status == "queued"  # reopened: there is work again
+
+
 # -- results ---------------------------------------------------------------------
 
 

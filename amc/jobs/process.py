@@ -18,9 +18,11 @@ from typing import NamedTuple, Protocol
 
 from amc.classify.dispatch import PairClassifier
 from amc.classify.estimate import estimate
-from amc.classify.llm.errors import LLMRunStopped
+from amc.classify.llm.errors import RESUMABLE_KINDS, RUN_STOP_KINDS, LLMRunStopped
 from amc.domain.errors import AmcError
 from amc.domain.models import Classification, Pair, PairOrFailure
+from amc.jobs.interrupts import deferred
+from amc.jobs.owners import owner_is_dead, this_process
 from amc.jobs.spool import load_paper
 from amc.jobs.submit import batch_settings, registry_for
 from amc.output.writers import OutputFormat, ResultWriter
@@ -74,32 +76,41 @@ def process_papers(
     ``failed``, or ``skipped`` (another worker has it, or had it: a redelivered message
     is harmless).
 
-    Papers are claimed a few at a time and submitted to ``classifier`` as they are
-    read, keeping about ``llm_chunk_pairs`` pairs ahead of the saving, so the LLM slots
-    stay busy while finished papers are saved (several per transaction). A paper whose
-    text cannot be read, or whose classification breaks, is marked failed and the others
-    go on. When the LLM run stops (provider down, budget spent), the papers it finished
-    are saved, the rest it took are marked failed, and ``LLMRunStopped`` is raised.
-    If anything else interrupts the run (Ctrl-C), the papers taken and not saved are
-    given back (pending again), so running it again resumes where it was.
+    Papers are claimed a few at a time (recording this process as their owner) and
+    submitted to ``classifier`` as they are read, keeping about ``llm_chunk_pairs`` pairs
+    ahead of the saving, so the LLM slots stay busy while finished papers are saved
+    (several per transaction). A paper whose text cannot be read, or whose
+    classification breaks, is marked failed and the others go on. When the LLM run
+    stops (provider down, budget spent) nothing more is sent, but every paper given
+    still gets a row per pair: the pairs left unclassified as rows of the stop's kind,
+    their papers marked failed with it (the next ``run_batch`` resumes them); then the
+    stop is raised. A refused key or model stops at once: papers not yet submitted are
+    given back. If anything else interrupts the run (Ctrl-C, SIGTERM), the papers taken
+    and not saved are given back (pending again), so running it again resumes where it
+    was; SIGINT/SIGTERM never cut a store transaction in half (``deferred``).
     """
     run = _PaperRun(store, batch, settings, classifier, limiter, on_saved)
+    owner = this_process()
     if batch.status == "queued":
         store.set_batch_status(batch.id, "running")
     try:
         for group in _groups(papers, CLAIM_AT_ONCE):
-            claimed = set(store.claim_papers([p.id for p in group]))
+            if run.refused:
+                break
+            with deferred():
+                claimed = set(store.claim_papers([p.id for p in group], owner))
             run.outcome.update({p.id: "skipped" for p in group if p.id not in claimed})
             run.taken.extend(p for p in group if p.id in claimed)
-            while run.taken and run.stop is None:
+            while run.taken and not run.refused:
                 run.submit(run.taken.pop(0))
                 run.collect(until_below=settings.llm.chunk_pairs)
-            if run.stop is not None:
-                break
         run.drain()
     except BaseException:
         _release(store, run.unsaved())
         raise
+    _release(store, run.taken)  # not submitted before a refusal: for the next run
+    if run.stop is not None:
+        raise run.stop
     return run.outcome
 
 
@@ -145,13 +156,23 @@ class _PaperRun:
         self.ready_since = 0.0
         self.ahead = 0  # pairs submitted and not yet finished
         self.outcome: dict[int, str] = {}
-        self.stop: Exception | None = None
+
+    @property
+    def stop(self) -> LLMRunStopped | None:
+        return self.classifier.stop
+
+    @property
+    def refused(self) -> bool:
+        """The provider refused the run (key, model): go no further."""
+        return self.stop is not None and not self.stop.resumable
 
     def submit(self, paper: PaperRecord) -> None:
         try:
             items = load_paper(self.spool, paper)
             pairs = [item for item in items if isinstance(item, Pair)]
-            wanted = _acquire(self.limiter, pairs, self.settings)
+            # after a stop nothing is sent: no need to wait for the shared rate limit
+            limiter = None if self.stop is not None else self.limiter
+            wanted = _acquire(limiter, pairs, self.settings)
             future = self.classifier.submit(pairs)
         except Exception as exc:  # one unreadable paper never stops the others
             self._failed(paper, exc)
@@ -184,54 +205,68 @@ class _PaperRun:
                 self.save()
 
     def save(self) -> None:
-        """Save the ready papers in one transaction (a failed one is marked failed)."""
+        """Save the ready papers in one transaction: done, or failed with the kind of the
+        pairs of theirs that the next run redoes by itself (left by a run stop, failed by
+        the provider); a paper whose work broke is marked failed."""
         saved: list[tuple[PaperRecord, list[Classification]]] = []
-        for future in self.ready:
-            paper, items, _, wanted = self.window[future]
-            try:
-                results = {c.pair_id: c for c in future.result()}
-            except Exception as exc:  # recorded on the paper; `amc retry --failed` redoes it
-                if isinstance(exc, LLMRunStopped) and self.stop is None:
-                    self.stop = exc
-                self._failed(paper, exc)
-                del self.window[future]
-                continue
-            _charge(self.limiter, results.values(), wanted)
-            saved.append((paper, [results[i.pair_id] if isinstance(i, Pair) else i for i in items]))
-        if saved:
-            self.store.save_papers(self.batch.id, [(p.id, cs) for p, cs in saved])
+        to_redo: dict[int, tuple[str, str]] = {}
+        with deferred():
+            for future in self.ready:
+                paper, items, _, wanted = self.window[future]
+                try:
+                    results = {c.pair_id: c for c in future.result()}
+                except Exception as exc:  # recorded on the paper; `amc retry --failed` redoes it
+                    self._failed(paper, exc)
+                    del self.window[future]
+                    continue
+                _charge(self.limiter, results.values(), wanted)
+                rows = [results[i.pair_id] if isinstance(i, Pair) else i for i in items]
+                saved.append((paper, rows))
+                resumable = sorted(filter(_resumable, rows), key=_stop_first)
+                if resumable and resumable[0].error is not None:
+                    to_redo[paper.id] = (resumable[0].error.kind, resumable[0].error.message)
+            if saved:
+                self.store.save_papers(self.batch.id, [(p.id, cs) for p, cs in saved], to_redo)
         for future in self.ready:
             self.window.pop(future, None)
         self.ready = []
         for paper, classifications in saved:
-            self.outcome[paper.id] = "done"
+            self.outcome[paper.id] = "failed" if paper.id in to_redo else "done"
             if self.on_saved is not None:
                 self.on_saved(paper, classifications)
 
     def drain(self) -> None:
-        """Save everything submitted; after a stop, fail what was taken; raise the stop."""
+        """Save everything submitted."""
         self.collect(until_below=1)
         self.save()
-        if self.stop is not None:
-            for paper in self.taken:
-                self._failed(paper, self.stop)
-            self.taken.clear()
-            raise self.stop
 
     def unsaved(self) -> list[PaperRecord]:
         return [*self.taken, *(submitted.paper for submitted in self.window.values())]
 
     def _failed(self, paper: PaperRecord, exc: BaseException) -> None:
-        _mark_failed(self.store, paper, exc)
+        with deferred():
+            _mark_failed(self.store, paper, exc)
         self.outcome[paper.id] = "failed"
+
+
+def _resumable(c: Classification) -> bool:
+    """A pair the next run redoes by itself: left by a stop, or failed by the provider."""
+    return c.error is not None and c.error.kind in RESUMABLE_KINDS
+
+
+def _stop_first(c: Classification) -> bool:
+    return c.error is None or c.error.kind not in RUN_STOP_KINDS
 
 
 def _release(store: Store, papers: list[PaperRecord]) -> None:
     """Give back the papers of an interrupted run; if the store is down too, they stay
-    running and the sweep (``task_lease_s``) re-queues them: the first error is the one
-    reported."""
+    running and the next run (their owner is dead) or the sweep (``task_lease_s``)
+    takes them back: the first error is the one reported."""
+    if not papers:
+        return
     try:
-        store.release_papers([p.id for p in papers])
+        with deferred():
+            store.release_papers([p.id for p in papers])
     except Exception as exc:
         log.warning("could not give back %d papers (%s); they are re-queued after the lease",
                     len(papers), exc)  # fmt: skip
@@ -289,16 +324,26 @@ def run_batch(
 ) -> BatchProgress:
     """Embedded mode: process every pending paper of the batch in this process.
 
-    Resumable: run it again after an interruption and only the papers still pending
-    are done (an interrupted run gives back the papers it had taken).
+    Resumable: run it again after an interruption, a kill or a run stop, and only the
+    papers still to do are done: the ones an interrupted run gave back, the ones a run
+    stop left unclassified, and the ones held by a process of this host that is dead
+    (``kill -9``); papers that failed for their own reason stay failed (``amc retry``).
+    Raises the run's ``LLMRunStopped`` after recording it, like ``process_papers``.
     """
     batch = store.get_batch(batch_id)
     settings = batch_settings(settings, batch)
-    store.set_batch_status(batch_id, "running")
-    with classifier_for(settings) as classifier:
-        pending = store.pending_papers(batch_id)
-        process_papers(store, batch, pending, settings, classifier, limiter, on_saved)
-    return finish_if_done(store, batch_id)
+    with deferred():
+        store.reset_resumable(batch_id, RESUMABLE_KINDS)
+        store.reclaim_dead(batch_id, owner_is_dead)
+        store.set_batch_status(batch_id, "running")
+    try:
+        with classifier_for(settings) as classifier:
+            pending = store.pending_papers(batch_id)
+            process_papers(store, batch, pending, settings, classifier, limiter, on_saved)
+    finally:
+        with deferred():
+            progress = finish_if_done(store, batch_id)
+    return progress
 
 
 def finish_if_done(store: Store, batch_id: str) -> BatchProgress:
@@ -310,9 +355,10 @@ def finish_if_done(store: Store, batch_id: str) -> BatchProgress:
 
 
 def export_results(store: Store, batch_id: str, path: Path, fmt: OutputFormat) -> int:
-    """Write the batch's results to ``path``; the number of rows written."""
+    """Write the batch's results to ``path`` (a download: no Kaggle side file of failed
+    pairs beside it); the number of rows written."""
     store.get_batch(batch_id)  # an unknown id is a clear error, not an empty file
-    with ResultWriter(path, fmt) as writer:
+    with ResultWriter(path, fmt, errors_file=False) as writer:
         for c in store.iter_results(batch_id):
             writer.write(c)
     return writer.count

@@ -19,12 +19,16 @@ from amc.registry import Registry, load_registry
 from amc.settings import Settings
 from amc.store import BatchInfo, Store
 
-#: settings stored with a batch: every worker classifies it the same way, whatever its own
+#: settings stored with a batch and part of its content hash (they change what it gives):
+#: every worker classifies it the same way, whatever its own
 BATCH_SETTINGS = (
     "tier", "window_sentences", "include_references", "skip_bad_rows", "allow_extra_columns",
     "max_field_chars", "registry_files", "model", "api_base", "llm_mode", "rerank",
-    "response_format", "cascade_threshold", "use_cache", "max_cost_usd",
+    "response_format", "cascade_threshold",
 )  # fmt: skip
+#: how a batch is run, not what it gives: stored with it, not hashed, and replaced when the
+#: same content is submitted again (a run stopped by its budget resumes with a new one)
+RUN_SETTINGS = ("use_cache", "max_cost_usd")
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,13 @@ def submit_batch(
     keys = [registry.check(t) for t in telescopes]
     flat = settings.flat_values()
     chosen: dict[str, Any] = {name: flat[name] for name in BATCH_SETTINGS}
+    run: dict[str, Any] = {name: flat[name] for name in RUN_SETTINGS}
     content_hash = batch_hash(inputs, keys, settings.tier, chosen)
     index = spool_inputs(inputs, keys, settings, content_hash, registry)
     names = [str(p) for p in inputs]
-    batch_id, created = store.create_batch(names, content_hash, keys, settings.tier, chosen)
+    batch_id, created = store.create_batch(names, content_hash, keys, settings.tier, chosen | run)
+    if not created:
+        store.update_batch_settings(batch_id, run)
     if not created and store.get_batch(batch_id).n_papers == len(index):
         return Submission(batch_id, False, len(index), [])
     # a new batch, or one whose first submit died before its papers were in (add is idempotent)
@@ -62,7 +69,8 @@ def submit_batch(
 
 def batch_settings(settings: Settings, batch: BatchInfo) -> Settings:
     """This process's settings with the batch's classification settings laid over them."""
-    return settings.with_flat({k: v for k, v in batch.settings.items() if k in BATCH_SETTINGS})
+    wanted = (*BATCH_SETTINGS, *RUN_SETTINGS)
+    return settings.with_flat({k: v for k, v in batch.settings.items() if k in wanted})
 
 
 @lru_cache(maxsize=8)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from amc.domain.models import Classification
@@ -23,6 +22,8 @@ from amc.store import records as _rows
 from amc.store.engine import StoreError, dialect_insert
 from amc.store.history import HistoryMixin
 from amc.store.records import BatchInfo, BatchProgress, PaperRecord
+from amc.store.recovery import NO_SYNC as _NO_SYNC
+from amc.store.recovery import RecoveryMixin, rowcount
 from amc.store.review import ReviewMixin
 from amc.store.schema import (
     PAPER_STATUSES,
@@ -49,7 +50,7 @@ def submission_hash(files: Iterable[Path | bytes], telescopes: Iterable[str], ti
     return whole.hexdigest()
 
 
-class Store(HistoryMixin, TokenMixin, ReviewMixin):
+class Store(RecoveryMixin, HistoryMixin, TokenMixin, ReviewMixin):
     """The job store over one engine; build it with ``amc.store.open_store``."""
 
     def __init__(self, engine: Engine) -> None:
@@ -114,6 +115,13 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
             )
             return [_rows.batch_info(row) for row in rows]
 
+    def update_batch_settings(self, batch_id: str, values: dict[str, Any]) -> None:
+        """Replace some of the settings stored with a batch (its run settings)."""
+        with self._sessions.begin() as session:
+            batch = self._batch(session, batch_id)
+            batch.settings = {**batch.settings, **values}
+            batch.updated_at = utcnow()
+
     def set_batch_status(self, batch_id: str, status: BatchStatus) -> None:
         with self._sessions.begin() as session:
             batch = self._batch(session, batch_id)
@@ -164,34 +172,24 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
         """Atomically move a pending paper to running (attempts + 1); False if not pending."""
         return self.claim_papers([paper_id]) == [paper_id]
 
-    def claim_papers(self, paper_ids: Sequence[int]) -> list[int]:
+    def claim_papers(self, paper_ids: Sequence[int], owner: str | None = None) -> list[int]:
         """Atomically move the pending ones of these papers to running (attempts + 1), in
         one statement; returns the ids claimed here, in the order given. A paper another
-        worker holds, or that is finished, is not claimed."""
+        worker holds, or that is finished, is not claimed. ``owner`` (``host/pid/start``,
+        ``amc.jobs.owners``) lets a later run take back the papers of a dead process."""
         if not paper_ids:
             return []
         stmt = (
             update(PaperRow)
             .where(PaperRow.id.in_(paper_ids), PaperRow.status == "pending")
-            .values(status="running", attempts=PaperRow.attempts + 1, updated_at=utcnow())
+            .values(
+                status="running", attempts=PaperRow.attempts + 1, owner=owner, updated_at=utcnow()
+            )
             .returning(PaperRow.id)
         )
         with self._sessions.begin() as session:
             claimed = set(session.scalars(stmt, execution_options=_NO_SYNC))
         return [pid for pid in paper_ids if pid in claimed]
-
-    def release_papers(self, paper_ids: Sequence[int]) -> int:
-        """Give claimed papers back (running -> pending, the claim's attempt undone): an
-        interrupted embedded run leaves nothing stranded. Returns how many were released."""
-        if not paper_ids:
-            return 0
-        stmt = (
-            update(PaperRow)
-            .where(PaperRow.id.in_(paper_ids), PaperRow.status == "running")
-            .values(status="pending", attempts=PaperRow.attempts - 1, updated_at=utcnow())
-        )
-        with self._sessions.begin() as session:
-            return _rowcount(session.execute(stmt, execution_options=_NO_SYNC))
 
     def mark_paper_failed(self, paper_id: int, kind: str, message: str) -> None:
         """Record why a whole paper failed (unreadable PDF, worker crash, ...)."""
@@ -201,7 +199,7 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
             .values(status="failed", error_kind=kind, error_message=message, updated_at=utcnow())
         )
         with self._sessions.begin() as session:
-            if _rowcount(session.execute(stmt)) != 1:
+            if rowcount(session.execute(stmt)) != 1:
                 raise StoreError(f"no paper with id {paper_id} in the store")
 
     def get_paper(self, paper_id: int) -> PaperRecord:
@@ -232,48 +230,6 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
         with self._sessions() as session:
             return [_rows.paper_record(row) for row in session.scalars(query)]
 
-    def reset_failed(self, batch_id: str) -> int:
-        """Make failed papers, and done papers with a failed pair, pending again.
-
-        For ``amc retry --failed``; returns how many papers were reset. A finished
-        batch goes back to ``queued``.
-        """
-        has_failed_pair = (
-            select(ClassificationRow.id)
-            .where(
-                ClassificationRow.paper_id == PaperRow.id, ClassificationRow.error_kind.is_not(None)
-            )
-            .exists()
-        )
-        stmt = (
-            update(PaperRow)
-            .where(
-                PaperRow.batch_id == batch_id,
-                or_(PaperRow.status == "failed", and_(PaperRow.status == "done", has_failed_pair)),
-            )
-            .values(status="pending", error_kind=None, error_message=None, updated_at=utcnow())
-        )
-        with self._sessions.begin() as session:
-            batch = self._batch(session, batch_id)
-            n = _rowcount(session.execute(stmt, execution_options=_NO_SYNC))
-            if n and batch.status in ("done", "failed"):
-                batch.status, batch.updated_at = "queued", utcnow()
-        return n
-
-    def requeue_stale(self, batch_id: str, older_than: timedelta) -> int:
-        """Make ``running`` papers untouched for ``older_than`` pending again (dead workers)."""
-        stmt = (
-            update(PaperRow)
-            .where(
-                PaperRow.batch_id == batch_id,
-                PaperRow.status == "running",
-                PaperRow.updated_at < utcnow() - older_than,
-            )
-            .values(status="pending", updated_at=utcnow())
-        )
-        with self._sessions.begin() as session:
-            return _rowcount(session.execute(stmt))
-
     # -- results ---------------------------------------------------------------
 
     def save_results(
@@ -283,11 +239,15 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
         self.save_papers(batch_id, [(paper_id, classifications)])
 
     def save_papers(
-        self, batch_id: str, papers: Sequence[tuple[int, Sequence[Classification]]]
+        self,
+        batch_id: str,
+        papers: Sequence[tuple[int, Sequence[Classification]]],
+        failed: Mapping[int, tuple[str, str]] | None = None,
     ) -> None:
         """For each ``(paper_id, classifications)``: upsert the classifications, mark the
-        paper done and append one ``llm_calls`` row per request they made, all in one
-        transaction (one commit for many papers: the store keeps up with a busy worker).
+        paper done (or failed, with the ``(kind, message)`` that ``failed`` gives for it)
+        and append one ``llm_calls`` row per request they made, all in one transaction
+        (one commit for many papers: the store keeps up with a busy worker).
 
         Keyed by (batch_id, pair_id): saving the same results again (a retried task,
         two workers racing) leaves exactly one row per pair, holding the last write.
@@ -295,6 +255,7 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
         if not papers:
             return
         now = utcnow()
+        failed = failed or {}
         ids = sorted({pid for pid, _ in papers})  # one lock order for every writer
         classifications = sorted(
             ((pid, c) for pid, cs in papers for c in cs), key=lambda item: item[1].pair_id
@@ -309,6 +270,10 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
         with self._sessions.begin() as session:
             # the paper rows first: every writer takes its locks in the same order
             marked = set(session.scalars(done.returning(PaperRow.id), execution_options=_NO_SYNC))
+            for pid, (kind, message) in sorted(failed.items()):
+                stmt = update(PaperRow).where(PaperRow.id == pid, PaperRow.batch_id == batch_id)
+                session.execute(stmt.values(status="failed", error_kind=kind,
+                                            error_message=message))  # fmt: skip
             if missing := [pid for pid in ids if pid not in marked]:
                 raise StoreError(
                     f"no paper with id {', '.join(map(str, missing))} in batch {batch_id!r}"
@@ -357,11 +322,3 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
             completion_tokens=int(totals[3]),
             cost_usd=float(totals[4] or 0.0),
         )
-
-
-#: bulk UPDATEs over ids: no ORM objects in these short sessions to keep in step
-_NO_SYNC = {"synchronize_session": False}
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount)

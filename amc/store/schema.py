@@ -123,6 +123,8 @@ class PaperRow(Base):
     error_kind: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the process holding a ``running`` paper, ``host/pid/start`` (``amc.jobs.owners``)
+    owner: Mapped[str | None] = mapped_column(Text)
 
 
 class ClassificationRow(Base):

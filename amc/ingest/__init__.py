@@ -23,6 +23,7 @@ from pathlib import Path
 
 from amc.ingest.counting import count_rows
 from amc.ingest.files import detect_format
+from amc.ingest.ids import document_ids
 from amc.ingest.readers import read_path
 from amc.ingest.records import (
     COLUMN_ALIASES,
@@ -68,13 +69,14 @@ def read_inputs(
 
     ``chunk_rows`` is the parquet batch size, ``max_field_chars`` the longest text
     field accepted, ``max_zip_bytes`` the most a zip may expand to in total, and the
-    ``pdf_*`` limits make a longer or bigger PDF an error for that file.
+    ``pdf_*`` limits make a longer or bigger PDF an error for that file. A document
+    (txt, pdf) is named by its path (``amc.ingest.ids``): unique in the run, stable.
     """
-    options = Options(
-        chunk_rows, allow_extra_columns, max_field_chars, max_zip_bytes,
-        pdf_max_pages, pdf_max_bytes,
-    )  # fmt: skip
     if isinstance(paths, str | Path):  # one path, not a sequence of characters
         paths = [paths]
+    options = Options(
+        chunk_rows, allow_extra_columns, max_field_chars, max_zip_bytes,
+        pdf_max_pages, pdf_max_bytes, document_ids([Path(p) for p in paths]),
+    )  # fmt: skip
     for path in paths:
         yield from read_path(Path(path), str(path), options)

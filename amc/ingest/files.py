@@ -69,13 +69,19 @@ def member_format(name: str) -> str | None:
 
 
 def extract_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int, display: str
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    target: Path,
+    budget: int,
+    limit: int,
+    display: str,
 ) -> int:
-    """Copy one member to ``target``; stop (an ``InputError``) past ``budget`` bytes.
-    Sizes in the zip header can lie, so the bytes actually written are counted."""
+    """Copy one member to ``target``; stop (an ``InputError``) past ``budget`` bytes, what
+    is left of the zip's ``limit``. Sizes in the zip header can lie, so the bytes actually
+    written are counted."""
     too_big = InputError(
-        f"the zip expands to more than {budget:,} bytes still allowed (at member "
-        f"{info.filename!r}); unpack it yourself and pass the folder",
+        f"the zip expands to more than {limit:,} bytes, the most a zip may hold (reached at "
+        f"member {info.filename!r}); unpack it yourself and pass the folder",
         display,
     )
     if info.file_size > budget:

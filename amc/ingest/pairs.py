@@ -4,21 +4,27 @@ A row that names its telescope (TRACS, Kaggle) is one pair; a row that names non
 (text, PDF) becomes a pair for every registry telescope the paper mentions. A bad
 row becomes a failed ``Classification`` in place, unless the caller asked to stop
 at the first bad input row (``skip_bad_rows=False``, the CLI default, so a
-librarian learns about a broken file before anything is spent on it).
+librarian learns about a broken file before anything is spent on it). A row that
+repeats an earlier row's pair is merged when identical (with a warning) and is a
+bad row otherwise (``amc.ingest.duplicates``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from itertools import islice
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from amc.domain.errors import InputError, UnknownTelescopeError
 from amc.domain.models import NONE_TELESCOPE, Classification, Pair, pair_id
 from amc.ingest import BadRow, InputRow, read_inputs
+from amc.ingest.duplicates import DuplicateCheck, DuplicateRowError
 from amc.registry import Registry
 from amc.settings import Settings
 from amc.snippets.hits import candidate_telescopes
+
+#: inputs holding one paper per file
+DOCUMENT_SUFFIXES = (".txt", ".pdf")
 
 
 def read_pairs(
@@ -32,9 +38,16 @@ def read_pairs(
 
     ``telescopes`` restricts rows that name a telescope and is the list of
     pairs for rows that name none; with neither, every registry telescope with
-    a hit in the paper becomes a candidate.
+    a hit in the paper becomes a candidate. An unknown telescope is refused here,
+    before anything is read (``UnknownTelescopeError``).
     """
     wanted = [registry.check(t) for t in telescopes]
+    return _pairs(paths, registry, settings, wanted)
+
+
+def _pairs(
+    paths: Sequence[Path | str], registry: Registry, settings: Settings, wanted: list[str]
+) -> Iterator[Pair | Classification]:
     rows = read_inputs(
         paths,
         chunk_rows=settings.chunk_rows,
@@ -43,11 +56,17 @@ def read_pairs(
         pdf_max_pages=settings.pdf_max_pages,
         pdf_max_bytes=settings.pdf_max_bytes,
     )
+    duplicates = DuplicateCheck()
     for row in rows:
         if isinstance(row, BadRow):
             yield _bad_row(row, settings)
-        else:
+            continue
+        seen = duplicates.check(row)
+        if seen == "new":
             yield from _row_pairs(row, registry, settings, wanted)
+        elif isinstance(seen, DuplicateRowError):
+            yield _duplicate_row(row, seen, settings)
+    duplicates.finish()
 
 
 def _bad_row(row: BadRow, settings: Settings) -> Classification:
@@ -60,6 +79,20 @@ def _bad_row(row: BadRow, settings: Settings) -> Classification:
     telescope = row.telescope or "?"
     return Classification.failed(
         pair_id(bibcode, telescope), bibcode, telescope, row.error, source=row.path
+    )
+
+
+def _duplicate_row(row: InputRow, error: DuplicateRowError, settings: Settings) -> Classification:
+    """A row repeating an earlier row's pair with other content: stops the run, or is an
+    error row with an id of its own (the earlier row keeps the pair's id). A document
+    (two PDFs naming the same bibcode) is one bad paper among many: always recorded."""
+    document = PurePosixPath(row.path).suffix.lower() in DOCUMENT_SUFFIXES
+    if not settings.skip_bad_rows and not document:
+        raise error
+    telescope = row.telescope or "?"
+    own_id = f"{pair_id(row.paper.bibcode, telescope)}#row={row.row}"
+    return Classification.failed(
+        own_id, row.paper.bibcode, telescope, error, source=row.paper.source
     )
 
 

@@ -210,17 +210,18 @@ def _object_row(obj: object, display: str, row: int, options: Options) -> InputI
 
 def _read_txt(path: Path, display: str, options: Options) -> Iterator[InputItem]:
     # 4 bytes per character is the most UTF-8 needs: anything bigger is over the limit
+    doc_id = options.document_id(display)
     if path.stat().st_size > 4 * options.max_field_chars:
         message = f"file is larger than the {options.max_field_chars:,}-character limit"
-        yield BadRow(InputError(message, display), display, None, path.stem, document=True)
+        yield BadRow(InputError(message, display), display, None, doc_id, document=True)
         return
     text, encoding = _decode_text(path.read_bytes())
     if not text.strip():
         error = InputError("empty file; nothing to classify", display, 1)
-        yield BadRow(error, display, 1, path.stem, document=True)
+        yield BadRow(error, display, 1, doc_id, document=True)
         return
     source = display if encoding == "utf-8" else f"{display} (decoded as {encoding})"
-    record = {"bibcode": path.stem, "body": text}
+    record = {"bibcode": doc_id, "body": text}
     yield record_to_row(record, display, 1, options, source=source)
 
 
@@ -240,12 +241,14 @@ def _read_pdf(path: Path, display: str, options: Options) -> Iterator[InputItem]
     except ImportError as exc:
         message = f"PDF support is not available ({exc}); install PyMuPDF"
         raise InputError(message, display) from None
+    doc_id = options.document_id(display)
     try:
         paper = paper_from_pdf(
-            path, display, max_pages=options.pdf_max_pages, max_bytes=options.pdf_max_bytes
-        )
+            path, display, max_pages=options.pdf_max_pages, max_bytes=options.pdf_max_bytes,
+            default_id=doc_id,
+        )  # fmt: skip
     except InputError as exc:
-        yield BadRow(exc, display, exc.row, Path(display).stem, document=True)
+        yield BadRow(exc, display, exc.row, doc_id, document=True)
         return
     yield InputRow(paper=paper, telescope=None, gold=None, path=display, row=1)
 
@@ -272,14 +275,14 @@ def _read_zip(path: Path, display: str, options: Options) -> Iterator[InputItem]
         for index, info in enumerate(members):
             member = f"{display}!{info.filename}"
             problem = unsafe_member(info)
-            if problem:
-                yield BadRow(InputError(f"{problem}; member skipped", member), member, None)
+            if problem:  # stops the run, or is recorded (--skip-bad-rows): never extracted
+                yield BadRow(InputError(f"{problem}; it is not extracted", member), member, None)
                 continue
             fmt = member_format(info.filename)
             if fmt is None:
                 continue
             target = Path(tmp, str(index), PurePosixPath(info.filename).name)
-            budget -= extract_member(archive, info, target, budget, display)
+            budget -= extract_member(archive, info, target, budget, options.max_zip_bytes, display)
             yield from _guarded(READERS[fmt](target, member, options), member)
             target.unlink()  # keep the disk flat: one member on disk at a time
 

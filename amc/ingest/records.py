@@ -13,11 +13,12 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from amc.domain.errors import InputError
 from amc.domain.metrics import LABEL_COLUMNS, parse_label_value
 from amc.domain.models import TEXT_FIELDS, Paper, TelescopeLabels, split_pair_id
+from amc.ingest.ids import default_id
 
 IDENTIFIER_COLUMNS = ("doi", "arxiv")
 PAPER_COLUMNS: tuple[str, ...] = ("bibcode", "telescope", "id", "author", "authors", "year")
@@ -78,6 +79,12 @@ class Options:
     max_zip_bytes: int
     pdf_max_pages: int | None = 500
     pdf_max_bytes: int | None = 100 * 2**20
+    #: the id of each document (txt, pdf) of the run, by display path (``ids.py``)
+    documents: Mapping[str, str] = field(default_factory=dict)
+
+    def document_id(self, display: str) -> str:
+        """The id of the document read as ``display``: unique in the run."""
+        return self.documents.get(display) or default_id(display)
 
 
 class _FieldError(ValueError):

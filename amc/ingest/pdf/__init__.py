@@ -97,16 +97,18 @@ def paper_from_pdf(
     *,
     max_pages: int | None = 500,
     max_bytes: int | None = 100 * 2**20,
+    default_id: str | None = None,
 ) -> Paper:
     """Read a PDF (a path or its bytes) into a ``Paper``; ``name`` is used in messages
-    and as ``Paper.source``. Raises a ``PdfError`` subclass for a file that cannot be
+    and as ``Paper.source``; the bibcode is the one the paper names, else ``default_id``
+    (else ``name``'s stem). Raises a ``PdfError`` subclass for a file that cannot be
     used (encrypted, corrupt, not a PDF, empty, image-only, over a limit)."""
     head = _check_bytes(source, name, max_bytes)
     _check_magic(head, name)
     with _open(source, name) as doc:
         _check_document(doc, name, max_pages)
         sections = extract_text(doc, name)
-    return _to_paper(sections, name)
+    return _to_paper(sections, name, default_id)
 
 
 def _check_bytes(source: Path | bytes, name: str, max_bytes: int | None) -> bytes:
@@ -326,9 +328,9 @@ def _identifier_texts(pages: list[PageText], metadata: dict[str, str]) -> list[s
     ]
 
 
-def _to_paper(sections: Sections, name: str) -> Paper:
+def _to_paper(sections: Sections, name: str, default_id: str | None) -> Paper:
     return Paper(
-        bibcode=sections.bibcode or Path(name).stem or "paper",
+        bibcode=sections.bibcode or default_id or Path(name).stem or "paper",
         title=sections.title,
         abstract=sections.abstract,
         body=sections.body,

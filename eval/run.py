@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +13,7 @@ import numpy as np
 from amc.classify.stream import classify_stream
 from amc.classify.trained import TrainingResult, save_model, train_model
 from amc.domain.metrics import LABEL_COLUMNS, ScoreReport, label_matrix, score_arrays
+from amc.domain.models import Classification
 from amc.ingest.pairs import read_labelled_pairs, read_pairs
 from amc.output.writers import ResultWriter
 from amc.registry import Registry
@@ -25,13 +26,14 @@ from eval.splits import find_split_files
 
 __all__ = [
     "EvalRun",
+    "check_submission",
     "evaluate",
     "load_verdicts",
     "run_incremental_audit",
     "score_files",
     "score_markdown",
+    "submission_results",
     "train",
-    "write_submission",
 ]
 
 
@@ -56,7 +58,8 @@ def evaluate(
 ) -> EvalRun:
     """Classify the labelled pairs of ``data`` (a file, or the ``split`` files of a TRACS
     folder), score them and write the report and the Kaggle submission under ``out``
-    (default ``eval-reports/<time>-<split>-<tier>``). Failed pairs score as all-false."""
+    (default ``eval-reports/<time>-<split>-<tier>``). Failed pairs score as all-false
+    (and are listed in ``submission.errors.csv``, not written to the submission)."""
     files = find_split_files(data, split)
     pairs = read_labelled_pairs(files, registry, settings, limit)
     folder = out or Path("eval-reports") / f"{_stamp()}-{split or data.stem}-{settings.tier}"
@@ -93,17 +96,17 @@ def score_files(
     return report, written
 
 
-def write_submission(
-    inputs: Sequence[Path], output: Path, registry: Registry, settings: Settings
-) -> tuple[int, int]:
-    """Classify the inputs into a Kaggle submission at ``output``, read it back to check it;
-    the rows written and the failed pairs among them."""
-    errors = 0
-    with ResultWriter(output, "kaggle") as writer:
-        for c in classify_stream(read_pairs(inputs, registry, settings), registry, settings):
-            writer.write(c)
-            errors += not c.ok
-    return len(read_label_table(output)), errors
+def submission_results(
+    inputs: Sequence[Path], registry: Registry, settings: Settings
+) -> Iterator[Classification]:
+    """The classifications of a Kaggle submission of ``inputs``, streamed, in input order
+    (written with ``ResultWriter(path, "kaggle")``: failed pairs go to its side file)."""
+    return classify_stream(read_pairs(inputs, registry, settings), registry, settings)
+
+
+def check_submission(path: Path) -> int:
+    """Read a written submission back and check its shape; its number of rows."""
+    return len(read_label_table(path))
 
 
 def train(

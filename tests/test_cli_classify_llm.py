@@ -96,11 +96,12 @@ def test_provider_outage_stops_cleanly_keeps_finished_pairs_and_resumes(
     server.script(*[Reply.server_error(503) for _ in range(50)])
     stopped = amc(server, tmp_path, str(data), "--tier", "llm", "-o", "out.jsonl",
                   "--skip-bad-rows")  # fmt: skip
-    assert stopped.returncode == 2
+    assert stopped.returncode == 4  # stopped early, resumable
     assert "Traceback" not in stopped.stderr
-    assert "run the same command again to resume" in stopped.stderr
-    kept = (tmp_path / "out.jsonl").read_text().splitlines()
-    assert 1 <= len(kept) < 10
+    assert "to resume, run the same command again: amc classify" in stopped.stderr
+    kept = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(kept) == 10  # every pair, the unfinished ones as error rows
+    assert 1 <= sum(not r["error"] for r in kept) < 10
     server.reset()
     resumed = amc(server, tmp_path, str(data), "--tier", "llm", "-o", "out.jsonl")
     assert resumed.returncode == 0, resumed.stderr

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from amc.classify.dispatch import check_ready
+from amc.classify.llm import LLMRunStopped
 from amc.cli.common import (
     ApiBaseOpt,
     BatchArg,
@@ -30,13 +32,15 @@ from amc.cli.common import (
     TierOpt,
     err,
     open_job_store,
-    print_result,
+    raise_if_pairs_failed,
+    result_file,
+    write_results,
 )
 from amc.domain.errors import AmcError
-from amc.jobs.process import export_results, finish_if_done, run_batch
+from amc.jobs.process import finish_if_done, run_batch
 from amc.jobs.submit import submit_batch
 from amc.output.summary import RunSummary
-from amc.output.writers import infer_format
+from amc.output.writers import OutputFormat, ResultWriter, infer_format
 from amc.settings import Settings, load_settings
 from amc.store import BatchProgress, Store
 
@@ -184,14 +188,66 @@ def results(
         _write_results(store, batch_id, output, fmt)
 
 
-def _write_results(store: Store, batch_id: str, output: Path | None, fmt: str | None) -> None:
+def _write_results(
+    store: Store,
+    batch_id: str,
+    output: Path | None,
+    fmt: str | None,
+    summary: RunSummary | None = None,
+    stop: LLMRunStopped | None = None,
+    show: bool = True,
+) -> ResultWriter | None:
+    """The batch's results to ``output`` (or standard output, if ``show``), counted in
+    ``summary``; after a ``stop`` the file holds every pair but does not replace an
+    existing one."""
+    summary = summary if summary is not None else RunSummary()
+    store.get_batch(batch_id)  # an unknown id is a clear error, not an empty file
     if output is None:
-        store.get_batch(batch_id)
-        for c in store.iter_results(batch_id):
-            print_result(c)
-        return
-    n = export_results(store, batch_id, output, infer_format(output, fmt))
-    err.print(f"wrote {n} rows to {output}")
+        if show:
+            write_results(store.iter_results(batch_id), None, summary)
+        else:
+            for c in store.iter_results(batch_id):
+                summary.add(c)
+        return None
+    with result_file(output, infer_format(output, fmt)) as writer:
+        write_results(store.iter_results(batch_id), writer, summary)
+        if stop is not None:
+            raise stop  # the rows are all there, but the run is not complete
+    err.print(f"wrote {writer.count} rows to {output}", markup=False)
+    if writer.failed:
+        err.print(f"{len(writer.failed)} failed pairs are not in {output}: they are listed "
+                  f"with their errors in {writer.errors_path}", markup=False)  # fmt: skip
+    return writer
+
+
+def _run_and_write(
+    store: Store,
+    batch_id: str,
+    settings: Settings,
+    output: Path | None,
+    fmt: str | None,
+    advance: Callable[[], None] = lambda: None,
+    show: bool = True,
+) -> None:
+    """Run the batch here, then write every pair of it (``show``: to standard output when
+    there is no ``output``); the exit status says how it went (``LLMRunStopped`` after a
+    stop, ``PairsFailed`` when some pairs failed)."""
+    stop: LLMRunStopped | None = None
+    try:
+        run_batch(store, batch_id, settings, on_saved=lambda *_: advance())
+    except LLMRunStopped as exc:
+        if not exc.resumable:
+            raise  # nothing to write: the run could not go as asked
+        stop = exc
+    summary = RunSummary()
+    try:
+        writer = _write_results(store, batch_id, output, fmt, summary, stop, show)
+    finally:
+        for line in summary.lines():
+            err.print(line, markup=False)
+    if stop is not None:
+        raise stop
+    raise_if_pairs_failed(summary, writer)
 
 
 def retry(
@@ -215,11 +271,11 @@ def retry(
     settings = load_settings(config)
     with open_job_store(settings) as store:
         n = store.reset_failed(batch_id)
+        err.print(f"batch {batch_id}: {n} papers {'re-run' if embedded else 'queued'} again")
         if n and embedded:
-            run_batch(store, batch_id, settings)
+            _run_and_write(store, batch_id, settings, None, None, show=False)
         elif n:
             _enqueue(settings, batch_id, [p.id for p in store.pending_papers(batch_id)])
-    err.print(f"batch {batch_id}: {n} papers {'re-run' if embedded else 'queued'} again")
 
 
 def run(
@@ -231,6 +287,9 @@ def run(
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the LLM cache.")] = False,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Stop the LLM run at this many dollars.")
+    ] = None,
     skip_bad_rows: SkipBadOpt = None,
     config: ConfigOpt = None,
     progress: Annotated[
@@ -240,8 +299,10 @@ def run(
     """Run a batch in this process (embedded mode: no Redis, no workers).
 
     The batch is kept in the job store (AMC_DATABASE_URL, default ./amc.sqlite3)
-    like a submitted one: `amc status` and `amc results` work on it, running the
-    same command again resumes an interrupted run, and a finished one is not redone.
+    like a submitted one: `amc status` and `amc results` work on it, and running the
+    same command again resumes a run that was interrupted, killed or stopped early
+    (budget, provider down); a finished one is not redone. Exit status as for
+    `amc classify`: 0, 2, 3 (some pairs failed), 4 (stopped early), 130/143.
 
     Example:
 
@@ -249,19 +310,15 @@ def run(
     """
     settings = load_settings(
         config, tier=tier, model=model, api_base=api_base, skip_bad_rows=skip_bad_rows,
-        use_cache=False if no_cache else None, progress=progress,
+        use_cache=False if no_cache else None, progress=progress, max_cost_usd=max_cost,
     )  # fmt: skip
-    summary = RunSummary()
+    out_format: OutputFormat | None = infer_format(output, fmt) if output is not None else None
+    check_ready(settings)  # before anything is submitted or sent
     with open_job_store(settings) as store:
         sub = submit_batch(store, inputs, telescope or (), settings)
         err.print(f"batch {sub.batch_id}: {sub.n_papers} papers")
         with _paper_bar(settings, sub.n_papers) as advance:
-            run_batch(store, sub.batch_id, settings, on_saved=lambda *_: advance())
-        for c in store.iter_results(sub.batch_id):
-            summary.add(c)
-        _write_results(store, sub.batch_id, output, fmt)
-    for line in summary.lines():
-        err.print(line)
+            _run_and_write(store, sub.batch_id, settings, output, out_format, advance)
 
 
 @contextmanager

@@ -19,11 +19,21 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from amc.classify.dispatch import check_ready
 from amc.classify.estimate import estimate
 from amc.classify.llm.cost import CostEstimate
 from amc.classify.llm.provider_batch import classify_with_provider_batch
 from amc.classify.stream import classify_stream
-from amc.cli.common import ConfigOpt, RegistryOpt, err, out, print_result, registry_of
+from amc.cli.common import (
+    ConfigOpt,
+    RegistryOpt,
+    err,
+    out,
+    raise_if_pairs_failed,
+    registry_of,
+    result_file,
+    write_results,
+)
 from amc.domain.errors import ConfigError
 from amc.domain.models import Classification, PairOrFailure
 from amc.ingest import count_rows
@@ -130,7 +140,10 @@ def classify(
     """Classify every (paper, telescope) pair of the inputs.
 
     Prints a summary (pairs, labels, errors, time) and, when the input has
-    labels, the macro-F1 scores.
+    labels, the macro-F1 scores. The output file is replaced only when the run
+    completes. Exit status: 0 every pair got a verdict, 2 cannot run as asked,
+    3 some pairs failed (listed), 4 stopped early (budget, provider down: run the
+    same command again to resume), 130/143 interrupted.
 
     Examples:
 
@@ -155,32 +168,32 @@ def classify(
         max_cost_usd=max_cost,
     )
     registry = registry_of(settings)
+    out_format = infer_format(output, fmt) if output is not None else None
     pairs = read_pairs(inputs, registry, settings, telescope or ())
     if dry_run:
         _print_estimate(estimate(pairs, registry, settings), settings)
         return
+    check_ready(settings)  # before the output is touched or anything is sent
     summary = RunSummary()
     if batch_api is not None:
         results: Iterable[Classification] = _batch_api(pairs, registry, settings, batch_api, wait)
     else:
         results = classify_stream(pairs, registry, settings)
-    total = _count(inputs)
-    with _progress_bar(settings, total) as advance:
-        if output is not None:
-            with ResultWriter(output, infer_format(output, fmt)) as writer:
-                for c in results:
-                    writer.write(c)
-                    summary.add(c)
-                    advance(c)
-        else:
-            for c in results:
-                print_result(c)
-                summary.add(c)
-                advance(c)
-    for line in summary.lines():
-        err.print(line)
-    if output is not None:
-        err.print(f"wrote {summary.pairs} rows to {output}")
+    writer: ResultWriter | None = None
+    try:
+        with _progress_bar(settings, _count(inputs)) as advance:
+            if output is None or out_format is None:
+                write_results(results, None, summary, advance)
+            else:
+                with result_file(output, out_format) as writer:
+                    write_results(results, writer, summary, advance)
+    finally:
+        if summary.pairs:  # also after a stop or an interrupt: what was done, what it cost
+            for line in summary.lines():
+                err.print(line, markup=False)
+    if writer is not None:
+        err.print(f"wrote {writer.count} rows to {writer.path}", markup=False)
+    raise_if_pairs_failed(summary, writer)
 
 
 def _batch_api(

@@ -13,6 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
+from amc.classify.dispatch import check_ready
+from amc.cli.common import raise_if_pairs_failed, result_file, write_results
+from amc.output.summary import RunSummary
 from amc.registry import Registry, load_registry
 from amc.settings import Settings, load_settings
 
@@ -120,16 +123,28 @@ def eval_submit(
 ) -> None:
     """Write a Kaggle submission (Id,telescope,science,instrumentation,mention,not_telescope).
 
-    The file is read back and checked; failed pairs are written all-False and counted.
+    The file is read back and checked. A pair that failed is never written as an
+    all-False verdict: it is left out and listed with its error in a side file
+    (submission.errors.csv), and the exit status is 3.
 
     Example:
 
         amc eval submit test.csv -o submission.csv --tier trained --model-path models/amc
     """
     settings, registry = _load(config, registry_files, tier=tier, model_path=model, progress=False)
+    check_ready(settings)
     workflows = _workflows()
-    rows, errors = workflows.write_submission(inputs, output, registry, settings)
-    _echo(f"wrote {rows} rows to {output} ({errors} failed pair(s) written all-False)")
+    summary = RunSummary()
+    try:
+        with result_file(output, "kaggle") as writer:
+            write_results(workflows.submission_results(inputs, registry, settings), writer,
+                          summary)  # fmt: skip
+    finally:
+        for line in summary.errors_lines():
+            _echo(line)
+    rows = workflows.check_submission(output)
+    _echo(f"wrote {rows} rows to {output}")
+    raise_if_pairs_failed(summary, writer)
     if solution is not None:
         report, _ = workflows.score_files(output, solution)
         typer.echo(workflows.score_markdown(report))

@@ -1,8 +1,12 @@
 """The ``amc`` command line: thin shells over the library.
 
 Settings are built once per command (flags > AMC_* environment > config file >
-defaults) and passed down. An ``AmcError`` becomes a one-line message and exit
-code 2; a librarian never sees a traceback. The commands live in
+defaults) and passed down. Errors become one-line messages and an exit status a
+script can act on (a librarian never sees a traceback): 0 every pair got a verdict;
+2 cannot run as asked (``AmcError``: bad flag, config, input, credentials, a refused
+key or model); 3 the run finished but some pairs failed; 4 the run stopped early
+(breaker, budget) and can be resumed; 130 / 143 interrupted by SIGINT / SIGTERM.
+The commands live in
 ``amc.cli.classify`` (classify, telescopes), ``amc.cli.batches`` (submit, status,
 results, retry, run, worker, beat), ``amc.cli.evaluate`` (eval, train, audit) and
 ``amc.cli.web`` (serve, token); each adds itself to ``app``.
@@ -10,15 +14,18 @@ results, retry, run, worker, beat), ``amc.cli.evaluate`` (eval, train, audit) an
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Annotated
 
 import typer
 
 from amc import __version__
+from amc.classify.llm import LLMRunStopped
 from amc.cli import batches, classify, evaluate, web
-from amc.cli.common import err
+from amc.cli.common import EXIT_CANNOT_RUN, EXIT_PAIRS_FAILED, EXIT_STOPPED, PairsFailed, err
 from amc.domain.errors import AmcError
+from amc.jobs.interrupts import Interrupted, signals_raise
 
 app = typer.Typer(
     name="amc",
@@ -56,24 +63,38 @@ for _module in (classify, batches, evaluate, web):
 
 
 def main() -> None:
-    """Entry point: turns an ``AmcError`` into a one-line message and exit code 2."""
-    try:
-        app()
-    except AmcError as exc:
-        if getattr(exc, "kind", "") == "llm_batch_pending":  # not an error: come back later
-            err.print(f"amc: {exc}", markup=False)
-            sys.exit(0)
-        err.print(f"amc: error: {exc}", markup=False)
-        if getattr(exc, "completed", None) is not None:
-            err.print(
-                "amc: the pairs finished before the stop were written; run the same "
-                "command again to resume (answers already received are cached)",
-                markup=False,
-            )
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("amc: interrupted; results written so far are kept")
-        sys.exit(130)
+    """Entry point: runs a command and turns how it ended into a message and an exit status."""
+    with signals_raise():  # SIGTERM (timeout, systemd, docker stop) is handled like Ctrl-C
+        try:
+            app()
+        except Interrupted as exc:
+            _say(f"interrupted ({exc.name}); to resume, run the same command again: {_command()}")
+            sys.exit(exc.exit_code)
+        except LLMRunStopped as exc:
+            if not exc.resumable:
+                _say(f"error: {exc}")
+                sys.exit(EXIT_CANNOT_RUN)
+            _say(f"stopped: {exc}")
+            _say(f"the run stopped early; to resume, run the same command again: {_command()}")
+            sys.exit(EXIT_STOPPED)
+        except PairsFailed as exc:
+            _say(str(exc))
+            sys.exit(EXIT_PAIRS_FAILED)
+        except AmcError as exc:
+            if getattr(exc, "kind", "") == "llm_batch_pending":  # not an error: come back later
+                _say(str(exc))
+                sys.exit(0)
+            _say(f"error: {exc}")
+            sys.exit(EXIT_CANNOT_RUN)
+
+
+def _say(message: str) -> None:
+    err.print(f"amc: {message}", markup=False)
+
+
+def _command() -> str:
+    """This command line, as the user could type it again."""
+    return shlex.join(["amc", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from amc.domain.metrics import ScoreReport, score_labels
 from amc.domain.models import LABELS, Classification, TelescopeLabels
 
-MAX_ERRORS_SHOWN = 5
+#: failed pairs listed on the terminal (all of them are in the output)
+MAX_ERRORS_SHOWN = 20
 
 
 @dataclass
@@ -60,6 +61,15 @@ class RunSummary:
             return None
         return score_labels(self.gold, self.predicted, self.gold_telescopes)
 
+    def errors_lines(self) -> list[str]:
+        """The failed pairs, one line each (the first ``MAX_ERRORS_SHOWN``)."""
+        out = [f"  {pid}: [{kind}] {msg}" for pid, kind, msg in self.errors[:MAX_ERRORS_SHOWN]]
+        if len(self.errors) > MAX_ERRORS_SHOWN:
+            out.append(
+                f"  ... and {len(self.errors) - MAX_ERRORS_SHOWN} more (see the output file)"
+            )
+        return out
+
     def lines(self) -> list[str]:
         """Human-readable summary lines for the terminal."""
         rate = self.pairs / self.elapsed if self.elapsed > 0 else 0.0
@@ -75,11 +85,7 @@ class RunSummary:
             f"errors: {len(self.errors)}",
             f"time: {self.elapsed:.2f} s ({rate:.0f} pairs/s)",
         ]
-        out += [f"  {pid}: [{kind}] {msg}" for pid, kind, msg in self.errors[:MAX_ERRORS_SHOWN]]
-        if len(self.errors) > MAX_ERRORS_SHOWN:
-            out.append(
-                f"  ... and {len(self.errors) - MAX_ERRORS_SHOWN} more (see the output file)"
-            )
+        out += self.errors_lines()
         if len(self.tiers) > 1:
             decided = ", ".join(f"{tier} {n}" for tier, n in sorted(self.tiers.items()))
             saved = self.pairs - self.tiers.get("llm", 0)

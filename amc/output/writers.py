@@ -1,15 +1,20 @@
 """Write classifications as they arrive: CSV, JSONL, parquet, or a Kaggle submission.
 
-Writers stream (a row is on disk soon after it is classified), so an
-interrupted run keeps what it finished. Failed pairs are written too, with
-their error; in the Kaggle format, which has no error column, they are
-written all-False and counted in the run summary.
+Writers stream to a temporary file beside the output (a row is on disk soon after
+it is classified) and rename it into place when the run is complete, so a run that
+fails, stops or is interrupted never truncates or half-writes an existing file:
+what it finished is kept (``keep_incomplete``) in the output when there was none,
+else beside it as ``<name>.partial``. Failed pairs are written too, with their
+error; the Kaggle format has no error column, so they are left out of the
+submission and listed with their error in a side file, ``<stem>.errors<suffix>``.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal
@@ -70,25 +75,51 @@ def kaggle_row(c: Classification) -> dict[str, str]:
 
 
 class ResultWriter:
-    """Context manager writing classifications to ``path`` in ``fmt``."""
+    """Context manager writing classifications to ``path`` in ``fmt``, atomically.
 
-    def __init__(self, path: Path, fmt: OutputFormat, parquet_batch: int = 1000) -> None:
+    Rows go to a temporary file in the same folder. Leaving the block normally renames
+    it to ``path``. Leaving it with an exception discards it (``path`` untouched) unless
+    ``keep_incomplete`` was called: then the rows so far go to ``path`` if it did not
+    exist, else to ``<path>.partial``, and ``kept`` says where.
+    """
+
+    def __init__(
+        self, path: Path, fmt: OutputFormat, parquet_batch: int = 1000, errors_file: bool = True
+    ) -> None:
+        """``errors_file``: write the Kaggle side file of failed pairs (``failed`` lists
+        them either way)."""
         self.path = path
         self.fmt = fmt
+        self.errors_file = errors_file
         self.count = 0
+        #: Kaggle only: (pair id, telescope, error kind, message) of the failed pairs
+        self.failed: list[tuple[str, str, str, str]] = []
+        #: where an incomplete output was kept (``keep_incomplete``), once the block is left
+        self.kept: Path | None = None
+        self._keep = False
+        self._temp = _temp_beside(path)
         self._file: IO[str] | None = None
         self._csv: csv.DictWriter[str] | None = None
         self._parquet: pq.ParquetWriter | None = None
         self._pending: list[dict[str, Any]] = []
         self._parquet_batch = parquet_batch
 
+    @property
+    def errors_path(self) -> Path:
+        """The Kaggle side file listing the failed pairs: ``sub.csv`` -> ``sub.errors.csv``."""
+        return self.path.with_name(f"{self.path.stem}.errors{self.path.suffix}")
+
     def __enter__(self) -> ResultWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.fmt in ("csv", "kaggle", "jsonl"):
-            self._file = self.path.open("w", encoding="utf-8", newline="")
+            self._file = self._temp.open("w", encoding="utf-8", newline="")
         return self
 
     def write(self, c: Classification) -> None:
+        if self.fmt == "kaggle" and not c.ok:
+            error = c.error.kind if c.error else "error", c.error.message if c.error else ""
+            self.failed.append((c.pair_id, c.telescope, *error))
+            return
         self.count += 1
         if self.fmt == "jsonl":
             assert self._file is not None
@@ -99,6 +130,10 @@ class ResultWriter:
             self._pending.append(flat_row(c))
             if len(self._pending) >= self._parquet_batch:
                 self._flush_parquet()
+
+    def keep_incomplete(self) -> None:
+        """Keep what was written if the block ends with an exception (a stop, an interrupt)."""
+        self._keep = True
 
     def _write_csv(self, row: dict[str, Any]) -> None:
         assert self._file is not None
@@ -112,7 +147,7 @@ class ResultWriter:
             return
         table = pa.Table.from_pylist(self._pending, schema=_PARQUET_SCHEMA)
         if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self.path, _PARQUET_SCHEMA)
+            self._parquet = pq.ParquetWriter(self._temp, _PARQUET_SCHEMA)
         self._parquet.write_table(table)
         self._pending = []
 
@@ -122,16 +157,56 @@ class ResultWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        try:
+            self._close()
+        except Exception:
+            if exc is None:
+                raise
+        if exc is not None and not self._keep:
+            self._temp.unlink(missing_ok=True)
+            return
+        target = self.path if exc is None or not self.path.exists() else _partial(self.path)
+        self._write_errors(partial=target != self.path, complete=exc is None)
+        os.replace(self._temp, target)
+        self.kept = target if exc is not None else None
+
+    def _close(self) -> None:
         if self.fmt == "parquet":
             self._flush_parquet()
             if self._parquet is None:  # no rows: still leave a valid, empty file
-                pq.write_table(_PARQUET_SCHEMA.empty_table(), self.path)
+                pq.write_table(_PARQUET_SCHEMA.empty_table(), self._temp)
             else:
                 self._parquet.close()
         elif self._file is not None:
             if self.count == 0 and self.fmt == "kaggle":
                 self._file.write(",".join(KAGGLE_COLUMNS) + "\n")
             self._file.close()
+
+    def _write_errors(self, partial: bool, complete: bool) -> None:
+        """The Kaggle side file of failed pairs, named after the file the rows went to; after
+        a complete run without failures, an old one is removed (it would mislead)."""
+        target = _partial(self.errors_path) if partial else self.errors_path
+        if not self.errors_file:
+            return
+        if not self.failed:
+            if complete:
+                self.errors_path.unlink(missing_ok=True)
+            return
+        temp = _temp_beside(target)
+        with temp.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["Id", "telescope", "error_kind", "error"])
+            writer.writerows(self.failed)
+        os.replace(temp, target)
+
+
+def _temp_beside(path: Path) -> Path:
+    """A fresh hidden file name in the same folder (a rename there is atomic)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
 
 
 _PARQUET_SCHEMA = pa.schema(

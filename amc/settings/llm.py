@@ -127,7 +127,8 @@ class LLMSettings(BaseModel):
     max_cost_usd: float | None = Field(
         None,
         ge=0,
-        description="Stop an LLM run once its cost reaches this many dollars.",
+        description="Hard ceiling on an LLM run's cost in dollars: a request whose worst case "
+        "does not fit in what is left is not sent (the model needs a price).",
         json_schema_extra=_flat("max_cost_usd"),
     )
     chunk_pairs: int = Field(

@@ -158,17 +158,7 @@ def stopped(
     advice = "run the same command again to resume" if stop.resumable else "see the run's error"
     error = LLMRunStopped(f"not classified: {stop.reason}; {advice}")
     error.kind = stop.kind
-    return Classification.failed(
-        pair.pair_id,
-        pair.paper.bibcode,
-        pair.telescope,
-        error,
-        tier=TIER,
-        model=config.model,
-        usage=usage or Usage(),
-        gold=pair.gold,
-        source=pair.paper.source,
-    )
+    return failed(pair, error, config, usage=usage)
 
 
 def no_hit(item: PairInput, config: LLMSettings, registry: Registry) -> Classification:

@@ -68,7 +68,8 @@ def main() -> None:
         try:
             app()
         except Interrupted as exc:
-            _say(f"interrupted ({exc.name}); to resume, run the same command again: {_command()}")
+            resume = f"; to resume, run the same command again: {_command()}"
+            _say(f"interrupted ({exc.name})" + (resume if _resumable() else ""))
             sys.exit(exc.exit_code)
         except LLMRunStopped as exc:
             if not exc.resumable:
@@ -95,6 +96,14 @@ def _say(message: str) -> None:
 def _command() -> str:
     """This command line, as the user could type it again."""
     return shlex.join(["amc", *sys.argv[1:]])
+
+
+#: commands that pick up where an interrupted run of theirs ended
+_RESUMING = {"classify", "run", "retry", "submit", "eval"}
+
+
+def _resumable() -> bool:
+    return any(arg in _RESUMING for arg in sys.argv[1:2])
 
 
 if __name__ == "__main__":

@@ -128,6 +128,14 @@ def test_parse_tolerates_code_fence_and_prose() -> None:
     assert parse_answer(text, PairAnswer).mention is True
 
 
+def test_a_truncated_answer_is_called_truncated_not_missing() -> None:
+    with pytest.raises(ValueError, match="cut off") as cut:
+        parse_answer('{"science": true, "instrumentation": false, "mention": fal', PairAnswer)
+    assert "no JSON object" not in str(cut.value)
+    with pytest.raises(ValueError, match="no JSON object"):
+        parse_answer("Sure! It was used for science.", PairAnswer)
+
+
 # -- ranking ------------------------------------------------------------------------
 
 

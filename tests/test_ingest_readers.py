@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import tracemalloc
 import zipfile
 from collections.abc import Sequence
@@ -453,7 +454,22 @@ def test_zip_bomb_is_bounded(tmp_path: Path) -> None:
     rows = read([path], max_zip_bytes=1_000_000)
     assert [r.paper.bibcode for r in good(rows)] == ["a"]
     (error,) = bad(rows)
-    assert "bomb.zip: the zip expands to more than" in str(error.error)
+    assert "bomb.zip: the zip expands to more than 1,000,000 bytes, the most" in str(error.error)
+    assert "still allowed" not in str(error.error)  # was "more than 999,989 bytes still allowed"
+
+
+def test_a_zip_past_its_limit_on_a_later_member_states_the_limit(tmp_path: Path) -> None:
+    """The budget left can be 0 when a member starts: say the limit, not "0 bytes"."""
+    path = make_zip(tmp_path / "two.zip", {"a.txt": b"x" * 2000, "b.txt": b"y" * 10})
+    (error,) = bad(read([path], max_zip_bytes=2000))
+    assert "more than 2,000 bytes" in str(error.error) and "'b.txt'" in str(error.error)
+    assert not re.search(r"(?<![\d,])0 bytes", str(error.error))
+
+
+def test_an_unsafe_member_is_not_called_skipped(tmp_path: Path) -> None:
+    """The same row stops the run without --skip-bad-rows: "member skipped" was untrue."""
+    (error,) = bad(read([make_zip(tmp_path / "e.zip", {"../e.txt": b"x", "ok.txt": b"y"})]))
+    assert "skipped" not in str(error.error) and "not extracted" in str(error.error)
 
 
 def test_zip_bomb_with_lying_header_is_bounded(tmp_path: Path) -> None:

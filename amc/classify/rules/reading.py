@@ -1,0 +1,367 @@
+"""Reading a pair's hit sentences the way a librarian does: whose data is this?
+
+Every sentence holding a real hit of the telescope is read once and given one
+class, in this order:
+
+- *package*: its only hits name software called after the telescope (WebbPSF):
+  a real reference, no evidence of data use;
+- *example*: in a software or instrument paper, a worked example or tutorial (a
+  sentence with a demonstration phrase, or one under an "Example"/"Usage"
+  heading), or data used with instrument, pipeline or calibration words (the
+  data the paper's method is tested or calibrated on): it shows what the paper
+  is built for, not new science;
+- *future*: a forecast, plan or simulation: a mention;
+- *own use*: a data-use phrase, programme id or DOI about this telescope
+  (nearer its name than any other telescope's), in a sentence that cites no one
+  or says "we"/"our": the paper's own data use. Filter, grating and instrument
+  names add to such a sentence but never make one;
+- *acknowledged*: the same in the acknowledgments, or an acknowledgment formula
+  anywhere ("This work is based on observations made with ..."): strong, but
+  boiler-plate is not enough alone;
+- *cited use*: the same in a sentence citing others ("observed by Smith et al.
+  with HST", "<cit.> used ...", a ``{key}`` leftover): others' results, a mention;
+  first person keeps a sentence ours ("we combine our cubes with archival HST
+  imaging <cit.>") unless it says whose data they are ("the HST photometry of
+  <cit.>"), where only a re-analysis stays ours ("we re-processed the data
+  first presented by <cit.>");
+- *other use*: a data-use phrase about another telescope named in the sentence.
+
+Each class is counted; the counts are the rules tier's features.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from amc.domain.models import Hit, Snippet
+from amc.registry import Registry, Telescope
+
+#: at most this many characters either side of a hit count as its sentence
+NEAR_CHARS = 300
+#: what may stand between two telescope names read as one group ("HST and Spitzer")
+_CONNECTOR = re.compile(
+    r"[\s,;/&+()\[\]\-–~]*(?:(?:and|or|plus|as\s+well\s+as|with)\b[\s,;/&+()\-–~]*)?(?:the\s+)?",
+    re.IGNORECASE,
+)
+_CONNECTOR_CHARS = 25
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n\s*\n")
+
+Span = tuple[int, int]
+
+
+@dataclass
+class Reading:
+    """What a pair's hit sentences say, counted by class (see the module docstring)."""
+
+    own_use: int = 0
+    first_person: int = 0
+    #: own use stated in the acknowledgments ("based on observations made with ...")
+    acknowledged: int = 0
+    #: summed ``sentence_strength`` of the own-use sentences
+    strength: float = 0.0
+    strong: int = 0
+    support: int = 0
+    cited_use: int = 0
+    other_use: int = 0
+    future: int = 0
+    example: int = 0
+    package_only: int = 0
+    #: sentences naming the telescope with technical words, neither cited nor future:
+    #: in a software paper, what it is built to process
+    built_for: int = 0
+    mention_cues: int = 0
+    instrumentation_cues: int = 0
+    pipeline_cues: int = 0
+    instrumentation_patterns: int = 0
+    #: (weight, snippet, start, end) of own-use sentences, for evidence quotes
+    quotes: list[tuple[float, Snippet, int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the reading needs besides the snippet: patterns and the paper's framing."""
+
+    telescope: Telescope
+    registry: Registry
+    software_paper: bool
+    #: example-section spans per field (offsets into the field)
+    example_spans: dict[str, list[Span]]
+
+
+def read_snippets(snippets: Sequence[Snippet], context: Context) -> Reading:
+    """Read the hit sentences of every snippet with real hits."""
+    reading = Reading()
+    for snippet in snippets:
+        if snippet.real_hits:
+            _read_snippet(snippet, context, reading)
+    return reading
+
+
+def _read_snippet(snippet: Snippet, ctx: Context, out: Reading) -> None:
+    own_spans: list[Span] = []
+    for (a, b), hits in _hit_sentences(snippet):
+        if _read_sentence(snippet, a, b, hits, ctx, out) == "own":
+            own_spans.append((a, b))
+    if not ctx.software_paper:
+        return
+    # what a software paper is *about* shows across its windows, not in the hit's sentence
+    # alone; a sentence of its own data use ("we reduced the data with calwf3") is not
+    cues, text = ctx.registry.cues.compiled, snippet.text
+    out.instrumentation_cues += _count_outside(cues["instrumentation"], text, own_spans)
+    out.pipeline_cues += _count_outside(ctx.telescope.context.pipeline, text, own_spans)
+    out.instrumentation_patterns += _count_outside(
+        ctx.telescope.compiled.instrumentation, text, own_spans
+    )
+
+
+def _read_sentence(
+    snippet: Snippet, a: int, b: int, hits: list[Hit], ctx: Context, out: Reading
+) -> str:
+    """Classify one hit sentence ``snippet.text[a:b]``, count it, return its class."""
+    text = snippet.text[a:b]
+    cues = ctx.registry.cues.compiled
+    comp, context = ctx.telescope.compiled, ctx.telescope.context
+    citations = _count(cues["citation"], text)
+    out.mention_cues += _count(cues["mention"], text) + citations
+    future = _has(cues["future"], text)
+    if not ctx.software_paper:  # a science paper's sentences of instrumentation words
+        out.instrumentation_cues += _count(cues["instrumentation"], text)
+        out.pipeline_cues += _count(context.pipeline, text)
+        out.instrumentation_patterns += _count(comp.instrumentation, text)
+    ours = [_local(h, snippet, a) for h in hits if not h.package]
+    if not ours:
+        out.package_only += 1
+        out.built_for += ctx.software_paper and not future
+        return "package"
+    own = strong = generic = 0
+    if _has(cues["own_data"], text) or _has(comp.science, text) or _has(cues["science"], text):
+        # only a sentence that says data were used needs to know whose telescope it is about
+        others = _other_names(text, ctx)
+        groups = _groups(text, ours, others)
+        # first person about this telescope: "we" nearest its name (in a sentence citing no
+        # one), or anywhere when its name stands by data words ("we combine NIRCam and
+        # archival HST photometry": HST's data are used too)
+        own = 0
+        if _has(cues["own_data"], text):
+            bound = _data_bound(text, ours, others, ctx)
+            near = _attributed(cues["own_data"], text, groups)
+            own = int(bound or (near > 0 and not citations))
+        strong = _attributed(comp.science, text, groups)
+        generic = _attributed(cues["science"], text, groups)
+        if not own + strong + generic:
+            out.other_use += 1
+            return "other"
+    used = own + strong + generic
+    if ctx.software_paper:
+        technical = _technical(text, hits, ctx)
+        if not citations and not future and (used or technical):
+            out.built_for += 1
+        # a tutorial, or data used to test or calibrate what the paper presents
+        if _is_example(snippet, a, b, text, ctx) or (used and technical):
+            out.example += 1
+            return "example"
+    if future:
+        out.future += 1
+        return "future"
+    if not used:
+        return "plain"
+    if _by_others(text, ctx) and not _has(cues["reprocessing"], text):
+        out.cited_use += (
+            1  # "the HST spectra of Smith et al. (2019)": their data, even if we use them
+        )
+        return "cited"
+    if citations and not own:
+        out.cited_use += 1
+        return "cited"
+    if snippet.field in ("acknowledgments", "grants") or _has(cues["boilerplate"], text):
+        # "This work is based on observations made with ...": strong, but boiler-plate
+        # without a word of data use in the paper is not enough on its own
+        out.acknowledged += 1
+        out.quotes.append((1.0, snippet, a, b))
+        return "acknowledged"
+    support = _count(context.support, text) + sum(h.kind == "instrument" for h in hits)
+    out.own_use += 1
+    out.first_person += own > 0
+    out.strong += strong
+    out.support += support
+    weight = sentence_strength(own > 0, strong, support)
+    out.strength += weight
+    out.quotes.append((weight, snippet, a, b))
+    return "own"
+
+
+def sentence_strength(first_person: bool, strong: int, support: int) -> float:
+    """How much one own-use sentence tells: a data-use phrase 1, said in the first person
+    2, plus 1 for a programme id, ObsID, exposure or DOI, plus 0.3 a filter, grating or
+    instrument name (at most 0.6)."""
+    return (2.0 if first_person else 1.0) + (1.0 if strong else 0.0) + min(0.3 * support, 0.6)
+
+
+def _technical(text: str, hits: list[Hit], ctx: Context) -> bool:
+    """Instrument, pipeline, calibration or mode words in a sentence."""
+    context = ctx.telescope.context
+    return (
+        any(h.kind == "instrument" for h in hits)
+        or _has(ctx.registry.cues.compiled["instrumentation"], text)
+        or _has(context.pipeline, text)
+        or _has(context.support, text)
+        or _has(ctx.telescope.compiled.instrumentation, text)
+    )
+
+
+def _other_names(text: str, ctx: Context) -> list[Span]:
+    """Where a sentence names another registry telescope (its real, unshared terms) or an
+    observatory of ``other_facilities``."""
+    spans = _spans(ctx.registry.cues.compiled["other_facilities"], text)
+    for telescope in ctx.registry:
+        if telescope.key == ctx.telescope.key:
+            continue
+        comp = telescope.compiled
+        spans += [(s, e) for s, e, i in comp.find_terms(text) if not comp.term_list[i].shared]
+    return spans
+
+
+def _is_example(snippet: Snippet, a: int, b: int, text: str, ctx: Context) -> bool:
+    if _has(ctx.registry.cues.compiled["worked_example"], text):
+        return True
+    start = snippet.start + a
+    return any(lo <= start < hi for lo, hi in ctx.example_spans.get(snippet.field, []))
+
+
+# --- sentences and attribution -----------------------------------------------------------
+
+#: characters around a hit in which a data word binds it to a first-person sentence
+_DATA_REACH = 30
+_agent_patterns: dict[str, re.Pattern[str]] = {}
+
+
+def _by_others(text: str, ctx: Context) -> bool:
+    """Whether a sentence says whose the data or results are: "by <citation>", "of
+    <citation>" ("observed by Reddy et al.", "the HST photometry of <cit.>")."""
+    citation = ctx.registry.cues.compiled["citation"]
+    if citation is None:
+        return False
+    agent = _agent_patterns.get(citation.pattern)
+    if agent is None:
+        agent = re.compile(rf"\b(?:by|of)[\s~]+(?:{citation.pattern})", re.IGNORECASE)
+        _agent_patterns[citation.pattern] = agent
+    return agent.search(text) is not None
+
+
+def _data_bound(text: str, ours: list[Span], others: list[Span], ctx: Context) -> bool:
+    """Whether a hit stands by a data word or a filter/mode name ("archival HST imaging",
+    "HST/WFC3 F160W") with no other telescope's name in between."""
+    patterns = (ctx.registry.cues.compiled["data_words"], ctx.telescope.context.support)
+    for start, end in ours:
+        lo, hi = max(0, start - _DATA_REACH), min(len(text), end + _DATA_REACH)
+        for pattern in patterns:
+            if pattern is None:
+                continue
+            for m in pattern.finditer(text, lo, hi):
+                between = (min(m.end(), start), max(m.start(), end))
+                if not any(between[0] <= s < between[1] for s, _ in others):
+                    return True
+    return False
+
+
+def _hit_sentences(snippet: Snippet) -> list[tuple[Span, list[Hit]]]:
+    """The sentences (offsets into the snippet) that hold real hits, each with its hits."""
+    out: list[tuple[Span, list[Hit]]] = []
+    for hit in snippet.real_hits:
+        span = quote_span(snippet, hit.start - snippet.start, hit.end - snippet.start, NEAR_CHARS)
+        if out and span[0] < out[-1][0][1]:
+            (lo, hi), hits = out[-1]
+            out[-1] = ((lo, max(hi, span[1])), [*hits, hit])
+        else:
+            out.append((span, [hit]))
+    return out
+
+
+def _local(hit: Hit, snippet: Snippet, a: int) -> Span:
+    return hit.start - snippet.start - a, hit.end - snippet.start - a
+
+
+def _groups(text: str, ours: list[Span], others: list[Span]) -> list[tuple[Span, bool]]:
+    """Names of telescopes in a sentence, chained into groups when only connectors
+    stand between them ("HST and Spitzer", "HST/WFC3"); each group's span and whether
+    it holds this telescope."""
+    names = sorted([(s, True) for s in ours] + [(s, False) for s in others])
+    groups: list[tuple[Span, bool]] = []
+    for (start, end), mine in names:
+        if groups and _joined(text, groups[-1][0][1], start):
+            (lo, hi), has_mine = groups[-1]
+            groups[-1] = ((lo, max(hi, end)), has_mine or mine)
+        else:
+            groups.append(((start, end), mine))
+    return groups
+
+
+def _joined(text: str, end: int, start: int) -> bool:
+    if start <= end:
+        return True
+    gap = text[end:start]
+    return len(gap) <= _CONNECTOR_CHARS and _CONNECTOR.fullmatch(gap) is not None
+
+
+def _attributed(pattern: re.Pattern[str] | None, text: str, groups: list[tuple[Span, bool]]) -> int:
+    """Matches of ``pattern`` whose nearest group of telescope names holds this one."""
+    if pattern is None:
+        return 0
+    found = 0
+    for m in pattern.finditer(text):
+        nearest = min(groups, key=lambda g: (_distance(m.span(), g[0]), not g[1]))
+        found += nearest[1]
+    return found
+
+
+def _distance(a: Span, b: Span) -> int:
+    if a[0] < b[1] and b[0] < a[1]:
+        return 0
+    return b[0] - a[1] if a[1] <= b[0] else a[0] - b[1]
+
+
+def _spans(pattern: re.Pattern[str] | None, text: str) -> list[Span]:
+    return [] if pattern is None else [m.span() for m in pattern.finditer(text)]
+
+
+def _has(pattern: re.Pattern[str] | None, text: str) -> bool:
+    return pattern is not None and pattern.search(text) is not None
+
+
+def _count(pattern: re.Pattern[str] | None, text: str) -> int:
+    return 0 if pattern is None else sum(1 for _ in pattern.finditer(text))
+
+
+def _count_outside(pattern: re.Pattern[str] | None, text: str, skip: list[Span]) -> int:
+    if pattern is None:
+        return 0
+    return sum(1 for m in pattern.finditer(text) if not any(a <= m.start() < b for a, b in skip))
+
+
+def quote_span(snippet: Snippet, start: int, end: int, reach: int = 220) -> Span:
+    """Grow [start, end) to the enclosing sentence, at most ``reach`` characters each way."""
+    text = snippet.text
+    left = max(0, start - reach)
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, left, start)]
+    lo = ends[-1] if ends else left
+    m = _SENTENCE_END.search(text, end, min(len(text), end + reach))
+    hi = m.end() if m else _word_end(text, min(len(text), end + reach))
+    if not ends and lo > 0:  # no sentence start in reach: do not begin mid-word either
+        lo = _word_start(text, lo, start)
+    while lo < start and text[lo].isspace():
+        lo += 1
+    return lo, max(hi, end)
+
+
+def _word_end(text: str, pos: int) -> int:
+    while pos < len(text) and not text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _word_start(text: str, pos: int, limit: int) -> int:
+    while pos < limit and not text[pos - 1].isspace():
+        pos += 1
+    return pos

@@ -318,9 +318,8 @@ def _report_spec(metadata_title: str) -> pdfgen.PaperSpec:
     return _spec(
         title="Flat-field Corrections and Detector Artefacts of WFC3/UVIS",
         affiliation="ABC-012 Report v2, Space Telescope Science Institute, Baltimore, MD",
-        abstract="We describe the new flat-field reference files of WFC3/UVIS on the Hubble "
-        "Space Telescope.",
-        sections=[("1. Introduction", ["The UVIS flats were refined with lamp exposures. " * 3])],
+        abstract="We summarise twelve years of UVIS monitoring on the Hubble Space Telescope.",
+        sections=[("1. Introduction", ["The UVIS channel has been monitored since 2009. " * 3])],
         metadata_title=metadata_title,
         filler_pages=0,
         references=[],
@@ -338,6 +337,8 @@ def test_file_name_or_empty_metadata_title_gives_way_to_the_printed_title(junk: 
 def test_a_pdf_with_a_junk_metadata_title_is_still_read_as_instrumentation(
     tmp_path: Path,
 ) -> None:
+    """Only the printed title says this is an instrument report: with the file-name title
+    it came out as a mention."""
     path = tmp_path / "report.pdf"
     path.write_bytes(pdfgen.two_column_paper(_report_spec("ABC-012_Report_v2")))
     (result,) = list(

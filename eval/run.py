@@ -6,13 +6,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from amc.classify.stream import classify_stream
-from amc.classify.trained import TrainingResult, save_model, train_model
+from amc.classify.trained import (
+    LabelSources,
+    TrainingResult,
+    join_labels,
+    read_verdicts,
+    save_model,
+    train_model,
+)
+from amc.classify.trained.labels import human_label_sources
 from amc.domain.metrics import LABEL_COLUMNS, ScoreReport, label_matrix, score_arrays
+from amc.domain.models import Pair
 from amc.ingest.pairs import read_labelled_pairs, read_pairs
 from amc.output.writers import ResultWriter
 from amc.registry import Registry
@@ -114,13 +124,26 @@ def train(
     folds: int = 5,
     limit: int | None = None,
     seed: int = 0,
-) -> tuple[TrainingResult, Path]:
-    """Train the trained tier on the labelled pairs of ``data`` and save the artifact at
-    ``settings.model_path`` (default ``models/amc-trained``); the result and its folder."""
-    pairs = read_labelled_pairs(find_split_files(data, split or "train"), registry, settings, limit)
-    result = train_model(pairs, registry, settings, n_splits=folds, seed=seed)
+    verdicts: Sequence[Path] = (),
+) -> tuple[TrainingResult, Path, LabelSources]:
+    """Train the trained tier and save the artifact at ``settings.model_path`` (default
+    ``models/amc-trained``); the result, its folder and where the labels came from.
+
+    Without ``verdicts`` every pair of ``data`` needs its labels. With them (JSONL files of
+    ``amc classify --tier llm`` runs), ``data`` gives the pairs' text and, where it has
+    them, human labels, which win; the other pairs take their LLM verdict.
+    """
+    files = find_split_files(data, split or "train")
+    if not verdicts:
+        pairs = read_labelled_pairs(files, registry, settings, limit)
+        origins, sources = None, human_label_sources(pairs)
+    else:
+        read = read_pairs(files, registry, settings)
+        found = [p for p in islice(read, limit) if isinstance(p, Pair)]
+        pairs, origins, sources = join_labels(found, [read_verdicts(v) for v in verdicts])
+    result = train_model(pairs, registry, settings, folds, seed, origins, sources)
     folder = save_model(result.model, settings.model_path or Path("models/amc-trained"))
-    return result, folder
+    return result, folder, sources
 
 
 def _stamp() -> str:

@@ -78,10 +78,11 @@ def evaluate(
     meta = {"data": ", ".join(map(str, files)), "tier": settings.tier, "pairs": len(pairs),
             "errors (scored as all-false)": errors, "generated_at": _stamp()}  # fmt: skip
     telescopes = [p.telescope for p in pairs]
+    guessed = [c.telescope for c in results]  # the telescope column of the submission
     y_true = label_matrix([p.gold for p in pairs])
     y_pred = label_matrix([c.labels if c.ok else None for c in results])
-    written = write_eval_report(folder, telescopes, y_true, y_pred, meta)
-    report = score_arrays(np.asarray(telescopes, dtype=str), y_true, y_pred)
+    written = write_eval_report(folder, telescopes, y_true, y_pred, meta, guessed)
+    report = score_arrays(np.asarray(telescopes, dtype=str), y_true, y_pred, np.asarray(guessed))
     return EvalRun(folder, written, report, len(pairs), errors)
 
 
@@ -99,7 +100,8 @@ def score_files(
         meta = {"submission": str(submission), "solution": str(solution)}
         written = write_eval_report(out, list(sol["telescope"]),
                                     sol[LABEL_COLUMNS].to_numpy(bool),
-                                    aligned[LABEL_COLUMNS].to_numpy(bool), meta)  # fmt: skip
+                                    aligned[LABEL_COLUMNS].to_numpy(bool), meta,
+                                    list(aligned["telescope"]))  # fmt: skip
     return report, written
 
 

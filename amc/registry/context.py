@@ -265,6 +265,9 @@ class CompiledContext:
     def is_homonym(self, text: str, start: int, end: int) -> bool:
         """Whether a homonym's context words lie within its word reach of ``text[start:end]``."""
         for words, pattern in self.homonyms:
+            reach = 40 * words  # no context word anywhere near: nothing to measure
+            if not pattern.search(text, max(0, start - reach), end + reach):
+                continue
             lo, hi = _word_reach(text, start, end, words)
             if pattern.search(text, lo, start) or pattern.search(text, end, hi):
                 return True

@@ -15,10 +15,13 @@ from amc.registry import Cues, Telescope
 #: plain text where no abstract was found)
 LEAD_CHARS = 1500
 #: a heading line: Markdown, LaTeX, "§", numbered, or a short line after a blank one
-_HEADING = re.compile(
-    r"(?:^|\n[ \t]*\n)[ \t]*(?:#{1,6}[ \t]*|\\(?:sub)*section\*?\{|§[ \t]*|\d+(?:\.\d+)*\.?[ \t]+)?"
+_HEADING_LINE = re.compile(
+    r"[ \t]*(?:#{1,6}[ \t]*|\\(?:sub)*section\*?\{|§[ \t]*|\d+(?:\.\d+)*\.?[ \t]+)?"
     r"(?P<name>[A-Z][^\n.]{0,70}?)[ \t]*[:}]?[ \t]*(?=\n)"
 )
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+#: framings of the last papers seen (a paper is classified for several telescopes)
+_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -42,17 +45,33 @@ def paper_framing(paper: Paper, cues: Cues, telescope: Telescope) -> Framing:
     as instrumentation up front too ("reduces the ima files of calwf3"), but not in a
     sentence that says data were used ("we fit the PDCSAP flux", "the images were
     drizzled with AstroDrizzle"): that is data use."""
-    compiled = cues.compiled
     front = paper.abstract or body_lead(paper.body)
-    uses = [p for p in (compiled["own_data"], _REDUCED) if p is not None]
-    about = " ".join(s for s in _SENTENCE.split(front) if not any(p.search(s) for p in uses))
-    patterns = (compiled["instrumentation"], telescope.context.pipeline,
-                telescope.compiled.instrumentation)  # fmt: skip
-    return Framing(
-        instrumentation=sum(_weighted(p, paper.title, about) for p in patterns),
-        results=_weighted(compiled["results"], paper.title, front),
-        forecast=_weighted(compiled["future"], paper.title, front),
-    )
+    generic, about = _generic_framing(paper.title, front, cues)
+    own = (telescope.context.pipeline, telescope.compiled.instrumentation)
+    extra = sum(_weighted(p, paper.title, about) for p in own)
+    return Framing(generic.instrumentation + extra, generic.results, generic.forecast)
+
+
+_framings: dict[tuple[int, str, str], tuple[Framing, str]] = {}
+
+
+def _generic_framing(title: str, front: str, cues: Cues) -> tuple[Framing, str]:
+    """The telescope-independent counts and the front without data-use sentences, cached:
+    the same paper is framed once for all its telescopes."""
+    key = (id(cues), title, front)
+    if key not in _framings:
+        compiled = cues.compiled
+        uses = [p for p in (compiled["own_data"], _REDUCED) if p is not None]
+        about = " ".join(s for s in _SENTENCE.split(front) if not any(p.search(s) for p in uses))
+        framing = Framing(
+            instrumentation=_weighted(compiled["instrumentation"], title, about),
+            results=_weighted(compiled["results"], title, front),
+            forecast=_weighted(compiled["future"], title, front),
+        )
+        if len(_framings) >= _CACHE_SIZE:
+            _framings.pop(next(iter(_framings)))
+        _framings[key] = (framing, about)
+    return _framings[key]
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\\$(])")
@@ -68,11 +87,22 @@ def body_lead(body: str) -> str:
     """The opening of a body with no abstract: its first section (a JOSS "Summary"), at
     most ``LEAD_CHARS`` characters."""
     lead = body[:LEAD_CHARS]
-    headings = [m for m in _HEADING.finditer(lead) if m.start("name") > 0]
-    first_text = next((m for m in headings if m.start() > 0), None)
-    if first_text is not None and headings and headings[0].start() == 0:
-        return lead[: first_text.start()]
+    headings = _headings(lead)
+    if len(headings) >= 2 and headings[0][0] == 0:
+        return lead[: headings[1][0]]
     return lead
+
+
+def _headings(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of every heading line: the first line, or a line after a blank
+    one, that reads as a heading."""
+    starts = [0, *(m.end() for m in _BLANK_LINE.finditer(text))]
+    out = []
+    for start in starts:
+        m = _HEADING_LINE.match(text, start)
+        if m:
+            out.append((start, m.end(), m.group("name").strip()))
+    return out
 
 
 def _weighted(pattern: re.Pattern[str] | None, title: str, front: str) -> int:
@@ -103,10 +133,10 @@ def example_sections(paper: Paper, cues: Cues) -> dict[str, list[tuple[int, int]
     if names is None or not paper.body:
         return {}
     text = paper.body
-    headings = list(_HEADING.finditer(text))
+    headings = _headings(text)
     spans = []
-    for i, heading in enumerate(headings):
-        if names.fullmatch(heading.group("name").strip()):
-            end = headings[i + 1].start() if i + 1 < len(headings) else len(text)
-            spans.append((heading.end(), end))
+    for i, (_, end, name) in enumerate(headings):
+        if names.fullmatch(name):
+            stop = headings[i + 1][0] if i + 1 < len(headings) else len(text)
+            spans.append((end, stop))
     return {"body": spans} if spans else {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from amc.classify.rules.reading import quote_span
+from amc.classify.rules.sentences import quote_span
 from amc.domain.models import Evidence, Snippet, TelescopeLabels
 
 if TYPE_CHECKING:  # the features live in the package that imports this module

@@ -35,20 +35,21 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from amc.classify.rules.sentences import (
+    Span,
+    attributed,
+    clause_of,
+    count,
+    count_outside,
+    has,
+    hit_sentences,
+    local_span,
+    name_groups,
+    names_in,
+    spans,
+)
 from amc.domain.models import Hit, Snippet
 from amc.registry import Registry, Telescope
-
-#: at most this many characters either side of a hit count as its sentence
-NEAR_CHARS = 300
-#: what may stand between two telescope names read as one group ("HST and Spitzer")
-_CONNECTOR = re.compile(
-    r"[\s,;/&+()\[\]\-–~]*(?:(?:and|or|plus|as\s+well\s+as|with)\b[\s,;/&+()\-–~]*)?(?:the\s+)?",
-    re.IGNORECASE,
-)
-_CONNECTOR_CHARS = 25
-_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n\s*\n")
-
-Span = tuple[int, int]
 
 
 @dataclass
@@ -101,7 +102,7 @@ def read_snippets(snippets: Sequence[Snippet], context: Context) -> Reading:
 
 def _read_snippet(snippet: Snippet, ctx: Context, out: Reading) -> None:
     own_spans: list[Span] = []
-    for (a, b), hits in _hit_sentences(snippet):
+    for (a, b), hits in hit_sentences(snippet):
         if _read_sentence(snippet, a, b, hits, ctx, out) == "own":
             own_spans.append((a, b))
     if not ctx.software_paper:
@@ -109,9 +110,9 @@ def _read_snippet(snippet: Snippet, ctx: Context, out: Reading) -> None:
     # what a software paper is *about* shows across its windows, not in the hit's sentence
     # alone; a sentence of its own data use ("we reduced the data with calwf3") is not
     cues, text = ctx.registry.cues.compiled, snippet.text
-    out.instrumentation_cues += _count_outside(cues["instrumentation"], text, own_spans)
-    out.pipeline_cues += _count_outside(ctx.telescope.context.pipeline, text, own_spans)
-    out.instrumentation_patterns += _count_outside(
+    out.instrumentation_cues += count_outside(cues["instrumentation"], text, own_spans)
+    out.pipeline_cues += count_outside(ctx.telescope.context.pipeline, text, own_spans)
+    out.instrumentation_patterns += count_outside(
         ctx.telescope.compiled.instrumentation, text, own_spans
     )
 
@@ -123,36 +124,23 @@ def _read_sentence(
     text = snippet.text[a:b]
     cues = ctx.registry.cues.compiled
     comp, context = ctx.telescope.compiled, ctx.telescope.context
-    citations = _count(cues["citation"], text)
-    out.mention_cues += _count(cues["mention"], text) + citations
-    future = _has(cues["future"], text)
+    citations = count(cues["citation"], text)
+    out.mention_cues += count(cues["mention"], text) + citations
+    future = has(cues["future"], text)
     if not ctx.software_paper:  # a science paper's sentences of instrumentation words
-        out.instrumentation_cues += _count(cues["instrumentation"], text)
-        out.pipeline_cues += _count(context.pipeline, text)
-        out.instrumentation_patterns += _count(comp.instrumentation, text)
-    ours = [_local(h, snippet, a) for h in hits if not h.package]
+        out.instrumentation_cues += count(cues["instrumentation"], text)
+        out.pipeline_cues += count(context.pipeline, text)
+        out.instrumentation_patterns += count(comp.instrumentation, text)
+    ours = [local_span(h, snippet, a) for h in hits if not h.package]
     if not ours:
         out.package_only += 1
         out.built_for += ctx.software_paper and not future
         return "package"
-    own = strong = generic = 0
-    if _has(cues["own_data"], text) or _has(comp.science, text) or _has(cues["science"], text):
-        # only a sentence that says data were used needs to know whose telescope it is about
-        others = _other_names(text, ctx)
-        groups = _groups(text, ours, others)
-        # first person about this telescope: "we" nearest its name (in a sentence citing no
-        # one), or anywhere when its name stands by data words ("we combine NIRCam and
-        # archival HST photometry": HST's data are used too)
-        own = 0
-        if _has(cues["own_data"], text):
-            bound = _data_bound(text, ours, others, ctx)
-            near = _attributed(cues["own_data"], text, groups)
-            own = int(bound or (near > 0 and not citations))
-        strong = _attributed(comp.science, text, groups)
-        generic = _attributed(cues["science"], text, groups)
-        if not own + strong + generic:
-            out.other_use += 1
-            return "other"
+    use = _data_use(text, ours, citations, ctx)
+    if use is None:
+        out.other_use += 1
+        return "other"
+    own, strong, generic = use
     used = own + strong + generic
     if ctx.software_paper:
         technical = _technical(text, hits, ctx)
@@ -167,21 +155,17 @@ def _read_sentence(
         return "future"
     if not used:
         return "plain"
-    if _by_others(text, ctx) and not _has(cues["reprocessing"], text):
-        out.cited_use += (
-            1  # "the HST spectra of Smith et al. (2019)": their data, even if we use them
-        )
-        return "cited"
-    if citations and not own:
+    # "the HST spectra of Smith et al. (2019)": their data, even if we use them
+    if (_by_others(text, ctx) and not has(cues["reprocessing"], text)) or (citations and not own):
         out.cited_use += 1
         return "cited"
-    if snippet.field in ("acknowledgments", "grants") or _has(cues["boilerplate"], text):
+    if snippet.field in ("acknowledgments", "grants") or has(cues["boilerplate"], text):
         # "This work is based on observations made with ...": strong, but boiler-plate
         # without a word of data use in the paper is not enough on its own
         out.acknowledged += 1
         out.quotes.append((1.0, snippet, a, b))
         return "acknowledged"
-    support = _count(context.support, text) + sum(h.kind == "instrument" for h in hits)
+    support = count(context.support, text) + sum(h.kind == "instrument" for h in hits)
     out.own_use += 1
     out.first_person += own > 0
     out.strong += strong
@@ -190,6 +174,33 @@ def _read_sentence(
     out.strength += weight
     out.quotes.append((weight, snippet, a, b))
     return "own"
+
+
+def _data_use(
+    text: str, ours: list[Span], citations: int, ctx: Context
+) -> tuple[int, int, int] | None:
+    """The data-use phrases of a sentence that are about this telescope: (first person
+    0/1, programme ids and DOIs, other phrases); None when it has some, all about other
+    telescopes."""
+    cues, comp = ctx.registry.cues.compiled, ctx.telescope.compiled
+    if not (has(cues["own_data"], text) or has(comp.science, text) or has(cues["science"], text)):
+        return 0, 0, 0  # says no data were used: whose telescope it is about does not matter
+    others = _other_names(text, ctx)
+    groups = name_groups(text, ours, others)
+    # first person about this telescope, in a clause that names it: "we" nearest its name
+    # (in a sentence citing no one), or anywhere in the clause when its name stands by data
+    # words ("we combine NIRCam and archival HST photometry": HST's data are used too; not
+    # "we observed with Keck, and archival HST images are shown")
+    own = 0
+    clause = clause_of(text, ours)
+    if has(cues["own_data"], clause):
+        near = attributed(
+            cues["own_data"], clause, name_groups(clause, *names_in(ours, others, text, clause))
+        )
+        own = int(_data_bound(text, ours, others, ctx) or (near > 0 and not citations))
+    strong = attributed(comp.science, text, groups)
+    generic = attributed(cues["science"], text, groups)
+    return None if not own + strong + generic else (own, strong, generic)
 
 
 def sentence_strength(first_person: bool, strong: int, support: int) -> float:
@@ -204,27 +215,27 @@ def _technical(text: str, hits: list[Hit], ctx: Context) -> bool:
     context = ctx.telescope.context
     return (
         any(h.kind == "instrument" for h in hits)
-        or _has(ctx.registry.cues.compiled["instrumentation"], text)
-        or _has(context.pipeline, text)
-        or _has(context.support, text)
-        or _has(ctx.telescope.compiled.instrumentation, text)
+        or has(ctx.registry.cues.compiled["instrumentation"], text)
+        or has(context.pipeline, text)
+        or has(context.support, text)
+        or has(ctx.telescope.compiled.instrumentation, text)
     )
 
 
 def _other_names(text: str, ctx: Context) -> list[Span]:
     """Where a sentence names another registry telescope (its real, unshared terms) or an
     observatory of ``other_facilities``."""
-    spans = _spans(ctx.registry.cues.compiled["other_facilities"], text)
+    found = spans(ctx.registry.cues.compiled["other_facilities"], text)
     for telescope in ctx.registry:
         if telescope.key == ctx.telescope.key:
             continue
         comp = telescope.compiled
-        spans += [(s, e) for s, e, i in comp.find_terms(text) if not comp.term_list[i].shared]
-    return spans
+        found += [(s, e) for s, e, i in comp.find_terms(text) if not comp.term_list[i].shared]
+    return found
 
 
 def _is_example(snippet: Snippet, a: int, b: int, text: str, ctx: Context) -> bool:
-    if _has(ctx.registry.cues.compiled["worked_example"], text):
+    if has(ctx.registry.cues.compiled["worked_example"], text):
         return True
     start = snippet.start + a
     return any(lo <= start < hi for lo, hi in ctx.example_spans.get(snippet.field, []))
@@ -264,104 +275,3 @@ def _data_bound(text: str, ours: list[Span], others: list[Span], ctx: Context) -
                 if not any(between[0] <= s < between[1] for s, _ in others):
                     return True
     return False
-
-
-def _hit_sentences(snippet: Snippet) -> list[tuple[Span, list[Hit]]]:
-    """The sentences (offsets into the snippet) that hold real hits, each with its hits."""
-    out: list[tuple[Span, list[Hit]]] = []
-    for hit in snippet.real_hits:
-        span = quote_span(snippet, hit.start - snippet.start, hit.end - snippet.start, NEAR_CHARS)
-        if out and span[0] < out[-1][0][1]:
-            (lo, hi), hits = out[-1]
-            out[-1] = ((lo, max(hi, span[1])), [*hits, hit])
-        else:
-            out.append((span, [hit]))
-    return out
-
-
-def _local(hit: Hit, snippet: Snippet, a: int) -> Span:
-    return hit.start - snippet.start - a, hit.end - snippet.start - a
-
-
-def _groups(text: str, ours: list[Span], others: list[Span]) -> list[tuple[Span, bool]]:
-    """Names of telescopes in a sentence, chained into groups when only connectors
-    stand between them ("HST and Spitzer", "HST/WFC3"); each group's span and whether
-    it holds this telescope."""
-    names = sorted([(s, True) for s in ours] + [(s, False) for s in others])
-    groups: list[tuple[Span, bool]] = []
-    for (start, end), mine in names:
-        if groups and _joined(text, groups[-1][0][1], start):
-            (lo, hi), has_mine = groups[-1]
-            groups[-1] = ((lo, max(hi, end)), has_mine or mine)
-        else:
-            groups.append(((start, end), mine))
-    return groups
-
-
-def _joined(text: str, end: int, start: int) -> bool:
-    if start <= end:
-        return True
-    gap = text[end:start]
-    return len(gap) <= _CONNECTOR_CHARS and _CONNECTOR.fullmatch(gap) is not None
-
-
-def _attributed(pattern: re.Pattern[str] | None, text: str, groups: list[tuple[Span, bool]]) -> int:
-    """Matches of ``pattern`` whose nearest group of telescope names holds this one."""
-    if pattern is None:
-        return 0
-    found = 0
-    for m in pattern.finditer(text):
-        nearest = min(groups, key=lambda g: (_distance(m.span(), g[0]), not g[1]))
-        found += nearest[1]
-    return found
-
-
-def _distance(a: Span, b: Span) -> int:
-    if a[0] < b[1] and b[0] < a[1]:
-        return 0
-    return b[0] - a[1] if a[1] <= b[0] else a[0] - b[1]
-
-
-def _spans(pattern: re.Pattern[str] | None, text: str) -> list[Span]:
-    return [] if pattern is None else [m.span() for m in pattern.finditer(text)]
-
-
-def _has(pattern: re.Pattern[str] | None, text: str) -> bool:
-    return pattern is not None and pattern.search(text) is not None
-
-
-def _count(pattern: re.Pattern[str] | None, text: str) -> int:
-    return 0 if pattern is None else sum(1 for _ in pattern.finditer(text))
-
-
-def _count_outside(pattern: re.Pattern[str] | None, text: str, skip: list[Span]) -> int:
-    if pattern is None:
-        return 0
-    return sum(1 for m in pattern.finditer(text) if not any(a <= m.start() < b for a, b in skip))
-
-
-def quote_span(snippet: Snippet, start: int, end: int, reach: int = 220) -> Span:
-    """Grow [start, end) to the enclosing sentence, at most ``reach`` characters each way."""
-    text = snippet.text
-    left = max(0, start - reach)
-    ends = [m.end() for m in _SENTENCE_END.finditer(text, left, start)]
-    lo = ends[-1] if ends else left
-    m = _SENTENCE_END.search(text, end, min(len(text), end + reach))
-    hi = m.end() if m else _word_end(text, min(len(text), end + reach))
-    if not ends and lo > 0:  # no sentence start in reach: do not begin mid-word either
-        lo = _word_start(text, lo, start)
-    while lo < start and text[lo].isspace():
-        lo += 1
-    return lo, max(hi, end)
-
-
-def _word_end(text: str, pos: int) -> int:
-    while pos < len(text) and not text[pos].isspace():
-        pos += 1
-    return pos
-
-
-def _word_start(text: str, pos: int, limit: int) -> int:
-    while pos < limit and not text[pos - 1].isspace():
-        pos += 1
-    return pos

@@ -183,3 +183,8 @@ def test_gapped_trap_pattern_is_one_regex() -> None:
     assert pattern.search("the Hubble tuning-fork diagram")
     assert not pattern.search("the Hubble very classic tuning fork")  # two words: over the gap
     assert not pattern.search("the hubble tuning fork")  # the name keeps its case
+
+
+def test_an_award_issued_by_the_cxc_is_a_grant_not_a_reference(registry: Registry) -> None:
+    text = "We acknowledge Chandra award GO7-18001X issued by the CXC."
+    assert {kind for _, kind, _ in kinds(registry, "CHANDRA", text)} == {"grant"}

@@ -143,11 +143,12 @@ def _read_sentence(
     own, strong, generic = use
     used = own + strong + generic
     if ctx.software_paper:
-        technical = _technical(text, hits, ctx)
-        if not citations and not future and (used or technical):
+        calibration = _calibration_words(text, ctx)
+        if not citations and not future and (used or calibration or _names_a_mode(text, hits, ctx)):
             out.built_for += 1
-        # a tutorial, or data used to test or calibrate what the paper presents
-        if _is_example(snippet, a, b, text, ctx) or (used and technical):
+        # a tutorial, or data used to test or calibrate what the paper presents (an instrument
+        # named in a data-use sentence is no sign of that: science sentences name them too)
+        if _is_example(snippet, a, b, text, ctx) or (used and calibration):
             out.example += 1
             return "example"
     if future:
@@ -210,16 +211,18 @@ def sentence_strength(first_person: bool, strong: int, support: int) -> float:
     return (2.0 if first_person else 1.0) + (1.0 if strong else 0.0) + min(0.3 * support, 0.6)
 
 
-def _technical(text: str, hits: list[Hit], ctx: Context) -> bool:
-    """Instrument, pipeline, calibration or mode words in a sentence."""
-    context = ctx.telescope.context
+def _calibration_words(text: str, ctx: Context) -> bool:
+    """Instrument-study, pipeline or calibration words in a sentence."""
     return (
-        any(h.kind == "instrument" for h in hits)
-        or has(ctx.registry.cues.compiled["instrumentation"], text)
-        or has(context.pipeline, text)
-        or has(context.support, text)
+        has(ctx.registry.cues.compiled["instrumentation"], text)
+        or has(ctx.telescope.context.pipeline, text)
         or has(ctx.telescope.compiled.instrumentation, text)
     )
+
+
+def _names_a_mode(text: str, hits: list[Hit], ctx: Context) -> bool:
+    """An instrument, filter, grating or mode named in a sentence."""
+    return any(h.kind == "instrument" for h in hits) or has(ctx.telescope.context.support, text)
 
 
 def _other_names(text: str, ctx: Context) -> list[Span]:

@@ -130,6 +130,8 @@ class LabelSources:
 
     def summary(self) -> str:
         """One line for the person training: what was used and what was skipped."""
+        if not self.files:
+            return f"{self.human:,} pairs labelled in the input"
         parts = [f"{self.llm:,} labelled by LLM verdicts", f"{self.human:,} by humans"]
         if self.both:
             parts.append(f"human labels won on {self.both:,} (the LLM agreed on "

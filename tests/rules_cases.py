@@ -710,3 +710,214 @@ FRESH_CASES: list[Case] = [
         "100 stamps, as shown in the example notebook.",
     ),
 ]
+
+
+#: A third batch, written last, to check the finished rules on harder text (LaTeX
+#: leftovers, captions, data-availability lines, several telescopes per sentence); its
+#: first run is reported by the test's docstring, nothing was changed after it.
+BLIND_CASES: list[Case] = [
+    Case(
+        "latex-own-observations",
+        OTHERS,
+        "HST",
+        "science",
+        title="A Tidal Disruption Event in a Post-starburst Galaxy",
+        abstract="We present UV spectroscopy of the tidal disruption event AT\\,2019qiz.",
+        body="We observed AT\\,2019qiz with \\textit{HST}/STIS on three epochs (GO-16239, PI "
+        "Smith) using the G140L and G230L gratings~\\citep{smith20}. The spectra were reduced "
+        "with \\texttt{calstis}.",
+    ),
+    Case(
+        "data-availability-mast",
+        OTHERS,
+        "JWST",
+        "science",
+        title="Carbon-rich Dust in a Wolf-Rayet Binary",
+        abstract="We present mid-infrared imaging of the dusty Wolf-Rayet binary WR 140.",
+        body="The MIRI images reveal 17 nested dust shells.",
+        acknowledgments="All the JWST data used in this paper can be found in MAST: "
+        "10.17909/xyz1-ab23. This work is based on observations made with the NASA/ESA/CSA "
+        "James Webb Space Telescope.",
+    ),
+    Case(
+        "caption-comparison",
+        OTHERS,
+        "HST",
+        "mention",
+        title="ALMA Imaging of Molecular Gas in the Antennae Galaxies",
+        abstract="We present ALMA CO(2-1) imaging of the Antennae galaxies at 50 pc resolution.",
+        body="Figure 2. ALMA CO(2-1) moment-zero map (contours) over the HST F814W image from "
+        "Whitmore et al. (2010). Our ALMA data resolve individual giant molecular clouds.",
+    ),
+    Case(
+        "intro-history",
+        OTHERS,
+        "CHANDRA",
+        "mention",
+        title="Particle Acceleration at Young Supernova Remnant Shocks",
+        abstract="We model cosmic-ray acceleration at the forward shocks of young remnants.",
+        body="Since its launch in 1999, Chandra has revealed thin X-ray synchrotron rims at the "
+        "shocks of young remnants \\citep{bamba2003,vink2012}, which we interpret here.",
+    ),
+    Case(
+        "several-telescopes-ours",
+        OTHERS,
+        "CHANDRA",
+        "science",
+        title="The Hot Gas Halo of NGC 4649",
+        abstract="We combine Chandra and XMM-Newton observations of the elliptical NGC 4649.",
+        body="We reduced the Chandra ACIS-S data (ObsIDs 785, 8182 and 8507) with CIAO 4.14 and "
+        "the XMM-Newton EPIC data with SAS.",
+    ),
+    Case(
+        "several-telescopes-theirs",
+        OTHERS,
+        "JWST",
+        "mention",
+        title="Lyman-alpha Emitters at z = 6.6 with Subaru",
+        abstract="We present a Subaru/HSC narrow-band survey for Lyman-alpha emitters.",
+        body="We observed the field with Subaru/HSC in the NB921 filter for 10 hours; JWST "
+        "NIRSpec spectra of two of our emitters were published by Saxena et al. (2023).",
+    ),
+    Case(
+        "proposal-future",
+        OTHERS,
+        "JWST",
+        "mention",
+        title="A Candidate Protoplanet in the PDS 70 Disk",
+        abstract="We report a candidate protoplanet from Keck/NIRC2 imaging.",
+        body="We will observe the candidate with JWST/NIRCam in Cycle 3 (GO 4050) to confirm "
+        "its common proper motion.",
+    ),
+    Case(
+        "review-mention",
+        OTHERS,
+        "HST",
+        "mention",
+        title="The Hubble Tension: A Review of Local Distance Ladders",
+        abstract="We review Cepheid, TRGB and Mira distance ladders.",
+        body="The SH0ES team obtained HST WFC3/IR photometry of Cepheids in 42 SN Ia hosts "
+        "(Riess et al. 2022), which set the current tension.",
+    ),
+    Case(
+        "webb-person-acknowledged",
+        TRAPS,
+        "JWST",
+        "not_telescope",
+        title="Flare Rates of M Dwarfs from TESS",
+        abstract="We measure flare rates of 4000 M dwarfs from TESS light curves.",
+        body="Flares were identified with the method of Webb et al. (2021).",
+        acknowledgments="We thank Dr. Webb for comments on the manuscript.",
+    ),
+    Case(
+        "hubble-time-trap",
+        TRAPS,
+        "HST",
+        "not_telescope",
+        title="Dynamical Friction Timescales of Globular Clusters",
+        abstract="We compute inspiral times of globular clusters in dwarf galaxies.",
+        body="Clusters more massive than 10^6 solar masses sink in less than a Hubble time, "
+        "and the local Hubble flow sets the outer boundary.",
+    ),
+    Case(
+        "hubble-fellow-and-data",
+        OTHERS,
+        "HST",
+        "science",
+        title="Stellar Populations of Ultra-diffuse Galaxies in Coma",
+        abstract="We present HST/ACS imaging of 12 ultra-diffuse galaxies in the Coma cluster.",
+        body="Our ACS/WFC images in F606W and F814W (GO 15235) reach 2 mag below the TRGB.",
+        acknowledgments="J.D. is a NASA Hubble Fellow (HST-HF2-51470.001-A).",
+    ),
+    Case(
+        "tess-input-catalog-only",
+        TRAPS,
+        "TESS",
+        "not_telescope",
+        title="Spectroscopic Parameters of Nearby K Dwarfs",
+        abstract="We derive effective temperatures for 500 K dwarfs from HARPS spectra.",
+        body="Stellar radii are taken from the TESS Input Catalog (TIC) ID list of Stassun et "
+        "al. (2019).",
+    ),
+    Case(
+        "k2-spectral-type",
+        TRAPS,
+        "K2",
+        "not_telescope",
+        title="Magnetic Activity of Late-type Binaries",
+        abstract="We monitor chromospheric activity in 30 binaries.",
+        body="The primary is a K2 V star and the secondary an M1 dwarf.",
+    ),
+    Case(
+        "instrument-paper-chandra",
+        SOFTWARE,
+        "CHANDRA",
+        "instrumentation",
+        title="Temporal Evolution of the HRC-I Gain and Quantum Efficiency",
+        abstract="We track the gain decline of the Chandra HRC-I detector from 1999 to 2022 with "
+        "observations of the calibration source AR Lac and update the quantum efficiency.",
+        body="The gain map was re-derived every year. The new calibration is released in CALDB "
+        "4.10.",
+    ),
+    Case(
+        "joss-pipeline-tess",
+        SOFTWARE,
+        "TESS",
+        "instrumentation",
+        title="quicklc: Light Curves from TESS Full-frame Images",
+        body="# Summary\n\nquicklc is an open-source Python package that extracts light curves "
+        "from TESS full-frame images, models scattered light and removes pointing jitter.\n\n"
+        "# Statement of need\n\nThe SPOC and QLP pipelines cover only a subset of stars; "
+        "quicklc processes any target in the FFIs.",
+    ),
+    Case(
+        "joss-mentions-other-mission",
+        SOFTWARE,
+        "KEPLER",
+        "mention",
+        title="quicklc: Light Curves from TESS Full-frame Images",
+        body="# Summary\n\nquicklc is an open-source Python package that extracts light curves "
+        "from TESS full-frame images.\n\n# Statement of need\n\nIts design follows the "
+        "approach used for Kepler by earlier tools (Vinícius et al. 2018).",
+    ),
+    Case(
+        "simulation-paper-jwst",
+        OTHERS,
+        "JWST",
+        "mention",
+        title="Mock JWST Deep Fields from the THESAN Simulations",
+        abstract="We generate mock JWST NIRCam images from cosmological simulations.",
+        body="The mock images include the NIRCam point spread function and noise for a 10 hour "
+        "exposure in F200W.",
+    ),
+    Case(
+        "archival-reanalysis-chandra",
+        OTHERS,
+        "CHANDRA",
+        "science",
+        title="Revisiting the X-ray Cavities of MS 0735.6+7421",
+        abstract="We re-analyse 500 ks of archival Chandra observations of MS 0735.6+7421.",
+        body="We re-processed the archival ACIS-I observations first analysed by McNamara et "
+        "al. (2009) and extracted spectra in 12 annuli.",
+    ),
+    Case(
+        "galex-catalog-positions",
+        OTHERS,
+        "GALEX",
+        "mention",
+        title="White Dwarf Candidates in Gaia DR3",
+        abstract="We select white dwarf candidates from Gaia DR3 astrometry.",
+        body="We cross-matched the candidates with the GALEX catalogue (Bianchi et al. 2017) to "
+        "flag UV-excess sources, without further use.",
+    ),
+    Case(
+        "plain-ack-only",
+        OTHERS,
+        "HST",
+        "mention",
+        title="A Semi-analytic Model of Galactic Winds",
+        abstract="We present a semi-analytic model of supernova-driven winds.",
+        body="Our model reproduces the mass-loading factors of simulations.",
+        acknowledgments="Based on observations made with the NASA/ESA Hubble Space Telescope.",
+    ),
+]

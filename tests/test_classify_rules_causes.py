@@ -3,16 +3,22 @@
 ``tests/rules_cases.py`` holds the pairs (paper fragments in the style of real papers,
 none copied from the dev papers or the sample). ``CASES`` was written with the causes
 and every one must come out right; ``FRESH_CASES`` was written after the rules were
-built and run once unchanged (24 of 25 right; the miss, a "we report ... from 170 ks of
-new Chandra observations" sentence, showed that a single plain data-use sentence with a
-programme-level detail was under-weighted, fixed by weighing each sentence as a whole).
-On the old rules tier 24 of the 35 ``CASES`` came out wrong.
+built and run once unchanged (24 of 25 right, the old rules tier 22; the miss, "we
+report ... from 170 ks of new Chandra observations", showed that a single plain
+data-use sentence with a programme-level detail was under-weighted, fixed by weighing
+each sentence as a whole).
+``BLIND_CASES`` (harder text: LaTeX leftovers, captions, data-availability lines,
+several telescopes in a sentence) was written last and run once: 18 of 20 right (the old
+rules tier: 14); the two misses were causes, fixed after that run: a data DOI in the
+acknowledgments was read as boiler-plate, and "Dr." ended the clause a homonym's context
+is looked for in ("We thank Dr. Webb"). On the old rules tier 22 of the 39 ``CASES``
+came out wrong.
 """
 
 from __future__ import annotations
 
 import pytest
-from rules_cases import CASES, FRESH_CASES, OTHERS, SOFTWARE, TRAPS, Case
+from rules_cases import BLIND_CASES, CASES, FRESH_CASES, OTHERS, SOFTWARE, TRAPS, Case
 
 from amc.classify.rules import classify_rules
 from amc.domain.models import Classification, Pair, Paper
@@ -49,9 +55,10 @@ def test_every_cause_has_cases_of_each_side() -> None:
         assert len(expected) >= 2, cause  # not only one answer per cause
 
 
-def test_fresh_cases_floor(registry: Registry) -> None:
-    right = [c.id for c in FRESH_CASES if labels(classify(c, registry)) == c.expected]
-    assert len(right) >= 0.9 * len(FRESH_CASES), sorted({c.id for c in FRESH_CASES} - set(right))
+@pytest.mark.parametrize("cases", [FRESH_CASES, BLIND_CASES], ids=["fresh", "blind"])
+def test_later_batches_floor(cases: list[Case], registry: Registry) -> None:
+    right = [c.id for c in cases if labels(classify(c, registry)) == c.expected]
+    assert len(right) >= 0.9 * len(cases), sorted({c.id for c in cases} - set(right))
 
 
 def test_own_use_sentences_are_the_evidence(registry: Registry) -> None:

@@ -275,7 +275,12 @@ class CompiledContext:
 
 
 _WORD = re.compile(r"\S+")
-_CLAUSE_END = re.compile(r"[.;!?](?:\s|$)|\n\s*\n")
+#: a clause ends at ";", "!", "?", a blank line, or a full stop that ends no title or
+#: initial ("Dr.", "Prof.", "A.")
+_CLAUSE_END = re.compile(
+    r"(?:[;!?]|(?<!\b[A-Z])(?<!\b[A-Z][a-z])(?<!\b[A-Z][a-z]{2})(?<!\b[A-Z][a-z]{3})\.)"
+    r"(?:\s|$)|\n\s*\n"
+)
 
 
 def _word_reach(text: str, start: int, end: int, words: int) -> tuple[int, int]:

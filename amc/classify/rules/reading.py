@@ -160,9 +160,11 @@ def _read_sentence(
     if (_by_others(text, ctx) and not has(cues["reprocessing"], text)) or (citations and not own):
         out.cited_use += 1
         return "cited"
-    if snippet.field in ("acknowledgments", "grants") or has(cues["boilerplate"], text):
+    in_acknowledgments = snippet.field in ("acknowledgments", "grants") and not strong
+    if in_acknowledgments or has(cues["boilerplate"], text):
         # "This work is based on observations made with ...": strong, but boiler-plate
-        # without a word of data use in the paper is not enough on its own
+        # without a word of data use in the paper is not enough on its own (a programme id
+        # or a data DOI in the acknowledgments is the paper's own data, though)
         out.acknowledged += 1
         out.quotes.append((1.0, snippet, a, b))
         return "acknowledged"

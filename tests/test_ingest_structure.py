@@ -174,3 +174,20 @@ def test_a_txt_instrument_paper_is_instrumentation(tmp_path: Path) -> None:
     settings = load_settings(progress=False)
     (result,) = list(classify_papers([path], load_registry(), settings, ["HST"]))
     assert result.labels is not None and result.labels.instrumentation, result.reason
+
+
+@pytest.mark.parametrize(
+    ("line", "is_title"),
+    [
+        ("21 cm Intensity Mapping with MeerKAT", True),
+        ("3D Simulations of Core-collapse Supernovae", True),
+        ("2024 03 05", False),
+        ("March 3, 2024", False),
+        ("Instrument Science Report WFC3 2022-07", False),
+        ("A. Smith, B. Jones and C. Lee", False),
+        ("Department of Astronomy, University of Somewhere", False),
+    ],
+)
+def test_what_looks_like_a_title(line: str, is_title: bool) -> None:
+    parts = split_text(f"{line}\n\n{ABSTRACT}\n\n1. Introduction\n\n{BODY}\n")
+    assert (parts.title == line) is is_title

@@ -19,8 +19,8 @@ used, and a reference list must not count as mentions. Recognised, in order:
   affiliation or journal header).
 
 The title is the first line that looks like one (not a journal header, date,
-e-mail, arXiv stamp or author list), before the abstract. What is not found stays
-in the body, so nothing is lost.
+e-mail, report number or author list), before the abstract. What is not found stays
+in the body; only the headings and a Markdown front matter are dropped.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ _YAML_TITLE = re.compile(r"^title:[ \t]*['\"]?(.+?)['\"]?[ \t]*$", re.MULTILINE)
 _NOT_TITLE = re.compile(
     r"^(?:draft[ \t]+version|preprint|accepted|received|revised|typeset|submitted|arxiv|doi|"
     r"mnras|astronomy[ \t]*&[ \t]*astrophysics|the[ \t]+astrophysical[ \t]+journal|"
-    r"research[ \t]+notes|journal|vol\.|volume|©|copyright|page[ \t]+\d|\d|\\|%|\[|\{|<|"
+    r"research[ \t]+notes|journal|vol\.|volume|©|copyright|page[ \t]+\d|\d+[ \t]*$|"
+    r"\d{1,4}[ \t./-]+\d|\\|%|\[|\{|<|"
     r"(?:january|february|march|april|may|june|july|august|september|october|november|"
     r"december)\b)",
     re.IGNORECASE,

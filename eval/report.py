@@ -38,11 +38,14 @@ def write_eval_report(
     y_true: np.ndarray,
     y_pred: np.ndarray,
     meta: dict[str, Any],
+    predicted_telescopes: Sequence[str] | None = None,
 ) -> dict[str, Path]:
-    """Score and write ``report.json``, ``report.md``, ``report.html`` and two PNG figures."""
+    """Score and write ``report.json``, ``report.md``, ``report.html`` and two PNG figures
+    (``predicted_telescopes``: a submission's telescope column, default the true ones)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    report = score_arrays(np.asarray(telescopes, dtype=str), y_true, y_pred)
+    guessed = None if predicted_telescopes is None else np.asarray(predicted_telescopes, str)
+    report = score_arrays(np.asarray(telescopes, dtype=str), y_true, y_pred, guessed)
     confusion = confusion_matrices(y_true, y_pred)
     files = {"f1_png": out / "cell_f1.png", "confusion_png": out / "confusion.png"}
     plot_cell_f1(report, files["f1_png"])
@@ -70,6 +73,7 @@ def eval_html(
 ) -> str:
     headline: list[list[object]] = [
         [METRIC_NAMES["cell_macro_f1"], fmt(report.cell_macro_f1)],
+        [METRIC_NAMES["official_macro_f1"], fmt(report.official_macro_f1)],
         [METRIC_NAMES["sklearn_macro_f1"], fmt(report.sklearn_macro_f1)],
         [METRIC_NAMES["micro_f1"], fmt(report.micro_f1)],
         ["rows scored", report.n_rows],
@@ -77,6 +81,8 @@ def eval_html(
     scores = ["precision", "recall", "F1", "support", "predicted"]
     per_label = [[s.label, fmt(s.precision), fmt(s.recall), fmt(s.f1), s.support,
                   s.predicted_positives] for s in report.per_label]  # fmt: skip
+    per_telescope = [[s.label, fmt(s.precision), fmt(s.recall), fmt(s.f1), s.support,
+                      s.predicted_positives] for s in report.per_telescope]  # fmt: skip
     cells = [[c.telescope, c.label, fmt(c.precision), fmt(c.recall), fmt(c.f1), c.support,
               c.predicted_positives, "yes" if c.counted else "no"]
              for c in report.cells]  # fmt: skip
@@ -87,6 +93,8 @@ def eval_html(
         html_table(["metric", "value"], headline),
         "<h2>Per label (pooled)</h2>",
         html_table(["label", *scores], per_label),
+        "<h2>Predicted telescope column (official macro-F1)</h2>",
+        html_table(["telescope", *scores], per_telescope),
         "<h2>Per cell (telescope × label)</h2>",
         html_table(["telescope", "label", *scores, "counted"], cells),
         '<img src="cell_f1.png" alt="per-cell F1">',

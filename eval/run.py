@@ -6,14 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from amc.classify.stream import classify_stream
-from amc.classify.trained import TrainingResult, save_model, train_model
+from amc.classify.trained import (
+    LabelSources,
+    TrainingResult,
+    join_labels,
+    read_verdicts,
+    save_model,
+    train_model,
+)
+from amc.classify.trained.labels import human_label_sources
 from amc.domain.metrics import LABEL_COLUMNS, ScoreReport, label_matrix, score_arrays
-from amc.domain.models import Classification
+from amc.domain.models import Classification, Pair
 from amc.ingest.pairs import read_labelled_pairs, read_pairs
 from amc.output.writers import ResultWriter
 from amc.registry import Registry
@@ -71,10 +80,11 @@ def evaluate(
     meta = {"data": ", ".join(map(str, files)), "tier": settings.tier, "pairs": len(pairs),
             "errors (scored as all-false)": errors, "generated_at": _stamp()}  # fmt: skip
     telescopes = [p.telescope for p in pairs]
+    guessed = [c.telescope for c in results]  # the telescope column of the submission
     y_true = label_matrix([p.gold for p in pairs])
     y_pred = label_matrix([c.labels if c.ok else None for c in results])
-    written = write_eval_report(folder, telescopes, y_true, y_pred, meta)
-    report = score_arrays(np.asarray(telescopes, dtype=str), y_true, y_pred)
+    written = write_eval_report(folder, telescopes, y_true, y_pred, meta, guessed)
+    report = score_arrays(np.asarray(telescopes, dtype=str), y_true, y_pred, np.asarray(guessed))
     return EvalRun(folder, written, report, len(pairs), errors)
 
 
@@ -92,7 +102,8 @@ def score_files(
         meta = {"submission": str(submission), "solution": str(solution)}
         written = write_eval_report(out, list(sol["telescope"]),
                                     sol[LABEL_COLUMNS].to_numpy(bool),
-                                    aligned[LABEL_COLUMNS].to_numpy(bool), meta)  # fmt: skip
+                                    aligned[LABEL_COLUMNS].to_numpy(bool), meta,
+                                    list(aligned["telescope"]))  # fmt: skip
     return report, written
 
 
@@ -117,13 +128,26 @@ def train(
     folds: int = 5,
     limit: int | None = None,
     seed: int = 0,
-) -> tuple[TrainingResult, Path]:
-    """Train the trained tier on the labelled pairs of ``data`` and save the artifact at
-    ``settings.model_path`` (default ``models/amc-trained``); the result and its folder."""
-    pairs = read_labelled_pairs(find_split_files(data, split or "train"), registry, settings, limit)
-    result = train_model(pairs, registry, settings, n_splits=folds, seed=seed)
+    verdicts: Sequence[Path] = (),
+) -> tuple[TrainingResult, Path, LabelSources]:
+    """Train the trained tier and save the artifact at ``settings.model_path`` (default
+    ``models/amc-trained``); the result, its folder and where the labels came from.
+
+    Without ``verdicts`` every pair of ``data`` needs its labels. With them (JSONL files of
+    ``amc classify --tier llm`` runs), ``data`` gives the pairs' text and, where it has
+    them, human labels, which win; the other pairs take their LLM verdict.
+    """
+    files = find_split_files(data, split or "train")
+    if not verdicts:
+        pairs = read_labelled_pairs(files, registry, settings, limit)
+        origins, sources = None, human_label_sources(pairs)
+    else:
+        read = read_pairs(files, registry, settings)
+        found = [p for p in islice(read, limit) if isinstance(p, Pair)]
+        pairs, origins, sources = join_labels(found, [read_verdicts(v) for v in verdicts])
+    result = train_model(pairs, registry, settings, folds, seed, origins, sources)
     folder = save_model(result.model, settings.model_path or Path("models/amc-trained"))
-    return result, folder
+    return result, folder, sources
 
 
 def _stamp() -> str:

@@ -1,9 +1,12 @@
 """Score a Kaggle-shaped submission against a solution, the way TRACS results are reported.
 
 A *label table* has one row per pair: ``Id`` (``<bibcode>_<TELESCOPE>``), ``telescope``
-and the four boolean label columns. The metrics themselves (cell macro-F1, sklearn
-macro-F1, micro-F1; tracs-task.md, "Scoring", explains why there are several) are
-``amc.domain.metrics``; this module reads and checks the tables and prints the scores.
+and the four boolean label columns. In a solution the ``telescope`` is the Id's; in a
+submission it is a prediction (the Kaggle page scores it), so it may differ and is
+scored, not rejected. The metrics themselves (cell macro-F1, the official Kaggle
+macro-F1, sklearn macro-F1, micro-F1; tracs-task.md, "Scoring", explains why there are
+several) are ``amc.domain.metrics``; this module reads and checks the tables and prints
+the scores.
 
 Row numbers in error messages count data rows from 1 (the header is not counted); the
 message also quotes the row's ``Id``.
@@ -45,11 +48,13 @@ def score_markdown(report: ScoreReport) -> str:
     cells = f"{report.n_counted_cells} of {len(report.cells)} cells counted"
     headline = [
         (METRIC_NAMES["cell_macro_f1"], f"{_fmt(report.cell_macro_f1)} ({cells})"),
+        (METRIC_NAMES["official_macro_f1"], _fmt(report.official_macro_f1)),
         (METRIC_NAMES["sklearn_macro_f1"], _fmt(report.sklearn_macro_f1)),
         (METRIC_NAMES["micro_f1"], _fmt(report.micro_f1)),
         ("rows scored", str(report.n_rows)),
     ]
     per_label = [[s.label, *_score_columns(s)] for s in report.per_label]
+    per_telescope = [[s.label, *_score_columns(s)] for s in report.per_telescope]
     per_cell = [
         [c.telescope, c.label, *_score_columns(c), c.n_rows, "yes" if c.counted else "no"]
         for c in report.cells
@@ -62,6 +67,10 @@ def score_markdown(report: ScoreReport) -> str:
             "Per label, pooled across telescopes:",
             "",
             _markdown_table(["label", *scores], per_label),
+            "",
+            "Predicted telescope column, per class (enters the official macro-F1):",
+            "",
+            _markdown_table(["telescope", *scores], per_telescope),
             "",
             "Per cell (telescope × label); only counted cells enter cell macro-F1:",
             "",
@@ -99,11 +108,13 @@ def read_label_table(path: Path | str, *, role: str = "submission") -> pd.DataFr
     Label columns may hold True/False, true/false or 1/0 and come back as ``bool``.
     Extra columns (a solution's ``confidence``) are kept. Raises ``SubmissionError``
     naming the file, row and column for a missing column, a non-boolean value, a
-    duplicate ``Id`` or an ``Id`` whose telescope suffix differs from ``telescope``.
+    duplicate ``Id``, or (in a solution, where it is the truth) an ``Id`` whose telescope
+    suffix differs from ``telescope``.
     """
     path = Path(path)
     frame = _parse_label_table(_load_frame(path, role), role, str(path))
-    _check_id_suffixes(frame, role, str(path))
+    if role == "solution":
+        _check_id_suffixes(frame, role, str(path))
     return frame
 
 
@@ -111,7 +122,8 @@ def validate_submission(submission: pd.DataFrame, solution: pd.DataFrame) -> Non
     """Raise ``SubmissionError`` unless ``submission`` can be scored against ``solution``.
 
     Checks columns, boolean values and unique Ids of both tables, then that the
-    submission has exactly the solution's Ids with the same telescope for each.
+    submission has exactly the solution's Ids (its telescope column is a prediction and
+    may differ from the solution's).
     """
     _validated(solution, submission)
 
@@ -212,7 +224,6 @@ def _validated(
     sub = _parse_label_table(submission, "submission")
     _check_same_ids(sub, sol)
     aligned = sub.set_index("Id").loc[sol["Id"]].reset_index()
-    _check_same_telescopes(aligned, sol)
     _check_id_suffixes(sol, "solution", "")
     return sol, aligned
 
@@ -235,36 +246,19 @@ def _check_same_ids(submission: pd.DataFrame, solution: pd.DataFrame) -> None:
         )
 
 
-def _check_same_telescopes(aligned: pd.DataFrame, solution: pd.DataFrame) -> None:
-    differs = (aligned["telescope"] != solution["telescope"]).to_numpy()
-    if not differs.any():
-        return
-    details = [
-        f"{pair!r} (submission {sub!r}, solution {sol!r})"
-        for pair, sub, sol in zip(
-            solution["Id"][differs],
-            aligned["telescope"][differs],
-            solution["telescope"][differs],
-            strict=True,
-        )
-    ]
-    raise SubmissionError(
-        f"submission gives a different telescope than the solution for {len(details)} "
-        f"Id(s): {_preview(details)}"
-    )
-
-
 # --- scoring ---------------------------------------------------------------------------
 
 
 def score(solution: pd.DataFrame, submission: pd.DataFrame) -> ScoreReport:
     """Validate ``submission`` against ``solution`` and compute every metric.
 
-    Cells are grouped by the solution's ``telescope`` column; rows are matched by ``Id``.
+    Cells are grouped by the solution's ``telescope`` column; rows are matched by ``Id``;
+    the submission's ``telescope`` column is scored as a prediction (official macro-F1).
     """
     sol, sub = _validated(solution, submission)
     return score_arrays(
         sol["telescope"].to_numpy(dtype=str),
         sol[LABEL_COLUMNS].to_numpy(dtype=bool),
         sub[LABEL_COLUMNS].to_numpy(dtype=bool),
+        sub["telescope"].to_numpy(dtype=str),
     )

@@ -131,5 +131,5 @@ def test_features_count_hits_by_kind_and_cues() -> None:
     assert f.real_hits == 3  # title HST, body HST and ACS
     assert f.instruments_named == 1 and f.title_hit == 1
     assert f.false_positive_hits == 1 and f.grant_hits == 1
-    assert f.science_cues >= 1
-    assert set(f.as_dict()) >= {"real_hits", "science_cues", "mention_cues"}
+    assert f.own_use_sentences == 1 and f.first_person_sentences == 1
+    assert set(f.as_dict()) >= {"real_hits", "own_use_sentences", "mention_cues"}

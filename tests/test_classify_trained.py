@@ -21,6 +21,7 @@ from amc.classify.trained import (
     save_model,
     train_model,
 )
+from amc.classify.trained.artifact import FORMAT_VERSION
 from amc.classify.trained.features import pair_inputs
 from amc.classify.trained.model import fit_label_model
 from amc.domain.models import NONE_TELESCOPE, Classification, Pair
@@ -42,7 +43,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Pair],
 def test_cross_validated_scores_are_recorded_and_good(trained: tuple) -> None:
     folder, _, cv = trained
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["n_pairs"] == 300
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["n_pairs"] == 300
+    assert manifest["label_sources"]["human"] == 300 and manifest["label_sources"]["llm"] == 0
+    assert manifest["cv_metrics_by_source"]["human"]["n_pairs"] == 300
     assert manifest["registry_hash"] == load_registry().content_hash
     assert {"scikit-learn", "numpy", "python"} <= set(manifest["versions"])
     assert cv["cell_macro_f1"] > 0.9

@@ -98,3 +98,21 @@ def test_find_split_files_by_name_list_and_kind(tmp_path: Path) -> None:
     assert find_split_files(SAMPLE, "ignored") == [SAMPLE]
     with pytest.raises(InputError, match="splits found: HST_reference_test"):
         find_split_files(tmp_path, "CHANDRA_reference_test")
+
+
+def test_submissions_carry_the_predicted_telescope(tmp_path: Path) -> None:
+    """A paper that names no telescope gets one row per telescope amc finds in it, with
+    that telescope in the Kaggle ``telescope`` column (the official score scores it)."""
+    paper = tmp_path / "2024TEST..001A.txt"
+    paper.write_text(
+        "Dust in M82\n\nWe observed M82 with HST/WFC3 in F814W (GO 12345). Future JWST "
+        "spectra will test this. We adopt a Hubble constant of 70 km/s/Mpc.\n",
+        encoding="utf-8",
+    )
+    submission = tmp_path / "sub.csv"
+    _ok(["eval", "submit", str(paper), "-o", str(submission)])
+    table = pd.read_csv(submission)
+    assert dict(zip(table["Id"], table["telescope"], strict=True)) == {
+        "2024TEST..001A_HST": "HST", "2024TEST..001A_JWST": "JWST"
+    }  # fmt: skip
+    assert table.set_index("telescope").loc["HST", "science"]

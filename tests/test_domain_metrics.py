@@ -56,8 +56,9 @@ def test_headline_names_each_metric() -> None:
     report = score_labels(gold, [TelescopeLabels(science=True), None], ["HST", "HST"])
     assert report.headline() == (
         "cell macro-F1 0.500 (per telescope×label, cells with ≥1 positive), "
+        "official macro-F1 0.400 (Kaggle: telescope classes + 4 label columns), "
         "sklearn macro-F1 0.250 (4 label columns pooled), micro-F1 0.667"
-    )
+    )  # official: (HST 1 + science 1 + instrumentation 0 + mention 0 + not_telescope 0) / 5
 
 
 def test_binary_scores_define_zero_divisions_as_zero() -> None:

@@ -138,6 +138,9 @@ def test_report_names_each_metric() -> None:
     report = score(SOLUTION, SUBMISSION)
     markdown = score_markdown(report)
     assert "| cell macro-F1 (per telescope×label, cells with ≥1 positive) | 0.4667" in markdown
+    assert "| official macro-F1 (Kaggle: telescope classes + 4 label columns) | 0.6667 |" in (
+        markdown
+    )  # (3 + 5/3) / 7: the Id's telescope predicted for every row
     assert "| sklearn macro-F1 (4 label columns pooled) | 0.4167 |" in markdown
     assert "| micro-F1 (4 label columns pooled) | 0.5455 |" in markdown
     assert "| HST | science | 0.5000 | 1.0000 | 0.6667 | 1 | 2 | 3 | yes |" in markdown
@@ -213,12 +216,36 @@ def test_wrong_columns_are_named() -> None:
     assert "unexpected column(s) ['sci']" in message
 
 
-def test_telescope_mismatch_for_an_id() -> None:
-    solution = table([("A_HST", "s"), ("B_HST", "m")])
-    submission = solution.copy()
-    submission.loc[1, "telescope"] = "JWST"
-    with pytest.raises(SubmissionError, match="'B_HST' \\(submission 'JWST', solution 'HST'\\)"):
-        validate_submission(submission, solution)
+def test_official_macro_f1_scores_the_telescope_column_as_a_prediction() -> None:
+    """The Kaggle page ranks by macro-F1 across the telescope column and the label columns.
+    Before, a submission whose telescope differed from the solution's was rejected."""
+    submission = SUBMISSION.copy()
+    submission.loc[4, "telescope"] = "HST"  # B_JWST predicted as HST
+    submission.loc[5, "telescope"] = "JWST"  # C_NONE predicted as JWST
+    validate_submission(submission, SOLUTION)  # a prediction, not an error
+    report = score(SOLUTION, submission)
+    # true [HST HST HST JWST JWST NONE], predicted [HST HST HST JWST HST JWST]
+    # HST: tp 3, predicted 4, true 3 -> 6/7; JWST: tp 1, predicted 2, true 2 -> 1/2;
+    # NONE: tp 0, predicted 0, true 1 -> 0; label columns as before: 2/3, 0, 0, 1
+    per_telescope = {s.label: s.f1 for s in report.per_telescope}
+    assert per_telescope == pytest.approx({"HST": 6 / 7, "JWST": 1 / 2, "NONE": 0.0})
+    assert report.official_macro_f1 == pytest.approx((6 / 7 + 1 / 2 + 0 + 2 / 3 + 0 + 0 + 1) / 7)
+    # the cells and the pooled label metrics do not depend on the telescope column
+    assert report.cell_macro_f1 == pytest.approx(7 / 15)
+    assert report.sklearn_macro_f1 == pytest.approx(5 / 12)
+    # with the Id's telescope predicted, every telescope class is right: (3 + 5/3) / 7
+    assert score(SOLUTION, SUBMISSION).official_macro_f1 == pytest.approx((3 + 5 / 3) / 7)
+
+
+def test_official_macro_f1_is_reported_and_named() -> None:
+    submission = SUBMISSION.copy()
+    submission.loc[5, "telescope"] = "JWST"
+    markdown = score_markdown(score(SOLUTION, submission))
+    assert "| official macro-F1 (Kaggle: telescope classes + 4 label columns) |" in markdown
+    assert "| cell macro-F1 (per telescope×label, cells with ≥1 positive) | 0.4667" in markdown
+    # NONE: tp 0, predicted 0, true 1 -> P 0, R 0, F1 0; JWST: tp 2, predicted 3 -> 0.8
+    assert "| NONE | 0.0000 | 0.0000 | 0.0000 | 1 | 0 |" in markdown
+    assert "| JWST | 0.6667 | 1.0000 | 0.8000 | 2 | 3 |" in markdown
 
 
 def test_valid_submission_passes() -> None:
@@ -244,18 +271,20 @@ def test_read_csv_parses_booleans_and_ids_with_underscores(tmp_path: Path) -> No
     assert frame["telescope"].tolist() == ["HST", "NONE", "JWST"]
 
 
-def test_read_rejects_id_whose_suffix_is_not_the_telescope(tmp_path: Path) -> None:
-    path = tmp_path / "sub.csv"
+def test_read_rejects_a_solution_id_whose_suffix_is_not_the_telescope(tmp_path: Path) -> None:
+    path = tmp_path / "sol.csv"
     path.write_text(
         "Id,telescope,science,instrumentation,mention,not_telescope\n"
         "DEV.2017_wasp107_ms_HST,ms_HST,True,False,False,False\n"
     )
     with pytest.raises(SubmissionError) as caught:
-        read_label_table(path)
+        read_label_table(path, role="solution")
     assert str(caught.value) == (
-        f"{path}, row 1: submission Id 'DEV.2017_wasp107_ms_HST' ends in telescope 'HST' "
+        f"{path}, row 1: solution Id 'DEV.2017_wasp107_ms_HST' ends in telescope 'HST' "
         "but its telescope column says 'ms_HST'"
     )
+    # in a submission the telescope column is a prediction: read as it is
+    assert read_label_table(path)["telescope"].tolist() == ["ms_HST"]
 
 
 def test_read_non_boolean_names_file_row_and_column(tmp_path: Path) -> None:

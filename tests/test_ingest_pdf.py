@@ -12,6 +12,7 @@ from pathlib import Path
 import pdfgen
 import pytest
 
+from amc.classify.stream import classify_papers
 from amc.domain.errors import InputError
 from amc.domain.models import TEXT_FIELDS, Paper
 from amc.ingest.pdf import (
@@ -26,6 +27,7 @@ from amc.ingest.pdf import (
 )
 from amc.ingest.pdf.layout import compound_words, join_rows, normalise_text
 from amc.registry import load_registry
+from amc.settings import load_settings
 from amc.snippets import find_hits, find_snippets
 
 REAL_PDFS = Path("/work/shared/data/dev-papers/pdf")
@@ -309,3 +311,37 @@ def test_real_papers_telescope_hits(real: dict[str, Paper]) -> None:
     for paper in real.values():
         for snippet in find_snippets(paper, hst) + find_snippets(paper, jwst):
             assert snippet.text == paper.text(snippet.field)[snippet.start : snippet.end]
+
+
+def _report_spec(metadata_title: str) -> pdfgen.PaperSpec:
+    """A calibration report whose page 1 prints its report code, as reports do."""
+    return _spec(
+        title="Flat-field Corrections and Detector Artefacts of WFC3/UVIS",
+        affiliation="ABC-012 Report v2, Space Telescope Science Institute, Baltimore, MD",
+        abstract="We summarise twelve years of UVIS monitoring on the Hubble Space Telescope.",
+        sections=[("1. Introduction", ["The UVIS channel has been monitored since 2009. " * 3])],
+        metadata_title=metadata_title,
+        filler_pages=0,
+        references=[],
+    )
+
+
+@pytest.mark.parametrize("junk", ["ABC-012_Report_v2", "WFC3-ISR-2022-07", ""])
+def test_file_name_or_empty_metadata_title_gives_way_to_the_printed_title(junk: str) -> None:
+    """Before: a file-name title whose parts are printed on page 1 ("ABC-012 Report v2")
+    was taken as the title, and the real one was lost."""
+    paper = paper_from_pdf(pdfgen.two_column_paper(_report_spec(junk)), "report.pdf")
+    assert paper.title == "Flat-field Corrections and Detector Artefacts of WFC3/UVIS"
+
+
+def test_a_pdf_with_a_junk_metadata_title_is_still_read_as_instrumentation(
+    tmp_path: Path,
+) -> None:
+    """Only the printed title says this is an instrument report: with the file-name title
+    it came out as a mention."""
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdfgen.two_column_paper(_report_spec("ABC-012_Report_v2")))
+    (result,) = list(
+        classify_papers([path], load_registry(), load_settings(progress=False), ["HST"])
+    )
+    assert result.labels is not None and result.labels.instrumentation, result.reason

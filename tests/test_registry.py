@@ -79,8 +79,9 @@ def test_bundled_keys_have_no_underscore(bundled: Registry) -> None:
 
 def test_bundled_cues_compile(bundled: Registry) -> None:
     compiled = bundled.cues.compiled
-    assert compiled["science"] is not None
-    assert compiled["science"].search("We observed the target")
+    assert compiled["science"] is not None and compiled["own_data"] is not None
+    assert compiled["own_data"].search("We observed the target")
+    assert compiled["science"].search("The observations were obtained on 2020 May 3")
 
 
 def test_get_is_case_insensitive(bundled: Registry) -> None:

@@ -151,7 +151,22 @@ def eval_submit(
 
 
 def train(
-    data: DataOpt,
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="The pairs to train on: a labelled file or a folder of TRACS splits; with "
+            "--from-verdicts, the input the LLM run classified (its labels, if any, win).",
+        ),
+    ],
+    from_verdicts: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--from-verdicts",
+            help="JSONL of an `amc classify --tier llm -o RUN.jsonl` run: its verdicts label "
+            "the pairs of --data that have no label (repeatable; failed rows are skipped).",
+        ),
+    ] = None,
     split: Annotated[
         str | None, typer.Option("--split", help="Split name(s) in a folder [train].")
     ] = None,
@@ -167,19 +182,37 @@ def train(
 ) -> None:
     """Train the scikit-learn tier on labelled pairs and save a versioned artifact.
 
-    Prints the cross-validated scores (also stored in the artifact's manifest.json).
+    The labels are the input's own, or the verdicts of an LLM run (--from-verdicts): label
+    a few thousand pairs with an LLM once, then classify the rest for free. Prints the
+    cross-validated scores and where the labels came from (both also stored in the
+    artifact's manifest.json).
 
-    Example:
+    Examples:
 
         amc train --data tracs/ --split train --model-path models/amc
+
+        amc classify papers.parquet --tier llm -o run.jsonl
+        amc train --data papers.parquet --from-verdicts run.jsonl --model-path models/llm-taught
     """
     settings, registry = _load(config, registry_files, model_path=model, progress=False)
-    result, folder = _workflows().train(data, split, registry, settings, folds, limit, seed)
+    result, folder, sources = _workflows().train(
+        data, split, registry, settings, folds, limit, seed, from_verdicts or ()
+    )
     cv = result.cv_report
+    _echo(f"labels: {sources.summary()}")
     _echo(f"trained on {len(result.labels)} pairs; {folds}-fold cross-validated: "
           f"cell macro-F1 {cv['cell_macro_f1']:.3f}, sklearn macro-F1 "
           f"{cv['sklearn_macro_f1']:.3f}, micro-F1 {cv['micro_f1']:.3f}")  # fmt: skip
+    by_source = result.model.manifest.get("cv_metrics_by_source", {})
+    if len(by_source) > 1:
+        _echo("cross-validated by label source: " + "; ".join(
+            f"{name} ({m['n_pairs']} pairs) cell macro-F1 {_fmt(m['cell_macro_f1'])}"
+            for name, m in by_source.items()))  # fmt: skip
     _echo(f"model written to {folder} (use --model-path {folder} or AMC_MODEL_PATH={folder})")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def audit(

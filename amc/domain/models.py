@@ -154,6 +154,9 @@ class Hit(BaseModel):
     kind: HitKind
     #: term also belongs to another telescope (e.g. FGS on HST and JWST)
     shared: bool = False
+    #: the hit names software called after the telescope (WebbPSF): a real reference,
+    #: never evidence of using the telescope's data on its own
+    package: bool = False
 
     @property
     def is_real(self) -> bool:

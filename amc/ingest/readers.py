@@ -38,6 +38,7 @@ from amc.ingest.records import (
     record_to_row,
     unknown_columns_message,
 )
+from amc.ingest.structure import split_text
 
 _CSV_FIELD_LIMIT = 2**31 - 1
 
@@ -221,8 +222,12 @@ def _read_txt(path: Path, display: str, options: Options) -> Iterator[InputItem]
         yield BadRow(error, display, 1, doc_id, document=True)
         return
     source = display if encoding == "utf-8" else f"{display} (decoded as {encoding})"
-    record = {"bibcode": doc_id, "body": text}
-    yield record_to_row(record, display, 1, options, source=source)
+    parts = split_text(text)  # title, abstract, acknowledgments found in the text
+    record = {"bibcode": doc_id, **parts.fields()}
+    item = record_to_row(record, display, 1, options, source=source)
+    if isinstance(item, InputRow):
+        item.paper.references = parts.references
+    yield item
 
 
 def _decode_text(data: bytes) -> tuple[str, str]:

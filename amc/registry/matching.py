@@ -60,7 +60,9 @@ class CompiledTelescope:
                 for t in ordered
             ),
             kinds=tuple(kinds[i] for i in order),
-            false_positives=union_pattern(tel.false_positives, re.IGNORECASE),
+            false_positives=union_pattern(
+                [*tel.false_positives, *(t.pattern() for t in tel.traps_with_gaps)], re.IGNORECASE
+            ),
             grants=union_pattern(tel.grants, re.IGNORECASE),
             science=union_pattern(tel.science_patterns, re.IGNORECASE),
             instrumentation=union_pattern(tel.instrumentation_patterns, re.IGNORECASE),

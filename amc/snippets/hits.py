@@ -2,10 +2,12 @@
 
 Hits come from the registry's terms with their case and word-boundary
 rules, so "cos" in cosine, "acs" in words, "Ramachandran" and ``webb94`` do
-not match at all. A term inside a known trap ("Hubble constant") is kept as
-a ``false_positive`` hit and one inside a grant/fellowship pattern as a
-``grant`` hit: later tiers see them and can tell that every HST hit of a
-paper is the Hubble constant.
+not match at all. A term inside a known trap ("Hubble constant", also with a few
+words in between: "Hubble recession velocity"), or with a homonym's context words
+next to it (NVIDIA's Kepler GPUs), is kept as a ``false_positive`` hit and one
+inside a grant/fellowship pattern as a ``grant`` hit: later tiers see them and
+can tell that every HST hit of a paper is the Hubble constant. A term inside a
+software name (WebbPSF) is a real hit marked ``package``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def _field_hits(text: str, field: TextField, telescope: Telescope) -> list[Hit]:
     if not terms and not grant_spans:
         return []
     fp_spans = _spans(comp.false_positives, text, windows)
+    context = telescope.context
+    package_spans = _spans(context.packages, text, windows)
     hits: list[Hit] = []
     covered: list[Span] = []
     for start, end, index in terms:
@@ -62,8 +66,12 @@ def _field_hits(text: str, field: TextField, telescope: Telescope) -> list[Hit]:
             kind = "false_positive"
         elif _overlaps(start, end, grant_spans):
             kind = "grant"
+        elif context.homonyms and context.is_homonym(text, start, end):
+            kind = "false_positive"
+        package = kind in ("alias", "instrument") and _overlaps(start, end, package_spans)
         covered.append((start, end))
-        hits.append(_hit(telescope, field, text, start, end, term.term, kind, term.shared))
+        hit = _hit(telescope, field, text, start, end, term.term, kind, term.shared)
+        hits.append(hit.model_copy(update={"package": True}) if package else hit)
     # an award number names no telescope but is still a (grant) hit of it
     for start, end in grant_spans:
         if not _overlaps(start, end, covered):

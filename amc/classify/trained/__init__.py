@@ -36,6 +36,14 @@ from amc.classify.trained.artifact import (
     save_artifact,
 )
 from amc.classify.trained.features import pair_inputs
+from amc.classify.trained.labels import (
+    LabelSources,
+    VerdictFile,
+    VerdictsError,
+    human_label_sources,
+    join_labels,
+    read_verdicts,
+)
 from amc.classify.trained.model import (
     TrainedModel,
     best_thresholds,
@@ -57,10 +65,10 @@ from amc.registry import Registry
 from amc.settings import Settings
 
 __all__ = [
-    "MIN_TRAIN_PAIRS", "TIER", "ModelArtifactError", "TrainedModel", "TrainingError",
-    "TrainingResult", "classify_pairs_trained", "configured_model", "cross_val_pred_probs",
-    "decode_labels", "decode_matrix", "fit_model", "gold_matrix", "load_model", "save_model",
-    "train_model",
+    "MIN_TRAIN_PAIRS", "TIER", "LabelSources", "ModelArtifactError", "TrainedModel",
+    "TrainingError", "TrainingResult", "VerdictFile", "VerdictsError", "classify_pairs_trained",
+    "configured_model", "cross_val_pred_probs", "decode_labels", "decode_matrix", "fit_model",
+    "gold_matrix", "join_labels", "load_model", "read_verdicts", "save_model", "train_model",
 ]  # fmt: skip
 
 TIER = "trained"
@@ -105,8 +113,15 @@ def train_model(
     settings: Settings,
     n_splits: int = 5,
     seed: int = 0,
+    origins: Sequence[str] | None = None,
+    sources: LabelSources | None = None,
 ) -> TrainingResult:
-    """Cross-validate, choose thresholds on the out-of-fold probabilities, then fit on all."""
+    """Cross-validate, choose thresholds on the out-of-fold probabilities, then fit on all.
+
+    ``origins`` says where each pair's label came from (``human``/``llm``, from
+    ``join_labels``; default all human); the manifest records ``sources`` and the
+    cross-validated scores on each origin's pairs apart.
+    """
     if len(pairs) < MIN_TRAIN_PAIRS:
         raise TrainingError(
             f"only {len(pairs)} labelled pair(s); training needs at least {MIN_TRAIN_PAIRS}"
@@ -115,14 +130,27 @@ def train_model(
     inputs = [pair_inputs(p, registry, settings) for p in pairs]
     oof = cross_val_pred_probs(inputs, labels, n_splits, seed)
     thresholds = best_thresholds(labels, oof)
-    telescopes = [p.telescope for p in pairs]
-    predicted = decode_matrix(oof, thresholds, telescopes)
-    report = score_arrays(np.array(telescopes, dtype=str), labels, predicted)
+    telescopes = np.array([p.telescope for p in pairs], dtype=str)
+    predicted = decode_matrix(oof, thresholds, list(telescopes))
+    report = score_arrays(telescopes, labels, predicted)
     model = fit_model(inputs, labels, seed)
     model.thresholds = thresholds
-    model.manifest = _manifest(registry, settings, labels, telescopes, report.to_dict(), n_splits)
+    model.manifest = _manifest(registry, settings, labels, list(telescopes), report.to_dict(),
+                               n_splits)  # fmt: skip
     model.manifest["thresholds"] = dict(zip([lab.value for lab in LABELS], thresholds, strict=True))
-    return TrainingResult(model, oof, labels, telescopes, model.manifest["cv_metrics"])
+    model.manifest["label_sources"] = (sources or human_label_sources(pairs)).to_manifest()
+    by_origin = np.array(origins if origins is not None else ["human"] * len(pairs), dtype=str)
+    model.manifest["cv_metrics_by_source"] = {
+        origin: _headline(score_arrays(telescopes[rows], labels[rows], predicted[rows]).to_dict())
+        | {"n_pairs": int(rows.sum())}
+        for origin in sorted(set(by_origin.tolist()))
+        if (rows := by_origin == origin).any()
+    }
+    return TrainingResult(model, oof, labels, list(telescopes), model.manifest["cv_metrics"])
+
+
+def _headline(cv: dict[str, Any]) -> dict[str, Any]:
+    return {k: cv[k] for k in ("cell_macro_f1", "sklearn_macro_f1", "micro_f1")}
 
 
 def _manifest(
@@ -144,7 +172,7 @@ def _manifest(
         "label_counts": {lab.value: int(labels[:, j].sum()) for j, lab in enumerate(LABELS)},
         "telescopes": sorted(set(telescopes)),
         "cv_folds": n_splits,
-        "cv_metrics": {k: cv[k] for k in ("cell_macro_f1", "sklearn_macro_f1", "micro_f1")}
+        "cv_metrics": _headline(cv)
         | {"per_label": cv["per_label"], "note": "thresholds tuned on these out-of-fold "
            "probabilities, so slightly optimistic"},
     }  # fmt: skip

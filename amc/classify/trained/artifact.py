@@ -29,7 +29,8 @@ from amc.domain.errors import AmcError
 from amc.registry import Registry
 from amc.settings import Settings
 
-FORMAT_VERSION = 1
+#: 2: the rules tier's features changed (issue 15); ``label_sources`` recorded
+FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.joblib"
 

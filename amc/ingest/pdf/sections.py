@@ -55,6 +55,9 @@ _ARXIV = re.compile(
 )
 _ARXIV_STAMP = re.compile(r"\b(\d{4}\.\d{4,5})(?:v\d+)?\s*\[[a-z\-]+(?:\.[A-Z]{2})?\]")
 _ARXIV_STEM = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
+#: a document-info title that is a file name or a code: one token, no space
+#: ("ABC-012_Report_v2", "WFC3-ISR-2021-05"); a real title has words
+_FILE_NAME = re.compile(r"^\S+$")
 
 
 @dataclass
@@ -268,11 +271,14 @@ def find_title(paras: list[Paragraph], body_size: float) -> int | None:
 
 
 def _metadata_title(metadata: dict[str, str], paras: list[Paragraph]) -> str:
-    """The document-info title when it looks real: several words, most of them
-    printed on page 1 (rules out "Microsoft Word - draft3.docx", "untitled")."""
+    """The document-info title when it looks real: several words, not a file name, most
+    of them printed on page 1 (rules out "Microsoft Word - draft3.docx", "untitled",
+    "ABC-012_Report_v2")."""
     title = re.sub(r"\s+", " ", metadata.get("title", "")).strip()
     words = re.findall(r"[a-z0-9]{2,}", title.lower())
     if len(words) < 3 or re.search(r"\.(?:docx?|tex|dvi|pdf)\b|^microsoft", title.lower()):
+        return ""
+    if _FILE_NAME.match(title):  # "ABC-012_Report_v2", "paper_final-3": a file name
         return ""
     first_page = " ".join(p.text for p in paras if p.page == paras[0].page).lower()
     seen = sum(1 for w in words if w in first_page)

@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from amc.domain.models import NONE_TELESCOPE
+from amc.registry.link_matching import CompiledLinks
+from amc.registry.links import IdKind, LinkIds, LinkInstrument, check_doi_prefixes
 from amc.registry.matching import CompiledTelescope
 from amc.registry.terms import Term, as_term, check_regexes, union_pattern
 
@@ -38,6 +40,13 @@ class Telescope(BaseModel):
     #: the telescope's own calibration/software/archive names (instrumentation cues)
     instrumentation_patterns: list[str] = Field(default_factory=list)
     description: str = ""
+    # bibliography links (``amc.registry.links`` documents them)
+    #: canonical instrument name -> its names, sub-modes and supporting filters
+    link_instruments: dict[str, LinkInstrument] = Field(default_factory=dict)
+    #: how programme ids and observation ids are written
+    link_ids: dict[IdKind, LinkIds] = Field(default_factory=dict)
+    #: prefixes of the telescope's dataset DOIs ("10.17909")
+    link_dois: list[str] = Field(default_factory=list)
 
     @field_validator("key")
     @classmethod
@@ -60,9 +69,18 @@ class Telescope(BaseModel):
     def _regexes(cls, value: list[str]) -> list[str]:
         return check_regexes(value)
 
+    @field_validator("link_dois")
+    @classmethod
+    def _dois(cls, value: list[str]) -> list[str]:
+        return check_doi_prefixes(value)
+
     @cached_property
     def compiled(self) -> CompiledTelescope:
         return CompiledTelescope.build(self)
+
+    @cached_property
+    def link_patterns(self) -> CompiledLinks:
+        return CompiledLinks.build(self.link_instruments, self.link_ids, self.link_dois)
 
 
 class Cues(BaseModel):

@@ -34,6 +34,7 @@ from amc.domain.models import (
     Snippet,
     TelescopeLabels,
 )
+from amc.links import pair_links
 from amc.registry import Registry, Telescope
 from amc.settings import Settings
 from amc.snippets import pair_snippets
@@ -246,6 +247,7 @@ def classify_rules(
         labels=labels,
         confidence=conf,
         evidence=_evidence(snippets, scored),
+        links=pair_links(pair, labels, registry, snippets),
         reason=_reason(features, labels),
     )
 

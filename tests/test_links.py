@@ -53,6 +53,14 @@ def test_obsids_in_prose_lists(body: str, expected: set[str]) -> None:
     assert found == {f"CHANDRA:{n}" for n in expected}
 
 
+def test_counts_after_a_list_of_ids_are_not_ids() -> None:
+    body = (
+        "We used Chandra ObsID 1234 and 2 other observations of the field; observation "
+        "numbers 3 and 4 were affected by flares."
+    )
+    assert {v for k, v in links_of("CHANDRA", body=body) if k == "obsid"} == {"CHANDRA:1234"}
+
+
 def test_another_missions_observation_ids_are_not_chandras() -> None:
     body = (
         "The XMM-Newton observation (ObsID 0801234501) was reduced with SAS 19, while the "

@@ -36,7 +36,13 @@ from amc.domain.models import (
     TelescopeLabels,
     TextField,
 )
-from amc.links.candidates import Candidate, find_dois, find_ids, find_instruments
+from amc.links.candidates import (
+    Candidate,
+    find_dois,
+    find_ids,
+    find_instruments,
+    vet_instrument,
+)
 from amc.links.context import FieldText
 from amc.links.judge import Judged, judge
 from amc.links.tables import find_table_ids
@@ -118,31 +124,34 @@ def judge_candidates(
         windows = (
             None if snippets is None else [(s.start, s.end) for s in snippets if s.field == field]
         )
-        found = _candidates(text, field, telescope, registry, windows)
+        found = _candidates(text, field, telescope, windows)
         if not found:
             continue
         ft = FieldText(field, text, registry)
         ft.table_rows = [c.row for c in found if c.row is not None]
-        for c in found:
-            if (c.kind, c.value) in accepted:
+        for candidate in found:
+            if (candidate.kind, candidate.value) in accepted:
                 continue
-            j = judge(c, ft, telescope, registry, rival)
+            vetted = (
+                vet_instrument(candidate, text, telescope, registry)
+                if candidate.kind == "instrument"
+                else candidate
+            )
+            if vetted is None:
+                continue
+            j = judge(vetted, ft, telescope, registry, rival)
             out.append(j)
             if j.verdict == "data":
-                accepted.add((c.kind, c.value))
+                accepted.add((vetted.kind, vetted.value))
     return out
 
 
 def _candidates(
-    text: str,
-    field: TextField,
-    telescope: Telescope,
-    registry: Registry,
-    windows: list[tuple[int, int]] | None,
+    text: str, field: TextField, telescope: Telescope, windows: list[tuple[int, int]] | None
 ) -> list[Candidate]:
     found = [
         *find_table_ids(text, field, telescope),
-        *find_instruments(text, field, telescope, registry, windows),
+        *find_instruments(text, field, telescope, windows),
         *find_ids(text, field, telescope),
         *find_dois(text, field, telescope),
     ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from amc.domain.models import TextField
@@ -46,28 +46,36 @@ def find_instruments(
     text: str,
     field: TextField,
     telescope: Telescope,
-    registry: Registry,
     windows: list[tuple[int, int]] | None = None,
 ) -> list[Candidate]:
     """Instrument names and modes of ``telescope`` (in ``windows`` of the text when given),
-    except where a longer name of another telescope covers them ("ACS/HRC" is not
-    Chandra's HRC) or a trap does ("COS-B")."""
+    unchecked: ``vet_instrument`` drops those another name or a trap covers, and is run
+    only on the ones that get judged (a paper names its instrument many times)."""
     comp = telescope.link_patterns
-    traps = telescope.compiled.false_positives
     spans = [(0, len(text))] if windows is None else windows
-    found = [m for a, b in spans for m in comp.find_instruments(text, a, b)]
-    out = []
-    for start, end, name in found:
-        a, b = max(0, start - OVERLAP_REACH), min(len(text), end + OVERLAP_REACH)
-        if traps is not None and any(
-            m.start() < end and start < m.end() for m in traps.finditer(text, a, b)
-        ):
-            continue
-        rival = _rival_length(text, start, end, a, b, telescope, registry)
-        if rival > end - start:
-            continue
-        out.append(Candidate("instrument", name, field, start, end, shared=rival == end - start))
-    return out
+    return [
+        Candidate("instrument", name, field, start, end)
+        for a, b in spans
+        for start, end, name in comp.find_instruments(text, a, b)
+    ]
+
+
+def vet_instrument(
+    c: Candidate, text: str, telescope: Telescope, registry: Registry
+) -> Candidate | None:
+    """``c`` unless a longer name of another telescope covers it ("ACS/HRC" is not
+    Chandra's HRC) or a trap does ("COS-B"); marked ``shared`` when another telescope
+    has the same name (FGS)."""
+    a, b = max(0, c.start - OVERLAP_REACH), min(len(text), c.end + OVERLAP_REACH)
+    traps = telescope.compiled.false_positives
+    if traps is not None and any(
+        m.start() < c.end and c.start < m.end() for m in traps.finditer(text, a, b)
+    ):
+        return None
+    rival = _rival_length(text, c.start, c.end, a, b, telescope, registry)
+    if rival > c.end - c.start:
+        return None
+    return replace(c, shared=rival == c.end - c.start)
 
 
 def _rival_length(
@@ -92,6 +100,13 @@ _FILLER = re.compile(
 _SEPARATOR = re.compile(r"[\s~]*(?:,|;|/|&|\+|\band\b|\bor\b)(?:[\s~]*(?:and|or)\b)?[\s~]*", re.I)
 _ASIDE = re.compile(r"[\s~]*\([^()\n]{0,80}\)")  # "(PI: M. Gillon)" between two ids
 _YEAR = re.compile(r"(?:19|20)\d{2}")
+#: a word after a number that makes it a count, not an id ("and 2 other observations")
+_COUNT_AFTER = re.compile(
+    r"[\s~]*(?:other|more|additional|further|new|separate|individual|observations?|"
+    r"exposures?|orbits?|visits?|pointings?|epochs?|ks(?:ec)?|s|sec|min(?:utes?)?|h|hr|"
+    r"hours?|days?|times|sources?|targets?|fields?|galaxies|stars|objects|%)\b",
+    re.IGNORECASE,
+)
 
 
 def find_ids(text: str, field: TextField, telescope: Telescope) -> list[Candidate]:
@@ -106,8 +121,9 @@ def find_ids(text: str, field: TextField, telescope: Telescope) -> list[Candidat
                     continue
                 seen.add(m.start())
                 number = m.group("num")
-                if continued and not m.group(0)[: -len(number)].strip() and _YEAR.fullmatch(number):
-                    continue  # "programs 12345 and 2019 data": a year, not an id
+                bare = continued and m.group(0) == number  # no prefix, no number sign
+                if bare and (_YEAR.fullmatch(number) or _COUNT_AFTER.match(text, m.end())):
+                    continue  # "program 12345 and 2019 data", "ObsID 1234 and 2 others"
                 out.append(
                     Candidate(
                         kind,

@@ -75,6 +75,7 @@ class FieldText:
     table_rows: list[Span] = field(default_factory=list)
     _blocks: dict[int, _Block] = field(default_factory=dict, init=False)
     _mention_cache: dict[Span, list[Mention]] = field(default_factory=dict, init=False)
+    _phrase_cache: dict[tuple[str, int, int], bool] = field(default_factory=dict, init=False)
 
     def _block(self, pos: int) -> _Block:
         k = pos // BLOCK
@@ -127,6 +128,16 @@ class FieldText:
             space = self.text.rfind(" ", end, hi)
             hi = space if space >= 0 else hi
         return lo, hi
+
+    def has_phrase(self, name: str, start: int, end: int) -> bool:
+        """Whether ``text[start:end]`` holds a phrase of the registry's ``link_context``
+        list ``name`` (cached: the candidates of one sentence share its clause)."""
+        key = (name, start, end)
+        if key not in self._phrase_cache:
+            clause = self.text[start:end]
+            ctx = self.registry.link_context.compiled
+            self._phrase_cache[key] = ctx.found(name, clause, clause.lower())
+        return self._phrase_cache[key]
 
     def in_table_row(self, pos: int) -> bool:
         return any(a <= pos < b for a, b in self.table_rows)

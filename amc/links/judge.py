@@ -105,13 +105,11 @@ def _names(keys: list[str]) -> str:
 def _context(
     c: Candidate, ft: FieldText, telescope: Telescope, registry: Registry
 ) -> tuple[Verdict, str]:
-    ctx = registry.link_context.compiled
     a, b = ft.clause(c.start, c.end)
     clause = ft.text[a:b]
 
-    def has(pattern_name: str) -> bool:
-        pattern = getattr(ctx, pattern_name)
-        return pattern is not None and pattern.search(clause) is not None
+    def has(name: str) -> bool:
+        return ft.has_phrase(name, a, b)
 
     data, first = has("data_use"), has("first_person")
     own_use = data and first

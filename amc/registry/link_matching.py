@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from amc.registry.links import IdKind, LinkIds, LinkInstrument
+from amc.registry.links import IdKind, LinkIds, LinkInstrument, lowered_pattern
 from amc.registry.matching import CompiledTelescope
 from amc.registry.terms import Term, union_pattern
 
@@ -145,45 +145,6 @@ def _id_patterns(kind: IdKind, spec: LinkIds) -> IdPatterns:
         table_header=union_pattern(spec.table_headers, re.IGNORECASE),
         keep_zeros=spec.keep_zeros,
     )
-
-
-_FLAGGED_GROUP = re.compile(r"\(\?[aiLmsux]*(?:-[imsx]+)?:")
-_GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
-
-
-def lowered_pattern(pattern: str) -> str | None:
-    """``pattern`` for lower-cased text: literals lower-cased, case flags dropped, so it
-    matches (at least) wherever ``pattern`` matches, case-insensitively or not, in the
-    original text. None when that cannot be done safely (negated classes, global
-    flags, ``\\N``/``\\p`` escapes, conditionals)."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern[i] == "\\":
-            if pattern[i + 1 : i + 2] in ("N", "p", "P"):
-                return None
-            out.append(pattern[i : i + 2])  # an escape keeps its case: \\S is not \\s
-            i += 2
-        elif pattern.startswith("(?", i):
-            flagged = _FLAGGED_GROUP.match(pattern, i)
-            if flagged is not None:
-                out.append("(?:")
-                i = flagged.end()
-            elif pattern.startswith(("(?P<", "(?P="), i):
-                close = pattern.find(">" if pattern[i + 3] == "<" else ")", i)
-                out.append(pattern[i : close + 1])  # a group's name keeps its case
-                i = close + 1
-            elif _GLOBAL_FLAGS.match(pattern, i) or pattern.startswith("(?(", i):
-                return None
-            else:
-                out.append("(?")
-                i += 2
-        elif pattern.startswith("[^", i):
-            return None  # [^A-Z] on lower-cased text would reject what it accepted
-        else:
-            out.append(pattern[i].lower())
-            i += 1
-    return "".join(out)
 
 
 def _doi_re(prefixes: Sequence[str]) -> re.Pattern[str] | None:

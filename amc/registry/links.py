@@ -18,6 +18,7 @@ funding (``LinkContext``). Everything is validated on load like the rest of the 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -136,11 +137,23 @@ class LinkContext(BaseModel):
         def union(name: str) -> re.Pattern[str] | None:
             return union_pattern(getattr(self, name), flags=re.IGNORECASE)
 
-        return CompiledContext(**{name: union(name) for name in type(self).model_fields})
+        def fast(name: str) -> re.Pattern[str] | None:
+            patterns = getattr(self, name)
+            lowered = lowered_pattern("|".join(f"(?:{p})" for p in patterns))
+            return re.compile(lowered) if patterns and lowered is not None else None
+
+        names = type(self).model_fields
+        return CompiledContext(
+            **{name: union(name) for name in names},
+            lowered={name: fast(name) for name in names},
+        )
 
 
 @dataclass(frozen=True)
 class CompiledContext:
+    """The phrase lists compiled: each a case-insensitive union, and (``lowered``) the same
+    for lower-cased text without case rules, about five times faster in Python's ``re``."""
+
     data_use: re.Pattern[str] | None
     study: re.Pattern[str] | None
     planned: re.Pattern[str] | None
@@ -151,3 +164,54 @@ class CompiledContext:
     data_sections: re.Pattern[str] | None
     passing_sections: re.Pattern[str] | None
     other_facilities: re.Pattern[str] | None
+    lowered: Mapping[str, re.Pattern[str] | None]
+
+    def found(self, name: str, text: str, lowered: str) -> bool:
+        """Whether phrase list ``name`` occurs in ``text`` (``lowered`` is ``text.lower()``):
+        the fast pattern finds where to look, the exact one confirms."""
+        exact: re.Pattern[str] | None = getattr(self, name)
+        fast = self.lowered.get(name)
+        if exact is None:
+            return False
+        if fast is None or len(lowered) != len(text):
+            return exact.search(text) is not None
+        return any(exact.match(text, m.start()) for m in fast.finditer(lowered))
+
+
+_FLAGGED_GROUP = re.compile(r"\(\?[aiLmsux]*(?:-[imsx]+)?:")
+_GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
+
+
+def lowered_pattern(pattern: str) -> str | None:
+    """``pattern`` for lower-cased text: literals lower-cased, case flags dropped, so it
+    matches (at least) wherever ``pattern`` matches, case-insensitively or not, in the
+    original text. None when that cannot be done safely (negated classes, global
+    flags, ``\\N``/``\\p`` escapes, conditionals)."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            if pattern[i + 1 : i + 2] in ("N", "p", "P"):
+                return None
+            out.append(pattern[i : i + 2])  # an escape keeps its case: \\S is not \\s
+            i += 2
+        elif pattern.startswith("(?", i):
+            flagged = _FLAGGED_GROUP.match(pattern, i)
+            if flagged is not None:
+                out.append("(?:")
+                i = flagged.end()
+            elif pattern.startswith(("(?P<", "(?P="), i):
+                close = pattern.find(">" if pattern[i + 3] == "<" else ")", i)
+                out.append(pattern[i : close + 1])  # a group's name keeps its case
+                i = close + 1
+            elif _GLOBAL_FLAGS.match(pattern, i) or pattern.startswith("(?(", i):
+                return None
+            else:
+                out.append("(?")
+                i += 2
+        elif pattern.startswith("[^", i):
+            return None  # [^A-Z] on lower-cased text would reject what it accepted
+        else:
+            out.append(pattern[i].lower())
+            i += 1
+    return "".join(out)

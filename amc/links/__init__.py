@@ -48,10 +48,28 @@ from amc.links.judge import Judged, judge
 from amc.links.tables import find_table_ids
 from amc.registry import Registry, Telescope
 
-__all__ = ["Candidate", "Judged", "extract_links", "judge_candidates", "pair_links", "verify_link"]
+__all__ = [
+    "Candidate",
+    "Judged",
+    "extract_links",
+    "judge_candidates",
+    "pair_links",
+    "prepare_links",
+    "verify_link",
+]
 
 _KIND_ORDER = {kind: i for i, kind in enumerate((*DATA_LINK_KINDS, "grant"))}
 _FIELD_ORDER = {field: i for i, field in enumerate(TEXT_FIELDS)}
+
+
+def prepare_links(registry: Registry) -> None:
+    """Compile every pattern link extraction uses (a few hundred ms, once per registry):
+    callers that extract links on an event loop (the LLM tier) call it first, from their
+    own thread, so that the first verdict does not stall the loop."""
+    registry.link_context.compiled  # noqa: B018 (cached properties, compiled on first use)
+    for telescope in registry:
+        telescope.compiled  # noqa: B018
+        telescope.link_patterns  # noqa: B018
 
 
 def pair_links(

@@ -30,6 +30,7 @@ from amc.classify.llm.rerank import rerank_inputs
 from amc.classify.llm.results import TIER, classifications, failed, no_hit, triage_items
 from amc.domain.errors import AmcError
 from amc.domain.models import Classification, PairSnippets, Usage
+from amc.links import prepare_links
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
 
@@ -86,6 +87,7 @@ def classify_pairs_llm_sync(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        prepare_links(registry)  # here, not on the loop: compiling takes a moment
         return loop.run(lambda pool: _classify(items, registry, config, prior, progress, pool))
     raise AmcError("classify_pairs_llm_sync was called inside an event loop; await "
                    "classify_pairs_llm instead")  # fmt: skip
@@ -106,6 +108,7 @@ class LLMSession:
     """
 
     def __init__(self, registry: Registry, config: LLMSettings) -> None:
+        prepare_links(registry)  # in the caller's thread: the loop then only extracts
         self._shared = loop.shared_loop()
         self._run = _Run(registry, config, None, self._shared.pool)
         self._stop: LLMRunStopped | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from llm_server import ScriptedLLMServer
 
 from amc.classify.dispatch import classify_pairs
-from amc.classify.llm import classify_pairs_llm_sync
+from amc.classify.llm import LLMSession, classify_pairs_llm_sync
 from amc.classify.trained import relabelled_links
 from amc.domain.models import Classification, Pair, Paper, TelescopeLabels
 from amc.links import pair_links
@@ -91,3 +91,14 @@ def test_the_llm_tier_keeps_the_rules_links_for_its_science_verdicts(
     }
     assert by_label["science"].usage.calls == 1  # no extra call for the links
     assert by_label["mention"].links == []
+
+
+def test_an_llm_session_compiles_the_link_patterns_before_its_loop_needs_them() -> None:
+    """Compiling them takes a moment; done on the event loop by the first science verdict it
+    held back every other request of the run."""
+    registry = load_registry()  # a fresh registry: nothing compiled yet
+    assert "link_patterns" not in registry.get("HST").__dict__
+    config = LLMSettings(model="openai/local", api_base="http://127.0.0.1:9/v1", cache_path=None)
+    with LLMSession(registry, config):
+        assert all("link_patterns" in t.__dict__ for t in registry)
+        assert "compiled" in registry.link_context.__dict__

@@ -25,6 +25,7 @@ from amc.classify.trained.artifact import FORMAT_VERSION
 from amc.classify.trained.features import pair_inputs
 from amc.classify.trained.model import fit_label_model
 from amc.domain.models import NONE_TELESCOPE, Classification, Pair
+from amc.links import pair_links
 from amc.registry import load_registry
 from amc.settings import load_settings
 from eval.synthetic import make_labelled_pairs
@@ -130,6 +131,12 @@ def test_trained_tier_and_cascade_use_the_model(
     results = classify_pairs(pairs[:20], registry, settings)
     assert all(r.tier == "trained" and r.ok for r in results)
     assert all(r.labels == p.gold for r, p in zip(results, pairs[:20], strict=True))
+    # links follow the model's labels (the rules' own when both say science)
+    assert all(
+        r.links == pair_links(p, r.labels, registry)
+        for r, p in zip(results, pairs[:20], strict=True)
+    )
+    assert any(r.links for r in results)
     sent: list[str] = []
 
     class FakeSession:  # the LLM stage, answered by the trained tier

@@ -1,4 +1,4 @@
-"""Evaluation commands: ``amc eval run|score|submit``, ``amc train`` and ``amc audit``.
+"""Evaluation commands: ``amc eval run|score|submit|links``, ``amc train`` and ``amc audit``.
 
 Thin shells: settings are built once here, the work is done by the workflows of
 ``eval.run`` (evaluation, scoring, submissions, training, the incremental audit). An
@@ -18,6 +18,7 @@ from amc.cli.common import raise_if_pairs_failed, result_file, write_results
 from amc.output.summary import RunSummary
 from amc.registry import Registry, load_registry
 from amc.settings import Settings, load_settings
+from eval.links import links_markdown, score_links, write_links_report
 
 eval_app = typer.Typer(
     name="eval", help="Score predictions the TRACS way and write Kaggle submissions.",
@@ -148,6 +149,36 @@ def eval_submit(
     if solution is not None:
         report, _ = workflows.score_files(output, solution)
         typer.echo(workflows.score_markdown(report))
+
+
+@eval_app.command("links")
+def eval_links(
+    predictions: Annotated[
+        Path, typer.Argument(help="amc output with links: .jsonl, or .csv with link columns.")
+    ],
+    gold: Annotated[Path, typer.Argument(help="Gold links, tab-separated like links.tsv.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write links-report.md/.json here.")
+    ] = None,
+    certain_only: Annotated[
+        bool, typer.Option("--certain-only", help="Leave gold links marked certain=no unscored.")
+    ] = False,
+) -> None:
+    """Score extracted links (instrument, programme, obsid, doi) against gold links.
+
+    Prints precision, recall and F1 per kind and their macro-F1, over the pairs the
+    gold file covers. A gold id pdf:NAME_TELESCOPE matches the prediction of that
+    telescope for the PDF file NAME.pdf.
+
+    Example:
+
+        amc classify papers.parquet -o pred.jsonl && amc eval links pred.jsonl links.tsv
+    """
+    report = score_links(gold, predictions, certain_only=certain_only)
+    typer.echo(links_markdown(report), nl=False)
+    if out is not None:
+        files = write_links_report(report, out)
+        _echo(f"report: {files['markdown']} (and {files['json'].name})")
 
 
 def train(

@@ -12,6 +12,9 @@ Glossary (the same word means the same thing everywhere):
   original field (``Snippet``).
 - *labels*: the four booleans (``TelescopeLabels``); *gold* labels are the
   stored (human) ones, predicted labels live in a ``Classification``.
+- *link*: what a science/instrumentation pair used of the telescope (an
+  instrument, a programme id, an observation id, a dataset DOI), or a programme
+  it was only funded by (``Link``).
 """
 
 from __future__ import annotations
@@ -242,6 +245,36 @@ class Evidence(BaseModel):
     supports: Label | None = None
 
 
+LinkKind = Literal["instrument", "programme", "obsid", "doi", "grant"]
+#: the kinds a telescope bibliography records as data links (``grant`` is funding only)
+DATA_LINK_KINDS: tuple[LinkKind, ...] = ("instrument", "programme", "obsid", "doi")
+LinkSource = Literal["rules", "llm"]
+
+
+class Link(BaseModel):
+    """One bibliography link of a pair, with the quote it was read from.
+
+    ``value`` is canonical: an instrument's registry name (``WFC3``), ``TELESCOPE:NUMBER``
+    for programme, observation and grant ids (``HST:14915``, ``CHANDRA:1234``), a
+    lower-cased DOI. ``quote == paper.<field>[start:end]`` and holds the value (as
+    written: a spelled-out name, a DOI broken across lines); a link that cannot be
+    verified so is never attached to a verdict.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: LinkKind
+    value: str = Field(min_length=1)
+    quote: str
+    field: TextField
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    #: the quote was found at its offsets and holds the value
+    verified: bool = False
+    #: which tier found it
+    source: LinkSource = "rules"
+
+
 class LLMCall(BaseModel):
     """One request to a model, as it was answered."""
 
@@ -278,6 +311,8 @@ class Classification(BaseModel):
     labels: TelescopeLabels | None = None
     confidence: LabelConfidence = Field(default_factory=LabelConfidence)
     evidence: list[Evidence] = Field(default_factory=list)
+    #: bibliography links (science/instrumentation pairs only), in order of first mention
+    links: list[Link] = Field(default_factory=list)
     reason: str = ""
     #: provenance
     tier: str = "rules"
@@ -303,6 +338,10 @@ class Classification(BaseModel):
     @property
     def ok(self) -> bool:
         return self.error is None and self.labels is not None
+
+    def link_values(self, kind: LinkKind) -> list[str]:
+        """The values of one kind of link, each once, in order."""
+        return list(dict.fromkeys(link.value for link in self.links if link.kind == kind))
 
     @classmethod
     def failed(

@@ -24,11 +24,16 @@ import pyarrow.parquet as pq
 
 from amc.domain.errors import ConfigError
 from amc.domain.metrics import KAGGLE_COLUMNS
-from amc.domain.models import LABELS, Classification
+from amc.domain.models import LABELS, Classification, LinkKind
 
 OutputFormat = Literal["csv", "jsonl", "parquet", "kaggle"]
 FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet", "kaggle")
 _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+#: CSV/parquet column -> link kind; values are joined with LINK_SEPARATOR
+LINK_COLUMNS: dict[str, LinkKind] = {
+    "instruments": "instrument", "programmes": "programme", "obsids": "obsid", "dois": "doi",
+}  # fmt: skip
+LINK_SEPARATOR = ";"
 
 
 def infer_format(path: Path, requested: str | None) -> OutputFormat:
@@ -66,7 +71,15 @@ def flat_row(c: Classification) -> dict[str, Any]:
             "source": c.source,
         }
     )
+    row.update(link_columns(c))
     return row
+
+
+def link_columns(c: Classification) -> dict[str, str]:
+    """The four link columns of a flat row: values of each kind, ``;``-separated."""
+    return {
+        column: LINK_SEPARATOR.join(c.link_values(kind)) for column, kind in LINK_COLUMNS.items()
+    }
 
 
 def kaggle_row(c: Classification) -> dict[str, str]:
@@ -226,5 +239,6 @@ _PARQUET_SCHEMA = pa.schema(
         ("elapsed_s", pa.float64()),
         ("cost_usd", pa.float64()),
         ("source", pa.string()),
+        *[(column, pa.string()) for column in LINK_COLUMNS],
     ]
 )

@@ -25,18 +25,27 @@ from pydantic import ValidationError
 from amc.domain.errors import RegistryError, UnknownTelescopeError
 from amc.domain.models import NONE_TELESCOPE
 from amc.registry.entries import Cues, Telescope
+from amc.registry.links import LinkContext
 from amc.registry.terms import Term
 
-__all__ = ["Cues", "Registry", "Telescope", "Term", "load_registry"]
+__all__ = ["Cues", "LinkContext", "Registry", "Telescope", "Term", "load_registry"]
 
 
 class Registry:
     """The loaded, validated set of telescopes plus rules-tier cues."""
 
-    def __init__(self, telescopes: Iterable[Telescope], cues: Cues, sources: Sequence[str]) -> None:
+    def __init__(
+        self,
+        telescopes: Iterable[Telescope],
+        cues: Cues,
+        sources: Sequence[str],
+        link_context: LinkContext | None = None,
+    ) -> None:
         self.telescopes: dict[str, Telescope] = {t.key: t for t in telescopes}
         self.cues = cues
         self.sources = list(sources)
+        #: phrases deciding whether a named instrument, id or DOI is data the paper used
+        self.link_context = link_context or LinkContext()
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and (key.upper() in self.telescopes or key.upper() == "NONE")
@@ -71,12 +80,15 @@ class Registry:
         payload = {
             "telescopes": [t.model_dump(mode="json") for t in self.telescopes.values()],
             "cues": self.cues.model_dump(mode="json"),
+            "link_context": self.link_context.model_dump(mode="json"),
         }
         blob = json.dumps(payload, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
 BUNDLED = "telescopes.yaml"
+#: top-level sections layered key by key (a later file's key replaces the list)
+LAYERED_SECTIONS = ("cues", "link_context")
 
 
 def _read_file(path: Path | None) -> tuple[dict[str, Any], str]:
@@ -101,11 +113,11 @@ def _read_file(path: Path | None) -> tuple[dict[str, Any], str]:
         data = {}
     if not isinstance(data, dict):
         raise RegistryError(f"registry file {name}: top level must be a mapping")
-    unknown = set(data) - {"telescopes", "cues", "version"}
+    unknown = set(data) - {"telescopes", *LAYERED_SECTIONS, "version"}
     if unknown:
         raise RegistryError(
             f"registry file {name}: unknown top-level key(s) {sorted(unknown)}; "
-            "expected 'telescopes' and optionally 'cues'"
+            "expected 'telescopes' and optionally 'cues' and 'link_context'"
         )
     return data, name
 
@@ -122,7 +134,7 @@ def load_registry(user_files: Sequence[Path | str] = (), include_bundled: bool =
     """Load the bundled registry layered with ``user_files`` (later files win)."""
     raw: dict[str, dict[str, Any]] = {}
     origin: dict[str, str] = {}
-    cues: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {name: {} for name in LAYERED_SECTIONS}
     sources: list[str] = []
     paths: list[Path | None] = [None] if include_bundled else []
     paths += [Path(p) for p in user_files]
@@ -138,10 +150,11 @@ def load_registry(user_files: Sequence[Path | str] = (), include_bundled: bool =
             merged = {**raw.get(str(key), {}), **entry}
             raw[str(key)] = merged
             origin[str(key)] = name
-        if data.get("cues"):
-            if not isinstance(data["cues"], dict):
-                raise RegistryError(f"registry file {name}: 'cues' must be a mapping")
-            cues.update(data["cues"])
+        for section in LAYERED_SECTIONS:
+            if data.get(section):
+                if not isinstance(data[section], dict):
+                    raise RegistryError(f"registry file {name}: {section!r} must be a mapping")
+                sections[section].update(data[section])
     telescopes = []
     for key, entry in raw.items():
         try:
@@ -153,9 +166,13 @@ def load_registry(user_files: Sequence[Path | str] = (), include_bundled: bool =
         except TypeError as exc:
             raise RegistryError(f"registry file {origin[key]}: entry {key!r}: {exc}") from None
     try:
-        cue_model = Cues(**cues)
+        cue_model = Cues(**sections["cues"])
     except ValidationError as exc:
         raise RegistryError(f"registry cues: {_validation_message(exc)}") from None
+    try:
+        link_context = LinkContext(**sections["link_context"])
+    except ValidationError as exc:
+        raise RegistryError(f"registry link_context: {_validation_message(exc)}") from None
     if not telescopes:
         raise RegistryError("the registry has no telescopes")
-    return Registry(telescopes, cue_model, sources)
+    return Registry(telescopes, cue_model, sources, link_context)

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from amc.domain.models import NONE_TELESCOPE
 from amc.registry.context import CompiledContext, GappedTrap, Homonym, as_homonym
+from amc.registry.link_matching import CompiledLinks
+from amc.registry.links import IdKind, LinkIds, LinkInstrument, check_doi_prefixes
 from amc.registry.matching import CompiledTelescope
 from amc.registry.terms import Term, as_term, check_regexes, union_pattern
 
@@ -52,6 +54,13 @@ class Telescope(BaseModel):
     #: the telescope's data-processing vocabulary (pipeline stages, tools, file names)
     pipeline_patterns: list[str] = Field(default_factory=list)
     description: str = ""
+    # bibliography links (``amc.registry.links`` documents them)
+    #: canonical instrument name -> its names, sub-modes and supporting filters
+    link_instruments: dict[str, LinkInstrument] = Field(default_factory=dict)
+    #: how programme ids and observation ids are written
+    link_ids: dict[IdKind, LinkIds] = Field(default_factory=dict)
+    #: prefixes of the telescope's dataset DOIs ("10.17909")
+    link_dois: list[str] = Field(default_factory=list)
 
     @field_validator("key")
     @classmethod
@@ -84,6 +93,11 @@ class Telescope(BaseModel):
             return [as_homonym(v) for v in value]
         return value
 
+    @field_validator("link_dois")
+    @classmethod
+    def _dois(cls, value: list[str]) -> list[str]:
+        return check_doi_prefixes(value)
+
     @cached_property
     def compiled(self) -> CompiledTelescope:
         return CompiledTelescope.build(self)
@@ -93,6 +107,10 @@ class Telescope(BaseModel):
         return CompiledContext.build(
             self.packages, self.homonyms, self.support_patterns, self.pipeline_patterns
         )
+
+    @cached_property
+    def link_patterns(self) -> CompiledLinks:
+        return CompiledLinks.build(self.link_instruments, self.link_ids, self.link_dois)
 
 
 #: the cue lists, each a list of regular expressions

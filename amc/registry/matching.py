@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from amc.registry.terms import Term, literal_pattern, union_pattern
 
@@ -53,12 +54,7 @@ class CompiledTelescope:
         order = sorted(range(len(terms)), key=lambda i: -len(terms[i].term))
         ordered = [terms[i] for i in order]
         return cls(
-            groups=_term_groups(ordered),
-            term_list=tuple(ordered),
-            term_res=tuple(
-                re.compile(t.core_pattern(), 0 if t.case_sensitive else re.IGNORECASE)
-                for t in ordered
-            ),
+            **_term_fields(ordered),
             kinds=tuple(kinds[i] for i in order),
             false_positives=union_pattern(
                 [*tel.false_positives, *(t.pattern() for t in tel.traps_with_gaps)], re.IGNORECASE
@@ -66,6 +62,20 @@ class CompiledTelescope:
             grants=union_pattern(tel.grants, re.IGNORECASE),
             science=union_pattern(tel.science_patterns, re.IGNORECASE),
             instrumentation=union_pattern(tel.instrumentation_patterns, re.IGNORECASE),
+        )
+
+    @classmethod
+    def for_terms(cls, terms: Sequence[Term]) -> CompiledTelescope:
+        """A matcher of ``terms`` alone (no patterns), e.g. a telescope's instrument names
+        for link extraction; ``term_list`` holds them longest first."""
+        ordered = sorted(terms, key=lambda t: -len(t.term))
+        return cls(
+            **_term_fields(ordered),
+            kinds=("instrument",) * len(ordered),
+            false_positives=None,
+            grants=None,
+            science=None,
+            instrumentation=None,
         )
 
     def find_terms(self, text: str) -> list[tuple[int, int, int]]:
@@ -105,6 +115,17 @@ class CompiledTelescope:
             if term_re.fullmatch(matched):
                 return i
         return None
+
+
+def _term_fields(ordered: list[Term]) -> dict[str, Any]:
+    """The matching fields of ``CompiledTelescope`` for terms already longest first."""
+    return {
+        "groups": _term_groups(ordered),
+        "term_list": tuple(ordered),
+        "term_res": tuple(
+            re.compile(t.core_pattern(), 0 if t.case_sensitive else re.IGNORECASE) for t in ordered
+        ),
+    }
 
 
 def _is_word_char(char: str) -> bool:

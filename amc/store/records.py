@@ -6,6 +6,7 @@ the ``amc.models.Classification`` they saved, rebuilt field for field.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from amc.domain.models import (
     ErrorInfo,
     Evidence,
     LabelConfidence,
+    Link,
     TelescopeLabels,
     Usage,
 )
@@ -182,8 +184,9 @@ def llm_call_values(c: Classification, batch_id: str, now: datetime) -> list[dic
     ]  # fmt: skip
 
 
-def classification(row: ClassificationRow) -> Classification:
-    """Rebuild the ``Classification`` that ``classification_values`` stored."""
+def classification(row: ClassificationRow, links: Sequence[Link] = ()) -> Classification:
+    """Rebuild the ``Classification`` that ``classification_values`` stored (with its
+    ``links``, kept in their own table)."""
     labels = None
     if row.science is not None:
         labels = TelescopeLabels(**{name: bool(getattr(row, name)) for name in _label_names()})
@@ -197,6 +200,7 @@ def classification(row: ClassificationRow) -> Classification:
         labels=labels,
         confidence=LabelConfidence(**{n: getattr(row, f"conf_{n}") for n in _label_names()}),
         evidence=[Evidence.model_validate(e) for e in row.evidence],
+        links=list(links),
         reason=row.reason,
         tier=row.tier,
         model=row.model,

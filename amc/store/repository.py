@@ -21,6 +21,7 @@ from amc.domain.models import Classification
 from amc.store import records as _rows
 from amc.store.engine import StoreError, dialect_insert
 from amc.store.history import HistoryMixin
+from amc.store.links import LinkMixin, replace_links
 from amc.store.records import BatchInfo, BatchProgress, PaperRecord
 from amc.store.recovery import NO_SYNC as _NO_SYNC
 from amc.store.recovery import RecoveryMixin, rowcount
@@ -50,7 +51,7 @@ def submission_hash(files: Iterable[Path | bytes], telescopes: Iterable[str], ti
     return whole.hexdigest()
 
 
-class Store(RecoveryMixin, HistoryMixin, TokenMixin, ReviewMixin):
+class Store(RecoveryMixin, HistoryMixin, TokenMixin, ReviewMixin, LinkMixin):
     """The job store over one engine; build it with ``amc.store.open_store``."""
 
     def __init__(self, engine: Engine) -> None:
@@ -288,6 +289,7 @@ class Store(RecoveryMixin, HistoryMixin, TokenMixin, ReviewMixin):
                     ),
                     rows,
                 )
+                replace_links(session, batch_id, [c for _, c in classifications], now)
             if any(calls):
                 session.execute(insert(LlmCallRow), [row for per in calls for row in per])
 

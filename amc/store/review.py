@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from amc.domain.models import Classification
 from amc.store import records as _rows
+from amc.store.links import links_of
 from amc.store.records import HumanLabel
 from amc.store.schema import ClassificationRow, HumanLabelRow
 
@@ -32,8 +33,10 @@ class ReviewMixin:
             .execution_options(yield_per=500)
         )
         with self._sessions() as session:
-            for row in session.scalars(query):
-                yield row.paper_id, _rows.classification(row)
+            for rows in session.scalars(query).partitions():
+                links = links_of(session, batch_id, [row.pair_id for row in rows])
+                for row in rows:
+                    yield row.paper_id, _rows.classification(row, links.get(row.pair_id, []))
 
     def paper_results(self, paper_id: int) -> list[Classification]:
         """One paper's classifications, by pair id."""
@@ -43,7 +46,11 @@ class ReviewMixin:
             .order_by(ClassificationRow.pair_id)
         )
         with self._sessions() as session:
-            return [_rows.classification(row) for row in session.scalars(query)]
+            rows = list(session.scalars(query))
+            if not rows:
+                return []
+            links = links_of(session, rows[0].batch_id, [row.pair_id for row in rows])
+            return [_rows.classification(row, links.get(row.pair_id, [])) for row in rows]
 
     def human_label_history(self, bibcode: str) -> list[HumanLabel]:
         """Every reviewer label of a bibcode (all telescopes), newest first."""

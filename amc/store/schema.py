@@ -174,6 +174,37 @@ class ClassificationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LinkRow(Base):
+    """One bibliography link of a pair's verdict (``Classification.links``), saved and
+    replaced with the verdict; indexed by value so an archive can ask which papers used
+    an ObsID, a programme or a DOI."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('instrument', 'programme', 'obsid', 'doi', 'grant')", name="kind"
+        ),
+        CheckConstraint("source IN ('rules', 'llm')", name="source"),
+        Index("ix_links_batch_id_pair_id", "batch_id", "pair_id"),
+        Index("ix_links_kind_value", "kind", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    pair_id: Mapped[str] = mapped_column(Text)
+    #: order of the link within its pair
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text)
+    quote: Mapped[str] = mapped_column(Text, default="")
+    field: Mapped[str] = mapped_column(String(32))
+    quote_start: Mapped[int] = mapped_column(Integer)
+    quote_end: Mapped[int] = mapped_column(Integer)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LlmCallRow(Base):
     """One request to an LLM, successful or not (cost accounting, caching, debugging)."""
 

@@ -26,6 +26,7 @@ from amc.domain.models import (
     Usage,
 )
 from amc.domain.models import TelescopeLabels as Labels
+from amc.links import pair_links
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
 
@@ -89,6 +90,8 @@ def classifications(
                 labels=verdict.labels,
                 confidence=verdict.confidence,
                 evidence=verdict.evidence,
+                # the rules' links for now; the answer schema will confirm them (#14, #17)
+                links=pair_links(item.pair, verdict.labels, registry),
                 reason=" | ".join([verdict.reason.strip(), *notes]).strip(" |"),
                 tier=TIER,
                 model=config.model,

@@ -52,6 +52,7 @@ from amc.classify.llm.results import (
 )
 from amc.domain.errors import AmcError
 from amc.domain.models import Classification, PairSnippets, Usage
+from amc.links import prepare_links
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
 
@@ -111,6 +112,7 @@ def classify_pairs_llm_sync(
     except RuntimeError:
         preflight(config)
         warm_up(config)  # here, not on the loop where it would stall requests in flight
+        prepare_links(registry)  # here, not on the loop: compiling takes a moment
         return loop.run(lambda pool: _classify(items, registry, config, prior, progress, pool))
     raise AmcError("classify_pairs_llm_sync was called inside an event loop; await "
                    "classify_pairs_llm instead")  # fmt: skip
@@ -135,6 +137,7 @@ class LLMSession:
     def __init__(self, registry: Registry, config: LLMSettings) -> None:
         preflight(config)
         warm_up(config)
+        prepare_links(registry)  # in the caller's thread: the loop then only extracts
         self._shared = loop.shared_loop()
         self._run = _Run(registry, config, None, self._shared.pool)
         self._pending: set[Future[list[Classification]]] = set()

@@ -51,6 +51,7 @@ from amc.domain.models import (
     Snippet,
     TelescopeLabels,
 )
+from amc.links import pair_links
 from amc.registry import Registry, Telescope
 from amc.settings import Settings
 from amc.snippets import pair_snippets
@@ -277,6 +278,7 @@ def classify_rules(
         labels=labels,
         confidence=conf,
         evidence=evidence_quotes(snippets, reading.quotes),
+        links=pair_links(pair, labels, registry, snippets),
         reason=reason_text(features, labels),
     )
 

@@ -59,8 +59,11 @@ from amc.domain.models import (
     LABELS,
     NONE_TELESCOPE,
     Classification,
+    Link,
     Pair,
+    TelescopeLabels,
 )
+from amc.links import pair_links
 from amc.registry import Registry
 from amc.settings import Settings
 
@@ -232,11 +235,22 @@ def classify_pairs_trained(
         first[i] = first[i].model_copy(
             update={
                 "labels": labels,
+                "links": relabelled_links(first[i], pairs[i], labels, registry),
                 "confidence": confidence_of(row),
                 "reason": f"trained model: {_probs_text(row)}; rules said {first[i].reason}",
             }
         )
     return [c.model_copy(update={"tier": TIER}) for c in first]
+
+
+def relabelled_links(
+    rules: Classification, pair: Pair, labels: TelescopeLabels, registry: Registry
+) -> list[Link]:
+    """The links for the model's labels: the rules' own when they agreed on science or
+    instrumentation (extracted once), else extracted now, or none."""
+    if rules.labels is not None and (rules.labels.science or rules.labels.instrumentation):
+        return rules.links if labels.science or labels.instrumentation else []
+    return pair_links(pair, labels, registry)
 
 
 def _probs_text(row: Sequence[float]) -> str:

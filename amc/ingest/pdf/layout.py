@@ -323,6 +323,8 @@ def _continues(last_row: str, first_row: str) -> bool:
 
 _HYPHEN_END = re.compile(r"(\S*?)([A-Za-z]+)-$")
 _COMPOUND_RE = re.compile(r"\b([A-Za-z]+)-([a-z]+)\b")
+#: the text before a line-end hyphen is part of an identifier (a DOI, a URL, an id)
+_IDENTIFIER = re.compile(r"[\d/]")
 
 
 def compound_words(texts: list[str]) -> set[str]:
@@ -348,7 +350,8 @@ def _join_two(left: str, right: str, compounds: set[str]) -> str:
     if left.endswith("-") and not left.endswith(" -") and right:
         match = _HYPHEN_END.search(left)
         first = right.split(" ", 1)[0]
-        if match and right[0].islower() and not _keeps_hyphen(match.group(2), first, compounds):
+        keep = _keeps_hyphen(match.group(2), first, compounds, match.group(1)) if match else True
+        if match and right[0].islower() and not keep:
             return left[:-1] + right
         return left + right  # "WASP-" + "107b", "X-" + "ray", "1.12-" + "1.63"
     if left.endswith("/") and right[:1].isalnum():
@@ -356,9 +359,11 @@ def _join_two(left: str, right: str, compounds: set[str]) -> str:
     return f"{left} {right}"
 
 
-def _keeps_hyphen(head: str, first_word: str, compounds: set[str]) -> bool:
+def _keeps_hyphen(head: str, first_word: str, compounds: set[str], token: str = "") -> bool:
     word = re.match(r"[A-Za-z]+", first_word)
     tail = word.group(0) if word else first_word
     if len(head) <= 1 or head.isupper():
+        return True
+    if _IDENTIFIER.search(token):  # "10.17909/6wjp-" + "qb35": a DOI's own hyphen
         return True
     return f"{head}-{tail}".lower() in compounds

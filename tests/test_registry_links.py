@@ -1,0 +1,122 @@
+"""Link patterns are registry data: bundled, validated on load, extended by a user file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from amc.domain.errors import RegistryError
+from amc.domain.models import Paper
+from amc.links import extract_links
+from amc.registry import load_registry
+
+XMM_YAML = r"""
+telescopes:
+  XMM:
+    name: XMM-Newton
+    aliases: [{term: XMM-Newton, case_sensitive: true}, {term: XMM, case_sensitive: true}]
+    instruments: [{term: EPIC, case_sensitive: true}, {term: RGS, case_sensitive: true}]
+    link_instruments:
+      EPIC:
+        names: [{term: EPIC, case_sensitive: true}, European Photon Imaging Camera]
+        modes: [{term: EPIC-pn, case_sensitive: true}, {term: EPIC-MOS, case_sensitive: true}]
+      RGS: {names: [{term: RGS, case_sensitive: true}, Reflection Grating Spectrometer]}
+    link_ids:
+      obsid:
+        keywords: ['Obs(?:ervation)?[\s~.\-]*IDs?\b']
+        number: '0[0-9]{9}'
+        keep_zeros: true
+    link_dois: ['10.5270']
+link_context:
+  other_facilities: ['(?-i:\b(?:Swift|NuSTAR|Suzaku)\b)']
+"""
+
+PAPER = Paper(
+    bibcode="2024XMM..1..1A",
+    body=(
+        "We analysed the XMM-Newton EPIC-pn data of the cluster (ObsIDs 0801234501 and "
+        "0801234601), and the Chandra ObsID 4977. The XMM data are at doi:10.5270/esa-abc123."
+    ),
+)
+
+
+def test_the_bundled_registry_has_the_canonical_instruments_and_id_patterns() -> None:
+    registry = load_registry()
+    assert set(registry.get("HST").link_instruments) >= {
+        "WFC3",
+        "ACS",
+        "STIS",
+        "COS",
+        "NICMOS",
+        "WFPC2",
+        "FGS",
+    }
+    assert set(registry.get("JWST").link_instruments) == {
+        "NIRCam",
+        "NIRSpec",
+        "MIRI",
+        "NIRISS",
+        "FGS",
+    }
+    assert set(registry.get("CHANDRA").link_instruments) == {"ACIS", "HRC", "HETG", "LETG"}
+    assert set(registry.get("CHANDRA").link_ids) == {"obsid", "programme"}
+    assert registry.get("HST").link_dois == ["10.17909"]
+    assert registry.get("CHANDRA").link_dois == ["10.25574"]
+    for telescope in registry:  # every pattern compiles
+        assert telescope.link_patterns is not None
+
+
+def test_a_user_file_adds_a_missions_ids_instruments_and_dois_without_code(
+    tmp_path: Path,
+) -> None:
+    user = tmp_path / "xmm.yaml"
+    user.write_text(XMM_YAML, encoding="utf-8")
+    registry = load_registry([user])
+    found = {
+        (link.kind, link.value) for link in extract_links(PAPER, registry.get("XMM"), registry)
+    }
+    assert found == {
+        ("instrument", "EPIC"),
+        ("obsid", "XMM:0801234501"),
+        ("obsid", "XMM:0801234601"),
+        ("doi", "10.5270/esa-abc123"),
+    }
+    chandra = {
+        (link.kind, link.value) for link in extract_links(PAPER, registry.get("CHANDRA"), registry)
+    }
+    assert chandra == {("obsid", "CHANDRA:4977")}
+    # the user's link_context key replaced the bundled list; the other keys stay
+    assert registry.link_context.other_facilities == ["(?-i:\\b(?:Swift|NuSTAR|Suzaku)\\b)"]
+    assert registry.link_context.data_use == load_registry().link_context.data_use
+    assert registry.content_hash != load_registry().content_hash
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("link_ids: {obsid: {keywords: ['ObsID'], number: '(\\d+)'}}", "link_ids.obsid.number"),
+        ("link_ids: {visit: {keywords: ['visit'], number: '\\d+'}}", "link_ids.visit"),
+        ("link_ids: {obsid: {number: '\\d+'}}", "give keywords, prefixes or table_headers"),
+        ("link_ids: {obsid: {keywords: ['Obs[ID'], number: '\\d+'}}", "invalid regular expression"),
+        ("link_dois: ['doi:10.123']", "is not a DOI prefix"),
+        ("link_instruments: {EPIC: {names: []}}", "link_instruments.EPIC.names"),
+        ("link_instruments: {EPIC: {names: [EPIC], filter: ['x']}}", "filter"),
+    ],
+)
+def test_invalid_link_patterns_name_the_file_entry_and_field(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    user = tmp_path / "bad.yaml"
+    user.write_text(f"telescopes:\n  XMM:\n    name: XMM\n    aliases: [XMM]\n    {entry}\n")
+    with pytest.raises(RegistryError) as caught:
+        load_registry([user])
+    text = str(caught.value)
+    assert "bad.yaml" in text and "'XMM'" in text and message in text
+
+
+def test_an_unknown_link_context_key_is_an_error(tmp_path: Path) -> None:
+    user = tmp_path / "ctx.yaml"
+    user.write_text("link_context:\n  data_usage: ['we observed']\n")
+    with pytest.raises(RegistryError, match="link_context: field 'data_usage'"):
+        load_registry([user])

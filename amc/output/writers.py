@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal
@@ -72,7 +73,13 @@ def kaggle_row(c: Classification) -> dict[str, str]:
 class ResultWriter:
     """Context manager writing classifications to ``path`` in ``fmt``."""
 
-    def __init__(self, path: Path, fmt: OutputFormat, parquet_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        fmt: OutputFormat,
+        parquet_batch: int = 1000,
+        extra_columns: Sequence[tuple[str, pa.DataType]] = (),
+    ) -> None:
         self.path = path
         self.fmt = fmt
         self.count = 0
@@ -81,6 +88,8 @@ class ResultWriter:
         self._parquet: pq.ParquetWriter | None = None
         self._pending: list[dict[str, Any]] = []
         self._parquet_batch = parquet_batch
+        #: columns each ``write`` may add after the standard ones (not in Kaggle files)
+        self._schema = pa.schema([*_PARQUET_SCHEMA, *(pa.field(n, t) for n, t in extra_columns)])
 
     def __enter__(self) -> ResultWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,15 +97,23 @@ class ResultWriter:
             self._file = self.path.open("w", encoding="utf-8", newline="")
         return self
 
-    def write(self, c: Classification) -> None:
+    def write(self, c: Classification, extra: dict[str, Any] | None = None) -> None:
+        """Write one pair; ``extra`` values go in the ``extra_columns`` (JSON: extra keys)."""
         self.count += 1
         if self.fmt == "jsonl":
             assert self._file is not None
-            self._file.write(c.model_dump_json() + "\n")
+            line = (
+                c.model_dump_json()
+                if not extra
+                else json.dumps({**c.model_dump(mode="json"), **extra}, ensure_ascii=False)
+            )
+            self._file.write(line + "\n")
         elif self.fmt in ("csv", "kaggle"):
-            self._write_csv(kaggle_row(c) if self.fmt == "kaggle" else flat_row(c))
+            self._write_csv(
+                kaggle_row(c) if self.fmt == "kaggle" else {**flat_row(c), **(extra or {})}
+            )
         else:
-            self._pending.append(flat_row(c))
+            self._pending.append({**flat_row(c), **(extra or {})})
             if len(self._pending) >= self._parquet_batch:
                 self._flush_parquet()
 
@@ -110,9 +127,9 @@ class ResultWriter:
     def _flush_parquet(self) -> None:
         if not self._pending:
             return
-        table = pa.Table.from_pylist(self._pending, schema=_PARQUET_SCHEMA)
+        table = pa.Table.from_pylist(self._pending, schema=self._schema)
         if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self.path, _PARQUET_SCHEMA)
+            self._parquet = pq.ParquetWriter(self.path, self._schema)
         self._parquet.write_table(table)
         self._pending = []
 
@@ -125,7 +142,7 @@ class ResultWriter:
         if self.fmt == "parquet":
             self._flush_parquet()
             if self._parquet is None:  # no rows: still leave a valid, empty file
-                pq.write_table(_PARQUET_SCHEMA.empty_table(), self.path)
+                pq.write_table(self._schema.empty_table(), self.path)
             else:
                 self._parquet.close()
         elif self._file is not None:

@@ -22,6 +22,7 @@ from amc.domain.models import Classification
 from amc.store import records as _rows
 from amc.store.engine import StoreError, dialect_insert
 from amc.store.history import HistoryMixin
+from amc.store.labels import LabelsMixin
 from amc.store.records import BatchInfo, BatchProgress, PaperRecord
 from amc.store.review import ReviewMixin
 from amc.store.schema import (
@@ -49,7 +50,7 @@ def submission_hash(files: Iterable[Path | bytes], telescopes: Iterable[str], ti
     return whole.hexdigest()
 
 
-class Store(HistoryMixin, TokenMixin, ReviewMixin):
+class Store(HistoryMixin, TokenMixin, ReviewMixin, LabelsMixin):
     """The job store over one engine; build it with ``amc.store.open_store``."""
 
     def __init__(self, engine: Engine) -> None:

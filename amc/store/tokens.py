@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from amc.store.schema import ApiTokenRow, utcnow
+from amc.store.schema import ApiTokenRow, WebSessionRow, utcnow
 
 if TYPE_CHECKING:
     from amc.store.repository import Store
@@ -70,6 +70,42 @@ class TokenMixin:
         stmt = (
             update(ApiTokenRow)
             .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        with self._sessions.begin() as session:
+            return int(session.execute(stmt).rowcount) == 1  # type: ignore[attr-defined]
+
+    # -- browser sessions ------------------------------------------------------
+
+    def create_session(self, token_id: int, session_hash: str, lifetime: timedelta) -> None:
+        """Store a new browser session (its id's hash) of a token's holder."""
+        now = utcnow()
+        row = WebSessionRow(id_hash=session_hash, token_id=token_id, created_at=now,
+                            expires_at=now + lifetime)  # fmt: skip
+        with self._sessions.begin() as session:
+            session.add(row)
+
+    def find_session(self, session_hash: str) -> ApiToken | None:
+        """The live token behind a live, unexpired session, or None."""
+        query = (
+            select(ApiTokenRow)
+            .join(WebSessionRow, WebSessionRow.token_id == ApiTokenRow.id)
+            .where(
+                WebSessionRow.id_hash == session_hash,
+                WebSessionRow.revoked_at.is_(None),
+                WebSessionRow.expires_at > utcnow(),
+                ApiTokenRow.revoked_at.is_(None),
+            )
+        )
+        with self._sessions() as session:
+            row = session.scalar(query)
+            return _token(row) if row is not None else None
+
+    def revoke_session(self, session_hash: str) -> bool:
+        """End a session (logout); False when it was not live."""
+        stmt = (
+            update(WebSessionRow)
+            .where(WebSessionRow.id_hash == session_hash, WebSessionRow.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
         with self._sessions.begin() as session:

@@ -246,7 +246,7 @@ def classify_rules(
         labels=labels,
         confidence=conf,
         evidence=_evidence(snippets, scored),
-        reason=_reason(features, labels),
+        reason=_reason(features, labels, [h.text for s in snippets for h in s.real_hits][:6]),
     )
 
 
@@ -280,22 +280,44 @@ def _failed(pair: Pair, exc: Exception) -> Classification:
     )  # fmt: skip
 
 
-def _reason(f: RuleFeatures, labels: TelescopeLabels) -> str:
+def _reason(f: RuleFeatures, labels: TelescopeLabels, terms: Sequence[str] = ()) -> str:
+    """The decision in words a librarian can check against the passages."""
+    ignored = f.false_positive_hits + f.grant_hits
     if f.real_hits == 0:
-        if f.false_positive_hits or f.grant_hits:
+        if ignored:
+            parts = []
+            if f.false_positive_hits:
+                parts.append(f"{f.false_positive_hits} in phrases that are not the telescope "
+                             "(a constant, a person's name, ...)")  # fmt: skip
+            if f.grant_hits:
+                parts.append(f"{f.grant_hits} in grant or fellowship numbers")
             return (
-                f"no real reference: {f.false_positive_hits} trap hit(s) "
-                f"(e.g. a constant or person's name) and {f.grant_hits} grant/fellowship hit(s)"
+                f"Not the telescope: all {ignored} match(es) are traps, "
+                + " and ".join(parts)
+                + "."
             )
         if f.shared_hits:
-            return "only terms shared with other telescopes were found"
-        return "the telescope is not named in the paper's text"
-    return (
-        f"{labels.primary}: {f.real_hits} real hit(s), {f.instruments_named} instrument(s); "
-        f"cues near hits: science {f.science_cues}+{f.science_patterns} patterns, "
-        f"instrumentation {f.instrumentation_cues}+{f.instrumentation_patterns}, "
-        f"mention {f.mention_cues}; traps {f.false_positive_hits}, grants {f.grant_hits}"
+            return "Not the telescope: only names it shares with other telescopes were found."
+        return "Not the telescope: the telescope is not named in the paper's text."
+    shown = ", ".join(dict.fromkeys(terms)) if terms else ""
+    named = f"named {f.real_hits} time(s)" + (f" ({shown})" if shown else "")
+    if labels.science and labels.instrumentation:
+        lead = "Science and instrumentation: its data are used and the paper is about it"
+    elif labels.instrumentation:
+        lead = "Instrumentation: the paper is about the telescope itself"
+    elif labels.science:
+        lead = "Science: the paper uses the telescope's data"
+    else:
+        lead = "Mention: the telescope is named, but nothing near its names shows its data used"
+    signs = (
+        f"{f.science_cues + f.science_patterns} sign(s) of data use near the names "
+        f"(observations, programme ids, archival data), "
+        f"{f.instrumentation_cues + f.instrumentation_patterns} of describing the telescope or "
+        f"its instruments (calibration, hardware, software), {f.mention_cues} of a passing "
+        "reference (citations, plans, comparisons)"
     )
+    traps = f"; {ignored} other match(es) are traps or grants, ignored" if ignored else ""
+    return f"{lead}. It is {named}; {signs}{traps}."
 
 
 def _evidence(snippets: Sequence[Snippet], scored: list[_SnippetScore]) -> list[Evidence]:

@@ -337,6 +337,7 @@ def _to_paper(sections: Sections, name: str) -> Paper:
         year=sections.year,
         source=name,
         identifiers=sections.identifiers,
+        page_breaks=sections.page_breaks,
     )
 
 

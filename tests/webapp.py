@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from amc.settings import Settings, load_settings
 from amc.store import Store
@@ -45,3 +47,20 @@ def wait_finished(store: Store, batch_id: str, timeout_s: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"batch {batch_id} did not finish in {timeout_s} s")
         time.sleep(0.05)
+
+
+def login(client: TestClient, token: str) -> str:
+    """Log ``client`` in through the login form (its CSRF token and cookie, then the API
+    token); returns the session's CSRF token for the forms of the pages."""
+    form = client.get("/login")
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.text))
+    done = client.post("/login", data={**fields, "token": token}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    return csrf_of(client.get("/batches").text)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page's forms."""
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None, "no CSRF token on the page"
+    return found[1]

@@ -35,6 +35,7 @@ from amc.cli.common import (
 from amc.domain.errors import AmcError
 from amc.jobs.process import export_results, finish_if_done, run_batch
 from amc.jobs.submit import submit_batch
+from amc.output.final import final_classification
 from amc.output.summary import RunSummary
 from amc.output.writers import infer_format
 from amc.settings import Settings, load_settings
@@ -169,9 +170,21 @@ def _print_progress(store: Store, batch_id: str, progress: BatchProgress) -> Non
 
 
 def results(
-    batch_id: BatchArg, output: OutputOpt = None, fmt: FormatOpt = None, config: ConfigOpt = None
+    batch_id: BatchArg,
+    output: OutputOpt = None,
+    fmt: FormatOpt = None,
+    model_labels: Annotated[
+        bool,
+        typer.Option("--model-labels", help="The model's labels alone, without the reviews."),
+    ] = False,
+    config: ConfigOpt = None,
 ) -> None:
-    """Write (or print) a batch's results.
+    """Write (or print) a batch's results with their final labels.
+
+    The final label of a pair is its reviewer's (web app) when there is one, else the
+    model's; CSV, JSONL and parquet add label_source, reviewer, reviewed_at,
+    review_action, review_note and the model's own labels (model_science, ...).
+    --model-labels writes the model's labels alone, as classified.
 
     Examples:
 
@@ -181,16 +194,18 @@ def results(
     """
     settings = load_settings(config)
     with open_job_store(settings) as store:
-        _write_results(store, batch_id, output, fmt)
+        _write_results(store, batch_id, output, fmt, final=not model_labels)
 
 
-def _write_results(store: Store, batch_id: str, output: Path | None, fmt: str | None) -> None:
+def _write_results(
+    store: Store, batch_id: str, output: Path | None, fmt: str | None, final: bool = True
+) -> None:
     if output is None:
         store.get_batch(batch_id)
-        for c in store.iter_results(batch_id):
-            print_result(c)
+        for c, review in store.iter_reviewed_results(batch_id):
+            print_result(final_classification(c, review) if final else c)
         return
-    n = export_results(store, batch_id, output, infer_format(output, fmt))
+    n = export_results(store, batch_id, output, infer_format(output, fmt), final)
     err.print(f"wrote {n} rows to {output}")
 
 

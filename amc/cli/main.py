@@ -4,8 +4,9 @@ Settings are built once per command (flags > AMC_* environment > config file >
 defaults) and passed down. An ``AmcError`` becomes a one-line message and exit
 code 2; a librarian never sees a traceback. The commands live in
 ``amc.cli.classify`` (classify, telescopes), ``amc.cli.batches`` (submit, status,
-results, retry, run, worker, beat), ``amc.cli.evaluate`` (eval, train, audit) and
-``amc.cli.web`` (serve, token); each adds itself to ``app``.
+results, retry, run, worker, beat), ``amc.cli.review`` (bibliography),
+``amc.cli.evaluate`` (eval, train, audit) and ``amc.cli.web`` (serve, token); each
+adds itself to ``app``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Annotated
 import typer
 
 from amc import __version__
-from amc.cli import batches, classify, evaluate, web
+from amc.cli import batches, classify, evaluate, review, web
 from amc.cli.common import err
 from amc.domain.errors import AmcError
 
@@ -51,7 +52,7 @@ def _root(
     """
 
 
-for _module in (classify, batches, evaluate, web):
+for _module in (classify, batches, review, evaluate, web):
     _module.register(app)
 
 

@@ -470,3 +470,61 @@ def test_logout_revokes_the_session(settings: Settings) -> None:
         c.post("/logout", data={"csrf": csrf_of(page.text)})
     with TestClient(app, cookies={"amc_session": cookie}) as replay:
         assert replay.get("/batches", follow_redirects=False).status_code == 303
+
+
+# --- 7. audit suspects are actionable -----------------------------------------------------
+
+
+def _suspects(settings: Settings, rows_: list[dict[str, Any]]) -> None:
+    from datetime import UTC, datetime
+
+    from eval.audit_report import write_audit_reports
+    from eval.suspects import SuspectRow
+
+    long_quote = "We observed the field with HST/WFC3 in programme GO 12345. " * 12
+    suspects = [
+        SuspectRow(pair_id=r["pair_id"], bibcode=r["bibcode"], telescope=r["telescope"],
+                   stored="mention", suggested="science", score=0.9 - i / 10, cl_issue=True,
+                   model_probs={"science": 0.9}, verdict="science", verdict_tier="rules",
+                   evidence=[long_quote], reason="the rules see data use")
+        for i, r in enumerate(rows_)
+    ]  # fmt: skip
+    suspects.append(SuspectRow(pair_id="1999OLD..1..1X_HST", bibcode="1999OLD..1..1X",
+                               telescope="HST", stored="science", suggested="mention",
+                               score=0.5, cl_issue=False, model_probs={}, verdict="",
+                               verdict_tier="", evidence=[], reason=""))  # fmt: skip
+    write_audit_reports(settings.audit_out_dir, suspects, {"pairs": 3}, datetime.now(UTC))
+
+
+def test_audit_suspects_link_to_their_pairs_and_are_resolved_like_reviews(
+    client: TestClient, settings: Settings, batch: str
+) -> None:
+    picked = [r for r in rows(client, batch) if r["telescope"] == "HST"][:2]
+    _suspects(settings, picked)
+    page = client.get("/audit").text
+    assert '<table class="audit">' not in page and "3 open</strong>" in page
+    for row in picked:
+        assert f'href="/pairs/{row["id"]}"' in page
+    assert "not in any batch" in page  # a suspect of the historical file alone
+    keep = {"csrf": csrf_of(page), "pair_id": picked[0]["pair_id"], "decision": "keep",
+            "note": "the paper only cites it"}  # fmt: skip
+    assert client.post("/audit/resolve", data=keep, follow_redirects=False).status_code == 303
+    history = store_of(client).review_history(picked[0]["bibcode"], "HST")
+    assert history[0].action == "audit_keep" and history[0].labels.mention
+    assert history[0].reviewer == "Ada Reviewer" and history[0].note == "the paper only cites it"
+    took = client.post("/api/audit/resolve", json={"pair_id": "1999OLD..1..1X_HST",
+                                                   "decision": "take"})  # fmt: skip
+    assert took.status_code == 201 and took.json()["labels"]["mention"]
+    after = client.get("/audit").text
+    assert "1 open</strong>" in after and "Resolved by <strong>Ada Reviewer</strong>" in after
+    latest = client.get("/api/audit/latest").json()["suspects"]
+    assert {s["pair_id"]: s["resolution"] is not None for s in latest} == {
+        picked[0]["pair_id"]: True,
+        picked[1]["pair_id"]: False,
+        "1999OLD..1..1X_HST": True,
+    }
+    assert latest[0]["result_id"] == picked[0]["id"]
+    unknown = client.post("/api/audit/resolve", json={"pair_id": "2000X_HST", "decision": "keep"})
+    assert unknown.status_code == 404
+    row = next(r for r in rows(client, batch) if r["id"] == picked[0]["id"])
+    assert row["review"]["action"] == "audit_keep"  # it is the pair's reviewer label now

@@ -1,6 +1,6 @@
 """The review workbench's store (``amc/store/review.py``, ``labels.py``) on SQLite and on
 the real PostgreSQL: filters, order and keyset navigation done in SQL (failed pairs,
-whose confidence is NULL, included), review counts, reviewer labels with their history
+which have no confidence, included), review counts, reviewer labels with their history
 and undo stack, bulk accept, audit resolutions, sessions, and the 0004 migration's
 backfill of data written before it."""
 
@@ -67,7 +67,7 @@ def test_paging_and_keyset_navigation_agree_in_every_order(
     page, total = store.result_page(batch, flt, sort, limit=1000)
     assert total == 60 and [r.result.telescope for r in page] == ["HST"] * 60
     ids = [r.id for r in page]
-    assert _walk(store, batch, flt, sort) == ids  # forward, failed pairs (NULL) last
+    assert _walk(store, batch, flt, sort) == ids  # forward
     back, current = [], ids[-1]
     while current is not None:
         back.append(current)
@@ -78,10 +78,21 @@ def test_paging_and_keyset_navigation_agree_in_every_order(
         r.id for off in range(0, 60, 7) for r in store.result_page(batch, flt, sort, 7, off)[0]
     ]
     assert pieces == ids
-    if sort == "confidence":
+    walked, after = [], None  # keyset pages: from the last pair of the page before
+    while True:
+        page_rows = store.result_page(batch, flt, sort, 7, after=after)[0]
+        if not page_rows:
+            break
+        walked += [r.id for r in page_rows]
+        after = page_rows[-1].id
+    assert walked == ids
+    before = [r.id for r in store.result_page(batch, flt, sort, 7, before=ids[20])[0]]
+    assert before == ids[13:20]
+    if sort == "confidence":  # failed pairs (no confidence) first: they need a human most
         conf = [r.confidence for r in page]
-        known = [c for c in conf if c is not None]
-        assert known == sorted(known) and conf[len(known) :] == [None] * (60 - len(known))
+        failed = conf.count(None)
+        assert failed and conf[:failed] == [None] * failed
+        assert conf[failed:] == sorted(conf[failed:])  # type: ignore[type-var]
 
 
 def test_filters_match_a_python_reference(store: Store, batch: str) -> None:

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,16 +143,32 @@ def test_every_pair_is_reachable_by_paging(client: TestClient) -> None:
         for i in range(300) for telescope in ("HST", "JWST")
     ]  # fmt: skip
     batch = submit(client, "many.jsonl", jsonl(records))
-    seen: list[str] = []
+    pair_cell = r'<a href="/pairs/\d+[^"]*">(2024PAGE\d{4})</a>\s*</td>\s*<td>(\w+)'
+    typed: list[str] = []
     for page in (1, 2, 3, 4):
         html = client.get(f"/batches/{batch}", params={"page": page, "per_page": 200}).text
-        seen += re.findall(r'<a href="/pairs/\d+[^"]*">(2024PAGE\d{4})</a>\s*</td>\s*<td>(\w+)',
-                           html)  # type: ignore[arg-type]  # fmt: skip
-    assert len(seen) == 600 and len(set(seen)) == 600
+        typed += re.findall(pair_cell, html)  # type: ignore[arg-type]
+    assert len(typed) == 600 and len(set(typed)) == 600
+    followed: list[str] = []  # Next links go from the last pair of a page (keyset)
+    url: str | None = f"/batches/{batch}?per_page=200"
+    while url is not None:
+        html = client.get(url).text
+        followed += re.findall(pair_cell, html)  # type: ignore[arg-type]
+        link = re.search(r'<a rel="next" href="\?([^"]+)"', html)
+        url = f"/batches/{batch}?{link[1].replace('&amp;', '&')}" if link else None
+    assert followed == typed
+    back = re.search(r'<a rel="prev" href="\?([^"]+)"', html)
+    assert back is not None and "before=" in back[1]
+    previous = client.get(f"/batches/{batch}?{back[1].replace('&amp;', '&')}").text
+    assert re.findall(pair_cell, previous) == typed[200:400]
     via_api = [r["pair_id"] for off in (0, 250, 500) for r in
                client.get(f"/api/batches/{batch}/rows",
                           params={"limit": 250, "offset": off}).json()["rows"]]  # fmt: skip
     assert len(via_api) == len(set(via_api)) == 600
+    first = client.get(f"/api/batches/{batch}/rows", params={"limit": 300}).json()["rows"]
+    after = {"limit": 300, "after": first[-1]["id"]}
+    rest = client.get(f"/api/batches/{batch}/rows", params=after).json()
+    assert [r["pair_id"] for r in first + rest["rows"]] == via_api and rest["total"] == 600
 
 
 @pytest.mark.parametrize(
@@ -528,3 +545,41 @@ def test_audit_suspects_link_to_their_pairs_and_are_resolved_like_reviews(
     assert unknown.status_code == 404
     row = next(r for r in rows(client, batch) if r["id"] == picked[0]["id"])
     assert row["review"]["action"] == "audit_keep"  # it is the pair's reviewer label now
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("papers.jsonl", b"", "is empty"),
+        ("papers.csv", b"bibcode,telescope,body\n", "no paper found in"),
+        ("outer.zip", _zip({"inner.zip": _zip({"p.txt": b"HST data."})}), "holds another zip"),
+        ("notes.zip", _zip({"readme.md": b"nothing to read"}), "holds no file amc reads"),
+    ],
+)
+def test_uploads_with_nothing_to_classify_are_refused(
+    client: TestClient, name: str, data: bytes, message: str
+) -> None:
+    response = client.post("/api/batches", files=[("files", (name, data))])
+    assert response.status_code == 400 and message in response.json()["detail"]
+    assert client.get("/api/batches").json() == []
+    page = client.post("/upload", data={"csrf": client.csrf}, files=[("files", (name, data))])  # type: ignore[attr-defined]
+    assert page.status_code == 400 and message in page.text
+
+
+def test_error_messages_name_the_uploaded_file_never_a_server_path(
+    client: TestClient, settings: Settings
+) -> None:
+    bad = b"bibcode,telescope,year,body\n2024Y,HST,soon,We observed with HST.\n"
+    detail = client.post("/api/batches", files=[("files", ("rows.csv", bad))]).json()["detail"]
+    assert "rows.csv" in detail and "row" in detail
+    assert str(settings.spool_dir) not in detail and "/" not in detail.split(":")[0]
+    audit = client.get("/api/audit/latest").json()["detail"]
+    assert str(settings.audit_out_dir) not in audit and "amc audit" in audit

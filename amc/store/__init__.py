@@ -15,15 +15,8 @@ from amc.store.labels import AuditResolution, Reviewer
 from amc.store.migrations import upgrade_to_head
 from amc.store.records import AuditState, BatchInfo, BatchProgress, HumanLabel, PaperRecord
 from amc.store.repository import Store, submission_hash
-from amc.store.review import (
-    INPUT_FILTERS,
-    LABEL_FILTERS,
-    REVIEW_FILTERS,
-    SORTS,
-    ResultFilter,
-    ResultRow,
-    ReviewCounts,
-)
+from amc.store.review import ResultRow, ReviewCounts
+from amc.store.views import INPUT_FILTERS, LABEL_FILTERS, REVIEW_FILTERS, SORTS, ResultFilter
 
 __all__ = [
     "INPUT_FILTERS",

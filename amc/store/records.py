@@ -24,7 +24,14 @@ from amc.domain.models import (
     Usage,
 )
 from amc.domain.reviews import ReviewerLabel
-from amc.store.schema import BatchRow, ClassificationRow, HumanLabelRow, PaperRow, ReviewStateRow
+from amc.store.schema import (
+    FAILED_CONFIDENCE,
+    BatchRow,
+    ClassificationRow,
+    HumanLabelRow,
+    PaperRow,
+    ReviewStateRow,
+)
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,9 @@ def classification_values(
         "error_kind": c.error.kind if c.error else None,
         "error_message": c.error.message if c.error else None,
         "gold": c.gold.as_dict() if c.gold is not None else None,
-        "confidence": c.confidence.decided(c.labels) if c.labels is not None else None,
+        "confidence": (
+            c.confidence.decided(c.labels) if c.labels is not None else FAILED_CONFIDENCE
+        ),
         "input_differs": (
             c.gold != c.labels if c.gold is not None and c.labels is not None else None
         ),

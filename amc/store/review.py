@@ -10,19 +10,14 @@ order, found with one indexed query.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Engine,
     and_,
-    false,
     func,
-    or_,
     select,
-    true,
     tuple_,
 )
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,47 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from amc.domain.models import LABELS, Classification, TelescopeLabels
 from amc.domain.reviews import LabelSource, final_labels
 from amc.store import records as _rows
+from amc.store import views
 from amc.store.engine import StoreError
 from amc.store.records import HumanLabel
-from amc.store.schema import ClassificationRow, ReviewStateRow
-
-#: model-label filters: a label, ``none`` (all false) or ``error`` (the pair failed)
-LABEL_FILTERS = ("science", "instrumentation", "mention", "not_telescope", "none", "error")
-#: input-label filters (the labels that came with the input file)
-INPUT_FILTERS = ("has", "none", "agree", "disagree")
-#: review filters (the librarians' labels)
-REVIEW_FILTERS = ("unreviewed", "reviewed", "accepted", "corrected")
-#: orders of the results and of the queue; the first is the default
-SORTS = ("confidence", "-confidence", "pair", "telescope")
+from amc.store.schema import PAPER_STATUSES, ClassificationRow, PaperRow, ReviewStateRow
+from amc.store.views import SORTS, ResultFilter
 
 C, R = ClassificationRow, ReviewStateRow
 _LABEL_NAMES = [label.value for label in LABELS]
-
-
-@dataclass(frozen=True)
-class ResultFilter:
-    """A view of a batch's results; None means no filtering on that column."""
-
-    telescope: str | None = None
-    label: str | None = None
-    min_confidence: float | None = None
-    max_confidence: float | None = None
-    input: str | None = None
-    review: str | None = None
-
-    def without_review(self) -> ResultFilter:
-        """The same view whatever the review status (the queue's progress counts it)."""
-        return replace(self, review=None)
-
-    def describe(self) -> str:
-        """The view in words, for confirmations: ``telescope HST, label science, ...``."""
-        parts = [f"telescope {self.telescope.upper()}" if self.telescope else "",
-                 f"model label {self.label}" if self.label else "",
-                 f"confidence ≥ {self.min_confidence:g}" if self.min_confidence is not None else "",
-                 f"confidence ≤ {self.max_confidence:g}" if self.max_confidence is not None else "",
-                 f"input labels: {self.input}" if self.input else "",
-                 f"review: {self.review}" if self.review else ""]  # fmt: skip
-        return ", ".join(p for p in parts if p) or "every pair"
 
 
 @dataclass(frozen=True)
@@ -114,6 +76,8 @@ class ReviewCounts:
     total: int
     reviewed: int
     by_reviewer: dict[str, int]
+    #: unreviewed pairs of the view that have labels (what a bulk accept would record)
+    acceptable: int = 0
 
 
 class ReviewMixin:
@@ -135,7 +99,7 @@ class ReviewMixin:
         self, batch_id: str
     ) -> Iterator[tuple[Classification, HumanLabel | None]]:
         """Every result of the batch with its pair's current reviewer label, by pair id."""
-        query = _joined().where(C.batch_id == batch_id).order_by(C.pair_id)
+        query = views.joined().where(C.batch_id == batch_id).order_by(C.pair_id)
         with self._sessions() as session:
             for row, review in session.execute(query.execution_options(yield_per=500)):
                 state = _rows.review_state(review) if review is not None else None
@@ -147,7 +111,7 @@ class ReviewMixin:
 
     def paper_rows(self, paper_id: int) -> list[ResultRow]:
         """One paper's results with their reviewer labels, by pair id."""
-        query = _joined().where(C.paper_id == paper_id).order_by(C.pair_id)
+        query = views.joined().where(C.paper_id == paper_id).order_by(C.pair_id)
         with self._sessions() as session:
             return [_result_row(row, review) for row, review in session.execute(query)]
 
@@ -158,19 +122,36 @@ class ReviewMixin:
         sort: str = SORTS[0],
         limit: int = 50,
         offset: int = 0,
+        after: int | None = None,
+        before: int | None = None,
     ) -> tuple[list[ResultRow], int]:
-        """One page of the view (sorted, filtered in SQL) and how many pairs it has."""
-        query = _filtered(_joined(), batch_id, flt).order_by(*_order(sort))
-        count = _filtered(select(func.count()).select_from(C), batch_id, flt, join=bool(flt.review))
+        """One page of the view (sorted, filtered in SQL) and how many pairs it has.
+
+        The page is the ``limit`` pairs from ``offset``, or, cheaper however deep, the
+        ``limit`` pairs right after the pair ``after`` (or right before ``before``) in the
+        view's order: an index range scan. Its ids are picked first, then its rows read."""
+        join = bool(flt.review)
+        keys, descending = views.order_keys(sort)
+        ids = views.filtered(select(C.id), batch_id, flt, join=join)
+        count = views.filtered(select(func.count()).select_from(C), batch_id, flt, join=join)
         with self._sessions() as session:
+            if after is not None or before is not None:
+                edge = after if after is not None else before
+                past = after is not None
+                key = views.key_of(session, keys, edge)  # type: ignore[arg-type]
+                ids = ids.where(views.beyond(keys, key, after=past != descending))
+                ids = ids.order_by(*views.ordering(sort, reverse=not past)).limit(limit)
+            else:
+                ids = ids.order_by(*views.ordering(sort)).limit(limit).offset(offset)
+            query = views.joined().where(C.id.in_(ids.scalar_subquery()))
+            rows = session.execute(query.order_by(*views.ordering(sort)))
             total = int(session.scalar(count) or 0)
-            rows = session.execute(query.limit(limit).offset(offset))
             return [_result_row(row, review) for row, review in rows], total
 
     def get_result(self, result_id: int) -> ResultRow:
         """One result by its id; ``StoreError`` if there is none."""
         with self._sessions() as session:
-            found = session.execute(_joined().where(C.id == result_id)).first()
+            found = session.execute(views.joined().where(C.id == result_id)).first()
             if found is None:
                 raise StoreError(f"no result with id {result_id} in the store")
             return _result_row(found[0], found[1])
@@ -181,42 +162,67 @@ class ReviewMixin:
         self, batch_id: str, flt: ResultFilter, sort: str, current: int | None, forward: bool
     ) -> int | None:
         """The id of the pair after (``forward``) or before ``current`` in the view's
-        order, or its first pair when ``current`` is None; None at the end."""
-        keys = _sort_keys(sort)
-        query = _filtered(select(C.id), batch_id, flt, join=bool(flt.review))
+        order, or its first pair when ``current`` is None; None at the end. One index
+        range scan: the order's keys are never NULL."""
+        keys, descending = views.order_keys(sort)
+        query = views.filtered(select(C.id), batch_id, flt, join=bool(flt.review))
         with self._sessions() as session:
             if current is not None:
-                values = session.execute(select(*keys).where(C.id == current)).first()
-                if values is None:
-                    raise StoreError(f"no result with id {current} in the store")
-                query = query.where(_beyond(keys, list(values), forward))
-            order = _order(sort) if forward else _order(sort, reverse=True)
+                query = query.where(views.beyond(keys, views.key_of(session, keys, current),
+                                            after=forward != descending))  # fmt: skip
+            order = views.ordering(sort) if forward else views.ordering(sort, reverse=True)
             return session.scalar(query.order_by(*order).limit(1))
 
     def queue_position(self, batch_id: str, flt: ResultFilter, sort: str, current: int) -> int:
         """The 1-based place of ``current`` in the view's order."""
-        keys = _sort_keys(sort)
-        count = _filtered(select(func.count()).select_from(C), batch_id, flt, join=bool(flt.review))
+        keys, descending = views.order_keys(sort)
+        count = views.filtered(
+            select(func.count()).select_from(C), batch_id, flt, join=bool(flt.review)
+        )
         with self._sessions() as session:
-            values = session.execute(select(*keys).where(C.id == current)).first()
-            if values is None:
-                raise StoreError(f"no result with id {current} in the store")
-            before = session.scalar(count.where(_beyond(keys, list(values), forward=False)))
-        return int(before or 0) + 1
+            before = views.beyond(keys, views.key_of(session, keys, current), after=descending)
+            return int(session.scalar(count.where(before)) or 0) + 1
 
     def review_counts(self, batch_id: str, flt: ResultFilter | None = None) -> ReviewCounts:
-        """Pairs of the view (any review status), how many have a reviewer label, and how
-        many each reviewer gave."""
-        view = (flt or ResultFilter()).without_review()
-        both = select(func.count(), func.count(R.bibcode)).select_from(C)
-        per = select(R.reviewer, func.count()).select_from(C)
+        """Pairs of the view (any review status), how many have a reviewer label, how many
+        each reviewer gave, and how many a bulk accept of the view would record."""
+        view = flt or ResultFilter()
+        failed = C.confidence < 0
+        if view.without_review() == ResultFilter():
+            # the whole batch: counts on indexes alone, reviews from review_state's side
+            batch = C.batch_id == batch_id
+            totals = select(
+                select(func.count()).where(batch).scalar_subquery(),
+                select(func.count()).where(batch, failed).scalar_subquery(),
+            )
+            on = and_(C.bibcode == R.bibcode, C.telescope == R.telescope, C.batch_id == batch_id)
+            reviewed = select(R.reviewer, failed, func.count()).select_from(R).join(C, on)
+        else:
+            whole = view.without_review()
+            totals = select(func.count(), func.count().filter(failed)).select_from(C)
+            totals = views.filtered(totals, batch_id, whole)
+            reviewed = select(R.reviewer, failed, func.count()).select_from(C)
+            reviewed = views.filtered(reviewed, batch_id, whole, join=True, inner=True)
+        by: dict[str, int] = {}
+        reviewed_failed = 0
         with self._sessions() as session:
-            total, reviewed = session.execute(_filtered(both, batch_id, view, join=True)).one()
-            counted = _filtered(per, batch_id, view, join=True, inner=True)
-            by: dict[str, int] = {
-                str(k): int(v) for k, v in session.execute(counted.group_by(R.reviewer))
-            }
-        return ReviewCounts(int(total), int(reviewed), {str(k): int(v) for k, v in by.items()})
+            total, total_failed = session.execute(totals).one()
+            for reviewer, is_failed, n in session.execute(reviewed.group_by(R.reviewer, failed)):
+                by[str(reviewer)] = by.get(str(reviewer), 0) + int(n)
+                reviewed_failed += int(n) if is_failed else 0
+        open_ok = int(total) - int(total_failed) - (sum(by.values()) - reviewed_failed)
+        acceptable = open_ok if view.review in (None, "unreviewed") else 0
+        return ReviewCounts(int(total), sum(by.values()), by, acceptable)
+
+    def papers_by_status(self, batch_id: str) -> dict[str, int]:
+        """The batch's papers by state (an index-only count: cheap on any batch size)."""
+        query = select(PaperRow.status, func.count()).where(PaperRow.batch_id == batch_id)
+        counts: dict[str, int] = dict.fromkeys(PAPER_STATUSES, 0)
+        with self._sessions() as session:
+            counts.update(
+                {str(k): int(v) for k, v in session.execute(query.group_by(PaperRow.status))}
+            )
+        return counts
 
     def latest_result_ids(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """The newest result id of each (bibcode, telescope) that a batch has classified."""
@@ -235,138 +241,24 @@ class ReviewMixin:
 
     def accept_count(self, batch_id: str, flt: ResultFilter) -> int:
         """How many pairs a bulk accept of the view would record (``accept_candidates``)."""
-        view = replace(flt, review="unreviewed")
-        query = _filtered(select(func.count()).select_from(C), batch_id, view, join=True)
-        with self._sessions() as session:
-            return int(session.scalar(query.where(C.science.is_not(None))) or 0)
+        return self.review_counts(batch_id, flt).acceptable
 
     def accept_candidates(
         self, batch_id: str, flt: ResultFilter
     ) -> list[tuple[str, str, TelescopeLabels]]:
         """``(bibcode, telescope, model labels)`` of the view's unreviewed pairs that have
-        labels: what a bulk accept records."""
+        labels: what a bulk accept records (none when the view shows reviewed pairs)."""
+        if flt.review not in (None, "unreviewed"):
+            return []
         view = replace(flt, review="unreviewed")
-        query = _filtered(select(C.bibcode, C.telescope, *_model_columns()), batch_id, view,
-                          join=True).where(C.science.is_not(None)).order_by(C.pair_id)  # fmt: skip
+        columns = select(C.bibcode, C.telescope, *views.model_columns())
+        query = views.filtered(columns, batch_id, view,
+                          join=True).where(C.confidence >= 0).order_by(C.pair_id)  # fmt: skip
         with self._sessions() as session:
             return [
                 (r[0], r[1], TelescopeLabels(**dict(zip(_LABEL_NAMES, r[2:], strict=True))))
                 for r in session.execute(query)
             ]
-
-
-# -- query building -----------------------------------------------------------------------
-
-
-def _joined() -> Any:
-    return select(C, R).outerjoin(R, and_(R.bibcode == C.bibcode, R.telescope == C.telescope))
-
-
-def _filtered(
-    query: Any,
-    batch_id: str,
-    flt: ResultFilter,
-    join: bool = False,
-    inner: bool = False,
-) -> Any:
-    """``query`` restricted to the view; ``join``: add the reviewer-label join (queries
-    that start from ``_joined`` have it already)."""
-    if join:
-        on = and_(R.bibcode == C.bibcode, R.telescope == C.telescope)
-        query = query.join(R, on) if inner else query.outerjoin(R, on)
-    return query.where(C.batch_id == batch_id, *_conditions(flt))
-
-
-def _conditions(flt: ResultFilter) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    if flt.telescope:
-        out.append(C.telescope == flt.telescope.upper())
-    if flt.label:
-        out.append(_label_condition(flt.label))
-    if flt.min_confidence is not None:
-        out.append(C.confidence >= flt.min_confidence)
-    if flt.max_confidence is not None:
-        out.append(C.confidence <= flt.max_confidence)
-    if flt.input:
-        out.append(_input_condition(flt.input))
-    if flt.review:
-        out.append(_review_condition(flt.review))
-    return out
-
-
-def _label_condition(label: str) -> ColumnElement[bool]:
-    if label == "error":
-        return C.science.is_(None)
-    if label == "none":
-        return and_(*[getattr(C, name) == false() for name in _LABEL_NAMES])
-    if label not in _LABEL_NAMES:
-        raise StoreError(f"unknown label filter {label!r}; choose one of {LABEL_FILTERS}")
-    return getattr(C, label) == true()
-
-
-def _input_condition(value: str) -> ColumnElement[bool]:
-    conditions = {
-        "has": C.gold.is_not(None),
-        "none": C.gold.is_(None),
-        "agree": C.input_differs == false(),
-        "disagree": C.input_differs == true(),
-    }
-    if value not in conditions:
-        raise StoreError(f"unknown input-label filter {value!r}; choose one of {INPUT_FILTERS}")
-    return conditions[value]
-
-
-def _review_condition(value: str) -> ColumnElement[bool]:
-    differs = or_(C.science.is_(None), *[getattr(C, n) != getattr(R, n) for n in _LABEL_NAMES])
-    conditions = {
-        "unreviewed": R.bibcode.is_(None),
-        "reviewed": R.bibcode.is_not(None),
-        "accepted": and_(R.bibcode.is_not(None), ~differs),
-        "corrected": and_(R.bibcode.is_not(None), differs),
-    }
-    if value not in conditions:
-        raise StoreError(f"unknown review filter {value!r}; choose one of {REVIEW_FILTERS}")
-    return conditions[value]
-
-
-def _sort_keys(sort: str) -> list[ColumnElement[Any]]:
-    """The order's keys, each ascending with NULLs (failed pairs) last; the pair id last
-    makes it total within a batch."""
-    keys: dict[str, list[Any]] = {
-        "confidence": [C.confidence, C.pair_id],
-        "-confidence": [0.0 - C.confidence, C.pair_id],
-        "pair": [C.pair_id],
-        "telescope": [C.telescope, C.confidence, C.pair_id],
-    }
-    if sort not in keys:
-        raise StoreError(f"unknown sort {sort!r}; choose one of {SORTS}")
-    return keys[sort]
-
-
-def _order(sort: str, reverse: bool = False) -> list[Any]:
-    keys = _sort_keys(sort)
-    if reverse:
-        return [k.desc().nulls_first() for k in keys]
-    return [k.asc().nulls_last() for k in keys]
-
-
-def _beyond(keys: Sequence[Any], values: list[Any], forward: bool) -> ColumnElement[bool]:
-    """Rows strictly after (``forward``) or before ``values`` in the order of ``keys``
-    (ascending, NULL largest): the keyset condition of the next or previous pair."""
-    if not keys:
-        return false()
-    key, value, rest = keys[0], values[0], _beyond(keys[1:], values[1:], forward)
-    if forward:
-        if value is None:
-            return and_(key.is_(None), rest)
-        return or_(key > value, key.is_(None), and_(key == value, rest))
-    if value is None:
-        return or_(key.is_not(None), and_(key.is_(None), rest))
-    return or_(key < value, and_(key == value, rest))
-
-
-def _model_columns() -> list[Any]:
-    return [getattr(C, name) for name in _LABEL_NAMES]
 
 
 def _result_row(row: ClassificationRow, review: ReviewStateRow | None) -> ResultRow:

@@ -33,6 +33,8 @@ BatchStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 PaperStatus = Literal["pending", "running", "done", "failed"]
 BATCH_STATUSES: tuple[BatchStatus, ...] = ("queued", "running", "done", "failed", "cancelled")
 PAPER_STATUSES: tuple[PaperStatus, ...] = ("pending", "running", "done", "failed")
+#: the stored decision confidence of a failed pair: below every real one
+FAILED_CONFIDENCE = -1.0
 
 # Stable constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -135,8 +137,18 @@ class ClassificationRow(Base):
         Index("ix_classifications_paper_id", "paper_id"),
         # the review queue's default order (least confident first) and its filters
         Index("ix_classifications_batch_id_confidence", "batch_id", "confidence", "pair_id"),
-        Index("ix_classifications_batch_id_telescope", "batch_id", "telescope", "confidence"),
-        Index("ix_classifications_bibcode_telescope", "bibcode", "telescope"),
+        Index(
+            "ix_classifications_batch_id_telescope",
+            "batch_id",
+            "telescope",
+            "confidence",
+            "pair_id",
+        ),
+        # a pair across batches; covering the batch and confidence, it also counts the
+        # reviewed pairs of a batch from review_state's side without reading the rows
+        Index(
+            "ix_classifications_bibcode_telescope", "bibcode", "telescope", "batch_id", "confidence"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -172,8 +184,9 @@ class ClassificationRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     #: the input's own labels (``Classification.gold``), as a label -> bool object
     gold: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    #: confidence of the decision as a whole (its weakest label call); NULL when failed
-    confidence: Mapped[float | None] = mapped_column(Float)
+    #: confidence of the decision as a whole (its weakest label call); -1 for a failed pair
+    #: (no decision): never NULL, so the queue's order is a plain index range
+    confidence: Mapped[float] = mapped_column(Float, default=FAILED_CONFIDENCE)
     #: the predicted labels differ from the input's; NULL without input labels or labels
     input_differs: Mapped[bool | None] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(Text, default="")

@@ -154,11 +154,16 @@ def batch_rows(
     view: ViewDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    after: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Row id")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Row id")] = None,
 ) -> ResultPage:
     """One page of the batch's result rows: filtered, sorted (least confident first by
-    default) and paged in the database. Empty filter values mean no filter."""
+    default) and paged in the database. Empty filter values mean no filter. ``after``
+    (or ``before``) a row's id gives the rows right after (before) it in the order, as
+    fast at the end of a large batch as at its start; ``offset`` walks to its place."""
     store.get_batch(batch_id)
-    rows, total = store.result_page(batch_id, view.filter, view.sort, limit, offset)
+    rows, total = store.result_page(batch_id, view.filter, view.sort, limit, offset,
+                                    after=after, before=before)  # fmt: skip
     return ResultPage(total=total, offset=offset, limit=limit,
                       rows=[ResultRowOut.of(r) for r in rows])  # fmt: skip
 

@@ -9,6 +9,7 @@ the session cookie set by the login form; every POST carries a CSRF token.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader
 from amc.domain.models import LABELS
 from amc.jobs.submit import registry_for
 from amc.settings import Settings
-from amc.store import INPUT_FILTERS, LABEL_FILTERS, REVIEW_FILTERS, Store
+from amc.store import INPUT_FILTERS, LABEL_FILTERS, REVIEW_FILTERS, BatchInfo, ResultFilter, Store
 from amc.web import api
 from amc.web.auth import (
     LOGIN_COOKIE,
@@ -158,9 +159,35 @@ def upload(
     return redirect(f"/batches/{sub.batch_id}")
 
 
+@dataclass(frozen=True)
+class PageProgress:
+    """What a page shows of a batch's progress: its papers by state (a cheap count; the
+    full progress, with pairs, errors and cost, is ``/batches/{id}/progress.json``)."""
+
+    papers: dict[str, int]
+    batch_status: str
+
+    @property
+    def total(self) -> int:
+        return sum(self.papers.values())
+
+    @property
+    def finished(self) -> bool:
+        return self.papers["pending"] == 0 and self.papers["running"] == 0
+
+    @property
+    def status(self) -> str:
+        running = self.batch_status in ("queued", "running")
+        return "done" if self.finished and running else self.batch_status
+
+
+def page_progress(store: Store, batch: BatchInfo) -> PageProgress:
+    return PageProgress(store.papers_by_status(batch.id), batch.status)
+
+
 @router.get("/batches")
 def batches(request: Request, user: UserDep, store: StoreDep) -> HTMLResponse:
-    shown = [(b, api.progress_of(store, b.id)) for b in store.list_batches(100)]
+    shown = [(b, page_progress(store, b)) for b in store.list_batches(100)]
     return render(request, "batches.html", user, batches=shown)
 
 
@@ -180,19 +207,24 @@ def batch_page(
     view: ViewDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=PAGE_SIZES[-1])] = PAGE_SIZES[1],
+    after: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> HTMLResponse:
     """The batch's progress, review progress and results table: filtered, sorted and
-    paged in the database."""
+    paged in the database (Next and Previous go from the page's last or first pair, so
+    a page deep in a large batch costs no more than the first)."""
     batch = store.get_batch(batch_id)
     offset = (page - 1) * per_page
-    rows, total = store.result_page(batch_id, view.filter, view.sort, per_page, offset)
-    to_accept = store.accept_count(batch_id, view.filter)
+    rows, total = store.result_page(batch_id, view.filter, view.sort, per_page, offset,
+                                    after=after, before=before)  # fmt: skip
+    counts = store.review_counts(batch_id, view.filter)
+    whole = view.filter.without_review() == ResultFilter()
     return render(request, "batch.html", user, batch=batch,
-                  progress=api.progress_of(store, batch_id), rows=rows, total=total,
+                  progress=page_progress(store, batch), rows=rows, total=total,
                   view=view, page=page, per_page=per_page, page_sizes=PAGE_SIZES,
                   pages=max(1, -(-total // per_page)), offset=offset,
-                  counts=store.review_counts(batch_id, view.filter),
-                  batch_counts=store.review_counts(batch_id), to_accept=to_accept,
+                  counts=counts, whole=whole,
+                  to_accept=counts.acceptable,
                   label_filters=LABEL_FILTERS, input_filters=INPUT_FILTERS,
                   review_filters=REVIEW_FILTERS,
                   telescopes=batch.telescopes or registry_for(settings).keys)  # fmt: skip

@@ -96,7 +96,7 @@ class ViewParams(BaseModel):
     def query(self, **changes: Any) -> str:
         """The view as a query string (only the values set), with ``changes`` applied."""
         values = {**self.model_dump(), **changes}
-        shown = {k: v for k, v in values.items() if v not in (None, "", False)}
+        shown = {k: v for k, v in values.items() if v is not None and v != "" and v is not False}
         if shown.get("sort") == SORTS[0]:
             del shown["sort"]
         return urlencode(shown)
@@ -117,7 +117,8 @@ class Queue:
     #: 1-based place of the pair in the view (any review status)
     position: int
     counts: ReviewCounts
-    batch_counts: ReviewCounts
+    #: the view is the whole batch (its counts are the batch's)
+    whole: bool
 
 
 @dataclass(frozen=True)
@@ -145,15 +146,18 @@ class PairView:
 
 def queue_of(store: Store, row: ResultRow, view: ViewParams) -> Queue:
     """The pair's neighbours in the view: next honours the review filter (the next
-    unreviewed pair), previous does not (the pair just reviewed is one step back)."""
+    unreviewed pair), previous does not (the pair just reviewed is one step back). The
+    counts are the view's (the batch page has the batch's, per reviewer too)."""
     batch, flt, sort = row.batch_id, view.filter, view.sort
+    counts = store.review_counts(batch, flt)
+    whole = flt.without_review() == ResultFilter()
     return Queue(
         view=view,
         previous=store.queue_neighbour(batch, flt.without_review(), sort, row.id, forward=False),
         next=store.queue_neighbour(batch, flt, sort, row.id, forward=True),
         position=store.queue_position(batch, flt.without_review(), sort, row.id),
-        counts=store.review_counts(batch, flt),
-        batch_counts=store.review_counts(batch),
+        counts=counts,
+        whole=whole,
     )
 
 

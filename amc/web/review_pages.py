@@ -135,9 +135,9 @@ def confirm_accept(
 ) -> HTMLResponse:
     """How many pairs a bulk accept of this view would record, and the button to do it."""
     batch = store.get_batch(batch_id)
-    count = store.accept_count(batch_id, view.filter)
-    return render(request, "accept.html", user, batch=batch, view=view, count=count,
-                  counts=store.review_counts(batch_id, view.filter))  # fmt: skip
+    counts = store.review_counts(batch_id, view.filter)
+    return render(request, "accept.html", user, batch=batch, view=view, count=counts.acceptable,
+                  counts=counts)  # fmt: skip
 
 
 @router.post("/batches/{batch_id}/accept")
@@ -154,10 +154,10 @@ def do_accept(
     try:
         done = bulk_accept(store, batch_id, view.filter, form.expected, user, form.note)
     except AmcError as exc:
-        count = store.accept_count(batch_id, view.filter)
+        counts = store.review_counts(batch_id, view.filter)
         return render(request, "accept.html", user, getattr(exc, "status_code", 400),
-                      batch=store.get_batch(batch_id), view=view, count=count, error=str(exc),
-                      counts=store.review_counts(batch_id, view.filter))  # fmt: skip
+                      batch=store.get_batch(batch_id), view=view, count=counts.acceptable,
+                      error=str(exc), counts=counts)  # fmt: skip
     return redirect(f"/batches/{batch_id}?{view.query(accepted=done)}")
 
 

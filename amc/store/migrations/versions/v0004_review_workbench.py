@@ -1,6 +1,7 @@
 """The review workbench: reviewer label history with actions and identity, the current
-review state per pair, decision confidence and input disagreement on classifications
-(indexed for the queue), audit resolutions, text hashes in the audit state, web sessions.
+review state per pair, decision confidence (-1 for a failed pair) and input disagreement
+on classifications (indexed for the queue), audit resolutions, text hashes in the audit
+state, web sessions.
 
 Revision ID: 0004
 Revises: 0002
@@ -51,12 +52,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("confidence", sa.Float(), nullable=True))
         batch.add_column(sa.Column("input_differs", sa.Boolean(), nullable=True))
     _backfill_classifications()
+    with op.batch_alter_table("classifications") as batch:
+        batch.alter_column("confidence", existing_type=sa.Float(), nullable=False)
     op.create_index("ix_classifications_batch_id_confidence", "classifications",
                     ["batch_id", "confidence", "pair_id"])  # fmt: skip
     op.create_index("ix_classifications_batch_id_telescope", "classifications",
-                    ["batch_id", "telescope", "confidence"])  # fmt: skip
+                    ["batch_id", "telescope", "confidence", "pair_id"])  # fmt: skip
     op.create_index("ix_classifications_bibcode_telescope", "classifications",
-                    ["bibcode", "telescope"])  # fmt: skip
+                    ["bibcode", "telescope", "batch_id", "confidence"])  # fmt: skip
 
     op.create_table(
         "audit_resolutions",
@@ -134,8 +137,8 @@ def _backfill_classifications() -> None:
 
 
 def _derived(r: Any) -> dict[str, Any]:
-    if r.science is None:
-        return {"row_id": r.id, "conf": None, "differs": None}
+    if r.science is None:  # a failed pair: below every real confidence
+        return {"row_id": r.id, "conf": -1.0, "differs": None}
     labels = [bool(getattr(r, n)) for n in LABELS]
     confs = [float(getattr(r, f"conf_{n}") or 0.0) for n in LABELS]
     conf = min(c if on else 1.0 - c for on, c in zip(labels, confs, strict=True))

@@ -191,7 +191,11 @@ def test_sessions_end_on_logout_expiry_and_token_revocation(store: Store) -> Non
     assert store.find_session(hash_token("s1")) is not None
     assert store.find_session(hash_token("old")) is None
     assert store.revoke_session(hash_token("s1")) and store.find_session(hash_token("s1")) is None
+    store.create_session(token.id, hash_token("s3"), timedelta(hours=1))
     assert store.revoke_api_token(token.id) and store.find_session(hash_token("s2")) is None
+    with store.engine.connect() as conn:  # the expired one was deleted by the next login
+        kept = {r[0] for r in conn.execute(text("SELECT id_hash FROM web_sessions"))}
+    assert hash_token("old") not in kept and hash_token("s2") in kept
 
 
 T = "2024-01-01T00:00:00+00:00"

@@ -189,7 +189,9 @@ def test_keyboard_review_bulk_accept_audit_and_bibliography(served: Served, tmp_
         expect(page.locator("#review-progress")).to_contain_text(
             f"{len(expected)} of {len(rows)} reviewed"
         )
+        page.set_viewport_size({"width": 1280, "height": 1500})  # the evidence too
         page.screenshot(path=str(tmp_path / "screenshot-pair.png"), full_page=False)
+        page.set_viewport_size({"width": 1280, "height": 900})
         for pair_id, (labels, action) in expected.items():
             review = store.current_review(*pair_id.rsplit("_", 1))
             assert review is not None and (review.labels, review.action) == (labels, action)

@@ -22,6 +22,7 @@ from amc.web.review import ViewParams, paper_links
         ("< g r a p h i c s > Figure 2", "[figure] Figure 2"),
         ("$M_{\\odot}$ and $10^{-3}$ at $z\\sim1.5$", "M☉ and 10⁻³ at z~1.5"),
         ("\\textit{Hubble} ``data'' --- done", "Hubble “data” — done"),
+        ("Fe {\\sc ii} and {\\it HST} data", "Fe II and HST data"),
         ("about ~10 K, a lone $ sign", "about ~10 K, a lone $ sign"),  # real text stays
         ("\\unknowncommand{x}", "\\unknowncommand{x}"),
     ],

@@ -124,16 +124,18 @@ class ReviewMixin:
         offset: int = 0,
         after: int | None = None,
         before: int | None = None,
+        count: bool = True,
     ) -> tuple[list[ResultRow], int]:
         """One page of the view (sorted, filtered in SQL) and how many pairs it has.
 
         The page is the ``limit`` pairs from ``offset``, or, cheaper however deep, the
         ``limit`` pairs right after the pair ``after`` (or right before ``before``) in the
-        view's order: an index range scan. Its ids are picked first, then its rows read."""
+        view's order: an index range scan. Its ids are picked first, then its rows read.
+        Without ``count`` the total is not counted (-1): the caller knows it already."""
         join = bool(flt.review)
         keys, descending = views.order_keys(sort)
         ids = views.filtered(select(C.id), batch_id, flt, join=join)
-        count = views.filtered(select(func.count()).select_from(C), batch_id, flt, join=join)
+        counted = views.filtered(select(func.count()).select_from(C), batch_id, flt, join=join)
         with self._sessions() as session:
             if after is not None or before is not None:
                 edge = after if after is not None else before
@@ -145,8 +147,8 @@ class ReviewMixin:
                 ids = ids.order_by(*views.ordering(sort)).limit(limit).offset(offset)
             query = views.joined().where(C.id.in_(ids.scalar_subquery()))
             rows = session.execute(query.order_by(*views.ordering(sort)))
-            total = int(session.scalar(count) or 0)
-            return [_result_row(row, review) for row, review in rows], total
+            page = [_result_row(row, review) for row, review in rows]
+            return page, int(session.scalar(counted) or 0) if count else -1
 
     def get_result(self, result_id: int) -> ResultRow:
         """One result by its id; ``StoreError`` if there is none."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from amc.store.schema import ApiTokenRow, WebSessionRow, utcnow
@@ -78,11 +78,13 @@ class TokenMixin:
     # -- browser sessions ------------------------------------------------------
 
     def create_session(self, token_id: int, session_hash: str, lifetime: timedelta) -> None:
-        """Store a new browser session (its id's hash) of a token's holder."""
+        """Store a new browser session (its id's hash) of a token's holder; sessions past
+        their expiry are deleted on the way, so the table stays small."""
         now = utcnow()
         row = WebSessionRow(id_hash=session_hash, token_id=token_id, created_at=now,
                             expires_at=now + lifetime)  # fmt: skip
         with self._sessions.begin() as session:
+            session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now))
             session.add(row)
 
     def find_session(self, session_hash: str) -> ApiToken | None:

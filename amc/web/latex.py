@@ -43,12 +43,18 @@ _CONSTRUCT = re.compile(
     r"|(?P<cite>\\(?:cite[a-z]*|nocite)\*?(?:\[[^\]]{0,80}\]){0,2}\{(?P<keys>[^{}]{0,300})\})"
     r"|(?P<ref>\\(?:ref|eqref|autoref|cref|Cref)\{[^{}]{0,80}\})"
     rf"|(?P<wrap>\\{_WRAPPERS}\{{(?P<wrapped>[^{{}}]{{0,300}})\}})"
+    r"|(?P<oldfont>\{\\(?P<font>sc|rm|it|bf|em|tt|sl|sf)\s+(?P<styled>[^{}]{0,300})\})"
     r"|(?P<symbol>\\(?P<name>[A-Za-z]+|[%&_#$])(?![A-Za-z]))"
     r"|(?P<space>\\[,;:! ])"
     r"|(?P<tie>(?<=\S)~(?=\S))"
     r"|(?P<quotes>``|'')"
     r"|(?P<dash>---|(?<=[\d\s])--(?=[\d\s]))"
 )
+
+
+#: the constructs, in the order of ``_CONSTRUCT``'s alternatives
+_KINDS = ("graphics", "math", "env", "cite", "ref", "wrap", "oldfont", "symbol", "space", "tie",
+          "quotes", "dash")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,7 @@ def display_text(text: str) -> str:
 
 
 def _shown(match: re.Match[str]) -> str | None:
-    kind = next(k for k in ("graphics", "math", "env", "cite", "ref", "wrap", "symbol", "space",
-                            "tie", "quotes", "dash") if match.group(k) is not None)  # fmt: skip
+    kind = next(k for k in _KINDS if match.group(k) is not None)
     if kind == "graphics":
         return "[figure]"
     if kind == "math":
@@ -100,6 +105,9 @@ def _shown(match: re.Match[str]) -> str | None:
         return "[ref]"
     if kind == "wrap":
         return display_text(match.group("wrapped"))
+    if kind == "oldfont":  # {\sc ii}: small capitals, as in ionisation states (Fe II)
+        styled = display_text(match.group("styled"))
+        return styled.upper() if match.group("font") == "sc" else styled
     if kind == "symbol":
         return SYMBOLS.get(match.group("name"))  # an unknown command stays as written
     if kind == "space":

@@ -215,9 +215,14 @@ def batch_page(
     a page deep in a large batch costs no more than the first)."""
     batch = store.get_batch(batch_id)
     offset = (page - 1) * per_page
-    rows, total = store.result_page(batch_id, view.filter, view.sort, per_page, offset,
-                                    after=after, before=before)  # fmt: skip
     counts = store.review_counts(batch_id, view.filter)
+    # the view's size follows from its review counts unless it keeps accepted/corrected pairs
+    known = {None: counts.total, "unreviewed": counts.total - counts.reviewed,
+             "reviewed": counts.reviewed}  # fmt: skip
+    rows, total = store.result_page(batch_id, view.filter, view.sort, per_page, offset,
+                                    after=after, before=before,
+                                    count=view.review not in known)  # fmt: skip
+    total = known.get(view.review, total)
     whole = view.filter.without_review() == ResultFilter()
     return render(request, "batch.html", user, batch=batch,
                   progress=page_progress(store, batch), rows=rows, total=total,

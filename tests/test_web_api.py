@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pdfgen import one_column_pdf
 from typer.testing import CliRunner
-from webapp import SAMPLE, app_with_token, login, wait_finished, web_settings
+from webapp import SAMPLE, api_client, app_with_token, login, wait_finished, web_settings
 
 from amc.cli.main import app as cli_app
 from amc.domain.models import TelescopeLabels
@@ -34,10 +34,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    app, token = app_with_token(settings)
-    with TestClient(app) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        c.token = token  # type: ignore[attr-defined]
+    with api_client(settings) as c:
         yield c
 
 

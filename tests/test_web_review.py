@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pdfgen import PaperSpec, two_column_paper
-from webapp import SAMPLE, app_with_token, csrf_of, login, wait_finished, web_settings
+from webapp import (
+    SAMPLE,
+    api_client,
+    app_with_token,
+    csrf_of,
+    login,
+    wait_finished,
+    web_settings,
+)
 
 from amc.settings import Settings
 from amc.store import Store
@@ -37,10 +45,8 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """An API client (bearer token) that is also logged in to the pages."""
-    app, token = app_with_token(settings)
-    with TestClient(app) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        c.csrf = login(c, token)  # type: ignore[attr-defined]
+    with api_client(settings) as c:
+        c.csrf = login(c, c.token)  # type: ignore[attr-defined]
         yield c
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,17 @@ def app_with_token(settings: Settings, name: str = "Ada Reviewer") -> tuple[Fast
     app = create_app(settings)
     store: Store = app.state.store
     return app, create_token(store, name)
+
+
+@contextmanager
+def api_client(settings: Settings, name: str = "Ada Reviewer") -> Iterator[TestClient]:
+    """A client of the app over ``settings`` sending a fresh token of ``name`` as its
+    bearer (the token is ``client.token``)."""
+    app, token = app_with_token(settings, name)
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        client.token = token  # type: ignore[attr-defined]
+        yield client
 
 
 def wait_finished(store: Store, batch_id: str, timeout_s: float = 60.0) -> None:

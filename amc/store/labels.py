@@ -84,9 +84,7 @@ class LabelsMixin:
         """Append a decision to the history and make it the pair's current label."""
         with self._sessions.begin() as session:
             row = _history_row(bibcode, telescope.upper(), labels, reviewer, action, note)
-            session.add(row)
-            session.flush()
-            self._put_states(session, [row])
+            self._append(session, [row])
             return _rows.human_label(row)
 
     def add_human_label(
@@ -108,9 +106,7 @@ class LabelsMixin:
             with self._sessions.begin() as session:
                 rows = [_history_row(b, t, labels, reviewer, "bulk_accept", note)
                         for b, t, labels in pairs[start : start + _CHUNK]]  # fmt: skip
-                session.add_all(rows)
-                session.flush()
-                self._put_states(session, rows)
+                self._append(session, rows)
         return len(pairs)
 
     def undo_review(self, bibcode: str, telescope: str, reviewer: Reviewer) -> HumanLabel | None:
@@ -174,9 +170,7 @@ class LabelsMixin:
         bibcode, telescope = pair[0], pair[1].upper()
         with self._sessions.begin() as session:
             row = _history_row(bibcode, telescope, labels, reviewer, f"audit_{decision}", note)
-            session.add(row)
-            session.flush()
-            self._put_states(session, [row])
+            self._append(session, [row])
             values = {"text_hash": text_hash, "decision": decision,
                       "labels": label_names(labels), "reviewer": reviewer.name,
                       "token_id": reviewer.token_id, "label_id": row.id,
@@ -201,6 +195,12 @@ class LabelsMixin:
                 )
                 for r in session.scalars(query)
             }
+
+    def _append(self, session: Session, rows: Sequence[HumanLabelRow]) -> None:
+        """Add decisions to the history and make them their pairs' current labels."""
+        session.add_all(rows)
+        session.flush()
+        self._put_states(session, rows)
 
     def _put_states(self, session: Session, rows: Sequence[HumanLabelRow]) -> None:
         """Make these history rows the current state of their pairs (upsert)."""

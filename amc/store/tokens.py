@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,11 +67,11 @@ class TokenMixin:
 
     def revoke_api_token(self, token_id: int) -> bool:
         """Revoke a token; False when there is no live token with that id."""
-        stmt = (
-            update(ApiTokenRow)
-            .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        return self._revoke(ApiTokenRow, ApiTokenRow.id == token_id)
+
+    def _revoke(self, table: type[ApiTokenRow] | type[WebSessionRow], which: Any) -> bool:
+        """Mark the live row ``which`` of ``table`` revoked now; False when there was none."""
+        stmt = update(table).where(which, table.revoked_at.is_(None)).values(revoked_at=utcnow())
         with self._sessions.begin() as session:
             return int(session.execute(stmt).rowcount) == 1  # type: ignore[attr-defined]
 
@@ -105,13 +105,7 @@ class TokenMixin:
 
     def revoke_session(self, session_hash: str) -> bool:
         """End a session (logout); False when it was not live."""
-        stmt = (
-            update(WebSessionRow)
-            .where(WebSessionRow.id_hash == session_hash, WebSessionRow.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
-        with self._sessions.begin() as session:
-            return int(session.execute(stmt).rowcount) == 1  # type: ignore[attr-defined]
+        return self._revoke(WebSessionRow, WebSessionRow.id_hash == session_hash)
 
 
 def new_token() -> str:

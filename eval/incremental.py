@@ -17,7 +17,7 @@ from amc.domain.models import TEXT_FIELDS, Classification, Pair
 from amc.ingest.pairs import read_labelled_pairs
 from amc.registry import Registry, load_registry
 from amc.settings import Settings
-from amc.store import AuditState, open_store
+from amc.store import AuditResolution, AuditState, open_store
 from eval.audit import (
     AuditError,
     AuditResult,
@@ -41,6 +41,19 @@ def pair_content_hash(pair: Pair, registry: Registry, settings: Settings) -> str
         "window": settings.window_sentences,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def pair_text_hash(pair: Pair) -> str:
+    """sha256 of a pair's id and text alone (labels aside): a suspect a librarian resolved
+    stays resolved while this is unchanged."""
+    payload = {"pair": pair.pair_id, "text": [pair.paper.text(f) for f in TEXT_FIELDS]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def still_resolved(resolution: AuditResolution | None, text_hash: str) -> bool:
+    """A resolution made on this text (one made before text hashes were kept counts
+    until the pair changes and is scored again)."""
+    return resolution is not None and resolution.text_hash in (text_hash, "")
 
 
 @dataclass
@@ -85,6 +98,29 @@ def score_stale(
     return Scored(stale, rows, {p.pair_id: float(s) for p, s in zip(todo, scores, strict=True)})
 
 
+def _new_states(
+    pairs: Sequence[Pair],
+    hashes: Sequence[str],
+    texts: Mapping[str, str],
+    scored: Scored,
+    state: Mapping[str, AuditState],
+    now: datetime,
+) -> list[AuditState]:
+    """States of the pairs scored now, and text hashes for states kept from before them."""
+    out = [
+        AuditState(pairs[i].pair_id, hashes[i], scored.scores[pairs[i].pair_id], now,
+                   texts[pairs[i].pair_id])
+        for i in scored.indices
+    ]  # fmt: skip
+    done = set(scored.indices)
+    for i, p in enumerate(pairs):
+        old = state.get(p.pair_id)
+        if i not in done and old is not None and old.text_hash != texts[p.pair_id]:
+            out.append(AuditState(old.pair_key, old.content_hash, old.last_score,
+                                  old.last_run_at, texts[p.pair_id]))  # fmt: skip
+    return out
+
+
 def run_incremental_audit(
     settings: Settings,
     labels_path: Path | str | None = None,
@@ -111,6 +147,7 @@ def run_incremental_audit(
     hashes = [pair_content_hash(p, registry, settings) for p in pairs]
     previous = None if full else read_suspects_csv(out / LATEST_CSV)
     now = datetime.now(UTC)
+    texts = {p.pair_id: pair_text_hash(p) for p in pairs}
     with open_store(settings.database_url) as store:
         state = store.get_audit_state([p.pair_id for p in pairs])
         stale = [
@@ -118,18 +155,22 @@ def run_incremental_audit(
             if previous is None or getattr(state.get(p.pair_id), "content_hash", None) != h
         ]  # fmt: skip
         scored = score_stale(pairs, stale, registry, settings, verdicts, seed, now)
-        store.put_audit_state(
-            AuditState(pairs[i].pair_id, hashes[i], scored.scores[pairs[i].pair_id], now)
-            for i in scored.indices
-        )
+        store.put_audit_state(_new_states(pairs, hashes, texts, scored, state, now))
+        resolutions = store.audit_resolutions(texts)
     fresh = {pairs[i].pair_id for i in scored.indices}
     present = {p.pair_id for p in pairs}
     kept = [r for r in previous or [] if r.pair_id in present and r.pair_id not in fresh]
     ranked = sorted([*kept, *scored.rows], key=lambda r: (-r.score, r.pair_id))
-    suspects = [r.model_copy(update={"rank": i}) for i, r in enumerate(ranked, 1)]
+    # a suspect a librarian resolved is not flagged again while its text is unchanged
+    unresolved = [r for r in ranked if not still_resolved(resolutions.get(r.pair_id),
+                                                         texts[r.pair_id])]  # fmt: skip
+    suspects = [r.model_copy(update={"rank": i}) for i, r in enumerate(unresolved, 1)]
+    open_ids = {r.pair_id for r in unresolved}
+    new = [r.pair_id for r in scored.rows if r.pair_id in open_ids]
     result = AuditResult(suspects, len(pairs), len(scored.indices), settings.audit_threshold,
-                         [r.pair_id for r in scored.rows], scores=scored.scores)  # fmt: skip
+                         new, scores=scored.scores)  # fmt: skip
     meta = {"labels": str(path), "pairs": len(pairs), "scored": len(scored.indices),
+            "resolved by librarians": len(ranked) - len(unresolved),
             "threshold": settings.audit_threshold,
             "generated_at": now.isoformat(timespec="seconds")}  # fmt: skip
     result.files = {k: str(v) for k, v in write_audit_reports(out, suspects, meta, now).items()}

@@ -71,4 +71,4 @@ def test_own_use_sentences_are_the_evidence(registry: Registry) -> None:
 def test_cited_use_is_counted_in_the_reason(registry: Registry) -> None:
     case = next(c for c in CASES if c.id == "cited-observed-by")
     result = classify(case, registry)
-    assert "citing others 1" in result.reason and result.confidence.science < 0.5
+    assert "1 about others' data (citations)" in result.reason and result.confidence.science < 0.5

@@ -15,13 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pdfgen import one_column_pdf
 from typer.testing import CliRunner
-from webapp import SAMPLE, app_with_token, wait_finished, web_settings
+from webapp import SAMPLE, api_client, app_with_token, login, wait_finished, web_settings
 
 from amc.cli.main import app as cli_app
 from amc.domain.models import TelescopeLabels
 from amc.settings import Settings
 from amc.store import Store
-from amc.web.review import highlight, merge_spans
+from amc.web.evidence import highlight, merge_spans
 from amc.web.runner import BatchRunner
 
 XSS = "<script>alert(1)</script>"
@@ -34,10 +34,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    app, token = app_with_token(settings)
-    with TestClient(app) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        c.token = token  # type: ignore[attr-defined]
+    with api_client(settings) as c:
         yield c
 
 
@@ -253,21 +250,23 @@ def test_results_in_three_formats(client: TestClient) -> None:
     assert client.get(f"/api/batches/{batch_id}/results?format=xml").status_code == 422
 
 
-def test_paper_detail_marks_the_verified_quotes(client: TestClient) -> None:
+def test_pair_detail_marks_the_verified_quotes(client: TestClient) -> None:
     batch_id = submit_and_wait(client, "p.jsonl", jsonl_bytes(sample_rows(3)))
     row = client.get(f"/api/batches/{batch_id}/rows", params={"label": "science"}).json()["rows"][0]
     paper = client.get(f"/api/papers/{row['paper_id']}").json()
     assert paper["bibcode"] == row["bibcode"] and paper["title"]
-    pair = next(p for p in paper["pairs"] if p["classification"]["telescope"] == row["telescope"])
+    assert row["pair_id"] in {p["pair_id"] for p in paper["pairs"]}
+    pair = client.get(f"/api/pairs/{row['id']}").json()
     quotes = [e["quote"] for e in pair["classification"]["evidence"] if e["verified"]]
-    marked = [p["text"][s:e] for p in pair["passages"] for s, e in p["marks"]]
+    marked = [p["text"][m["start"] : m["end"]] for p in pair["passages"] for m in p["marks"]
+              if m["kind"] == "quote"]  # fmt: skip
     assert quotes and all(any(q in m for m in marked) for q in quotes)
 
 
-def test_label_is_recorded_and_drives_the_disagreement_filter(client: TestClient) -> None:
+def test_label_is_recorded_and_drives_the_review_filter(client: TestClient) -> None:
     batch_id = submit_and_wait(client, "p.jsonl", jsonl_bytes(sample_rows(6)))
     rows = client.get(f"/api/batches/{batch_id}/rows").json()["rows"]
-    target = next(r for r in rows if r["labels"] and not r["disagree"])
+    target = next(r for r in rows if r["labels"] and not r["input_differs"])
     wrong = {"science": False, "instrumentation": False, "mention": False, "not_telescope": True}
     body = {"bibcode": target["bibcode"], "telescope": target["telescope"].lower(),
             "labels": wrong, "note": "checked the PDF"}  # fmt: skip
@@ -275,13 +274,10 @@ def test_label_is_recorded_and_drives_the_disagreement_filter(client: TestClient
     assert saved.status_code == 201 and saved.json()["reviewer"] == "Ada Reviewer"
     human = store_of(client).latest_human_labels()[(target["bibcode"], target["telescope"])]
     assert human.labels == TelescopeLabels(**wrong) and human.note == "checked the PDF"
-    flagged = client.get(f"/api/batches/{batch_id}/rows", params={"disagree": True}).json()
+    flagged = client.get(f"/api/batches/{batch_id}/rows", params={"review": "corrected"}).json()
     assert target["pair_id"] in {r["pair_id"] for r in flagged["rows"]}
-    paper = client.get(f"/api/papers/{target['paper_id']}").json()
-    pair = next(
-        p for p in paper["pairs"] if p["classification"]["telescope"] == target["telescope"]
-    )
-    assert pair["human"]["reviewer"] == "Ada Reviewer" and pair["disagree"]
+    pair = client.get(f"/api/pairs/{target['id']}").json()["result"]
+    assert pair["review"]["reviewer"] == "Ada Reviewer" and pair["review_status"] == "corrected"
     bad = client.post("/api/labels", json={**body, "telescope": "NOPE"})
     assert bad.status_code == 400
 
@@ -317,7 +313,7 @@ def test_latest_audit_report(client: TestClient, settings: Settings) -> None:
     write_audit_reports(settings.audit_out_dir, [suspect], {"pairs": 1}, datetime.now(UTC))
     report = client.get("/api/audit/latest").json()
     assert report["report"].startswith("audit-") and report["suspects"][0]["score"] == 0.91
-    client.cookies.set("amc_session", client.token)  # type: ignore[attr-defined]
+    login(client, client.token)  # type: ignore[attr-defined]
     page = client.get("/audit").text
     assert "2020X_HST" in page and XSS not in page and "&lt;script&gt;" in page
 
@@ -329,9 +325,10 @@ def test_paper_text_is_rendered_escaped(client: TestClient) -> None:
     row = sample_rows(1)[0]
     row.update(title=f"Hubble {XSS} title", body=f"{row['body']} {XSS} <img src=x onerror=1>")
     batch_id = submit_and_wait(client, "xss.jsonl", jsonl_bytes([row]))
-    paper_id = client.get(f"/api/batches/{batch_id}/rows").json()["rows"][0]["paper_id"]
-    client.cookies.set("amc_session", client.token)  # type: ignore[attr-defined]
-    for url in (f"/papers/{paper_id}", f"/batches/{batch_id}"):
+    row = client.get(f"/api/batches/{batch_id}/rows").json()["rows"][0]
+    paper_id = row["paper_id"]
+    login(client, client.token)  # type: ignore[attr-defined]
+    for url in (f"/papers/{paper_id}", f"/batches/{batch_id}", f"/pairs/{row['id']}"):
         html = client.get(url).text
         assert XSS not in html and "<img src=x" not in html
     page = client.get(f"/papers/{paper_id}").text
@@ -341,37 +338,49 @@ def test_paper_text_is_rendered_escaped(client: TestClient) -> None:
 
 def test_highlight_escapes_before_marking() -> None:
     html = highlight("a <b>HST</b> & c", [(3, 6), (5, 12), (40, 50)])
-    assert str(html) == "a &lt;<mark>b&gt;HST&lt;/b&gt;</mark> &amp; c"
+    assert str(html) == 'a &lt;<mark class="quote">b&gt;HST&lt;/b&gt;</mark> &amp; c'
     assert merge_spans([(5, 3), (0, 2), (1, 4)], 10) == [(0, 4)]
 
 
 def test_pages_need_login_and_label_posts_need_the_csrf_token(client: TestClient) -> None:
-    batch_id = submit_and_wait(client, "p.jsonl", jsonl_bytes(sample_rows(2)))
-    row = client.get(f"/api/batches/{batch_id}/rows").json()["rows"][0]
+    batch_id = submit_and_wait(client, "p.jsonl", jsonl_bytes(sample_rows(4)))
+    rows = client.get(f"/api/batches/{batch_id}/rows").json()["rows"]
+    row = next(r for r in rows if r["labels"] and not r["labels"]["mention"])
     client.headers.pop("Authorization")
     assert client.get("/batches", follow_redirects=False).headers["location"] == "/login"
-    assert client.post("/login", data={"token": "amc_wrong"}).status_code == 401
-    login = client.post("/login", data={"token": client.token}, follow_redirects=False)  # type: ignore[attr-defined]
-    cookie = login.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie
-    client.cookies.set("amc_session", client.token)  # type: ignore[attr-defined]
-    url = f"/papers/{row['paper_id']}"
-    form = {"telescope": row["telescope"], "action": "correct", "mention": "on", "note": "n"}
-    assert client.post(f"{url}/labels", data=form).status_code == 403
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get(url).text)
-    assert csrf is not None
-    done = client.post(f"{url}/labels", data={**form, "csrf": csrf[1]})
-    assert done.status_code == 200 and "Corrected by <strong>Ada Reviewer</strong>" in done.text
+    form_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/login").text)
+    assert form_csrf is not None
+    wrong = client.post("/login", data={"token": "amc_wrong", "csrf": form_csrf[1]})
+    assert wrong.status_code == 401
+    assert client.post("/login", data={"token": client.token}).status_code == 403  # type: ignore[attr-defined]
+    csrf = login(client, client.token)  # type: ignore[attr-defined]
+    cookie = client.cookies.get("amc_session")
+    assert cookie and client.token not in cookie  # type: ignore[attr-defined]
+    url = f"/pairs/{row['id']}"
+    form = {"action": "correct", "mention": "on", "note": "n"}
+    assert client.post(f"{url}/decide", data=form).status_code == 403
+    done = client.post(f"{url}/decide", data={**form, "csrf": csrf})
+    assert done.status_code == 200 and "corrected</span> by <strong>Ada Reviewer</strong>" in (
+        client.get(url).text
+    )
     human = store_of(client).latest_human_labels()[(row["bibcode"], row["telescope"])]
     assert human.labels == TelescopeLabels(mention=True) and human.reviewer == "Ada Reviewer"
 
 
+def test_session_cookie_flags(client: TestClient) -> None:
+    client.headers.pop("Authorization")
+    page = client.get("/login")
+    assert "httponly" in page.headers["set-cookie"].lower()
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    done = client.post("/login", data={**fields, "token": client.token}, follow_redirects=False)  # type: ignore[attr-defined]
+    cookie = done.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "amc_session=" in cookie
+
+
 def test_upload_page_submits_a_batch(client: TestClient) -> None:
-    client.cookies.set("amc_session", client.token)  # type: ignore[attr-defined]
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/upload").text)
-    assert csrf is not None
+    csrf = login(client, client.token)  # type: ignore[attr-defined]
     files = [("files", ("p.jsonl", jsonl_bytes(sample_rows(2))))]
-    response = client.post("/upload", data={"csrf": csrf[1], "telescopes": ""}, files=files,
+    response = client.post("/upload", data={"csrf": csrf, "telescopes": ""}, files=files,
                            follow_redirects=False)  # fmt: skip
     assert response.status_code == 303 and response.headers["location"].startswith("/batches/")
     batch_id = response.headers["location"].rsplit("/", 1)[-1]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -37,8 +37,10 @@ from amc.cli.common import (
     write_results,
 )
 from amc.domain.errors import AmcError
+from amc.domain.models import Classification
 from amc.jobs.process import finish_if_done, run_batch
 from amc.jobs.submit import submit_batch
+from amc.output.final import REVIEW_COLUMNS, final_classification, review_columns
 from amc.output.summary import RunSummary
 from amc.output.writers import OutputFormat, ResultWriter, infer_format
 from amc.settings import Settings, load_settings
@@ -173,9 +175,21 @@ def _print_progress(store: Store, batch_id: str, progress: BatchProgress) -> Non
 
 
 def results(
-    batch_id: BatchArg, output: OutputOpt = None, fmt: FormatOpt = None, config: ConfigOpt = None
+    batch_id: BatchArg,
+    output: OutputOpt = None,
+    fmt: FormatOpt = None,
+    model_labels: Annotated[
+        bool,
+        typer.Option("--model-labels", help="The model's labels alone, without the reviews."),
+    ] = False,
+    config: ConfigOpt = None,
 ) -> None:
-    """Write (or print) a batch's results.
+    """Write (or print) a batch's results with their final labels.
+
+    The final label of a pair is its reviewer's (web app) when there is one, else the
+    model's; CSV, JSONL and parquet add label_source, reviewer, reviewed_at,
+    review_action, review_note and the model's own labels (model_science, ...).
+    --model-labels writes the model's labels alone, as classified.
 
     Examples:
 
@@ -185,7 +199,7 @@ def results(
     """
     settings = load_settings(config)
     with open_job_store(settings) as store:
-        _write_results(store, batch_id, output, fmt)
+        _write_results(store, batch_id, output, fmt, final=not model_labels)
 
 
 def _write_results(
@@ -196,21 +210,24 @@ def _write_results(
     summary: RunSummary | None = None,
     stop: LLMRunStopped | None = None,
     show: bool = True,
+    final: bool = True,
 ) -> ResultWriter | None:
     """The batch's results to ``output`` (or standard output, if ``show``), counted in
     ``summary``; after a ``stop`` the file holds every pair but does not replace an
-    existing one."""
+    existing one. ``final``: each pair's final label (``amc.output.final``)."""
     summary = summary if summary is not None else RunSummary()
     store.get_batch(batch_id)  # an unknown id is a clear error, not an empty file
+    rows = _final_rows(store, batch_id) if final else store.iter_results(batch_id)
     if output is None:
         if show:
-            write_results(store.iter_results(batch_id), None, summary)
+            write_results(rows, None, summary)
         else:
-            for c in store.iter_results(batch_id):
-                summary.add(c)
+            for row in rows:
+                summary.add(row[0] if isinstance(row, tuple) else row)
         return None
-    with result_file(output, infer_format(output, fmt)) as writer:
-        write_results(store.iter_results(batch_id), writer, summary)
+    extra = REVIEW_COLUMNS if final else ()
+    with result_file(output, infer_format(output, fmt), extra) as writer:
+        write_results(rows, writer, summary)
         if stop is not None:
             raise stop  # the rows are all there, but the run is not complete
     err.print(f"wrote {writer.count} rows to {output}", markup=False)
@@ -218,6 +235,12 @@ def _write_results(
         err.print(f"{len(writer.failed)} failed pairs are not in {output}: they are listed "
                   f"with their errors in {writer.errors_path}", markup=False)  # fmt: skip
     return writer
+
+
+def _final_rows(store: Store, batch_id: str) -> Iterator[tuple[Classification, dict[str, Any]]]:
+    """Each pair with its final labels, and the columns saying where they come from."""
+    for c, review in store.iter_reviewed_results(batch_id):
+        yield final_classification(c, review), review_columns(c, review)
 
 
 def _run_and_write(

@@ -5,11 +5,12 @@ output."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import pyarrow as pa
 import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
@@ -118,11 +119,13 @@ def keeps_output(exc: BaseException) -> bool:
 
 
 @contextmanager
-def result_file(path: Path, fmt: OutputFormat) -> Iterator[ResultWriter]:
+def result_file(
+    path: Path, fmt: OutputFormat, extra_columns: Sequence[tuple[str, pa.DataType]] = ()
+) -> Iterator[ResultWriter]:
     """A ``ResultWriter`` whose file replaces ``path`` only when the run completes; after
     a stop or an interrupt the rows written so far are kept, beside ``path`` when it
     already exists (``<path>.partial``), and amc says where."""
-    writer = ResultWriter(path, fmt)
+    writer = ResultWriter(path, fmt, extra_columns=extra_columns)
     try:
         with writer:
             try:
@@ -139,17 +142,19 @@ def result_file(path: Path, fmt: OutputFormat) -> Iterator[ResultWriter]:
 
 
 def write_results(
-    results: Iterable[Classification],
+    results: Iterable[Classification] | Iterable[tuple[Classification, dict[str, Any]]],
     writer: ResultWriter | None,
     summary: RunSummary,
     advance: Callable[[Classification], None] = lambda c: None,
 ) -> None:
-    """Each result to ``writer`` (or one line on standard output), counted in ``summary``."""
+    """Each result (or result with the writer's added columns) to ``writer`` (or one line
+    on standard output), counted in ``summary``."""
     stream = iter(results)
     try:
-        for c in stream:
+        for row in stream:
+            c, extra = row if isinstance(row, tuple) else (row, None)
             if writer is not None:
-                writer.write(c)
+                writer.write(c, extra)
             else:
                 print_result(c)
             summary.add(c)

@@ -8,8 +8,9 @@ key or model); 3 the run finished but some pairs failed; 4 the run stopped early
 (breaker, budget) and can be resumed; 130 / 143 interrupted by SIGINT / SIGTERM.
 The commands live in
 ``amc.cli.classify`` (classify, telescopes), ``amc.cli.batches`` (submit, status,
-results, retry, run, worker, beat), ``amc.cli.evaluate`` (eval, train, audit) and
-``amc.cli.web`` (serve, token); each adds itself to ``app``.
+results, retry, run, worker, beat), ``amc.cli.review`` (bibliography),
+``amc.cli.evaluate`` (eval, train, audit) and ``amc.cli.web`` (serve, token); each
+adds itself to ``app``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import typer
 
 from amc import __version__
 from amc.classify.llm import LLMRunStopped
-from amc.cli import batches, classify, evaluate, web
+from amc.cli import batches, classify, evaluate, review, web
 from amc.cli.common import EXIT_CANNOT_RUN, EXIT_PAIRS_FAILED, EXIT_STOPPED, PairsFailed, err
 from amc.domain.errors import AmcError
 from amc.jobs.interrupts import Interrupted, signals_raise
@@ -58,7 +59,7 @@ def _root(
     """
 
 
-for _module in (classify, batches, evaluate, web):
+for _module in (classify, batches, review, evaluate, web):
     _module.register(app)
 
 

@@ -61,6 +61,17 @@ class Paper(BaseModel):
     references: str = ""
     #: DOI, arXiv id, ... when known
     identifiers: dict[str, str] = Field(default_factory=dict)
+    #: PDF input: per text field, ``(offset, page)`` where each page's text starts
+    page_breaks: dict[str, list[tuple[int, int]]] = Field(default_factory=dict)
+
+    def page_at(self, field: str, offset: int) -> int | None:
+        """The PDF page holding ``offset`` of ``field`` (None when not from a PDF)."""
+        page = None
+        for start, number in self.page_breaks.get(field, ()):
+            if start > offset:
+                break
+            page = number
+        return page
 
     def text(self, field: TextField) -> str:
         return str(getattr(self, field))

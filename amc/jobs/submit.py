@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from amc.domain.errors import InputError
 from amc.jobs.spool import batch_hash, spool_inputs
 from amc.registry import Registry, load_registry
 from amc.settings import Settings
@@ -41,13 +42,22 @@ class Submission:
     paper_ids: list[int]
 
 
+class NothingToClassify(InputError):
+    """Inputs that hold no paper at all (an empty file, a table with a header only)."""
+
+
 def submit_batch(
-    store: Store, inputs: Sequence[Path], telescopes: Sequence[str], settings: Settings
+    store: Store,
+    inputs: Sequence[Path],
+    telescopes: Sequence[str],
+    settings: Settings,
+    refuse_empty: bool = False,
 ) -> Submission:
     """Spool the inputs, register the batch and its papers; a duplicate returns the first batch.
 
     Raises ``InputError`` at the first bad row unless ``settings.skip_bad_rows``
-    (then nothing is registered: a broken file is found before anything is spent).
+    (then nothing is registered: a broken file is found before anything is spent), and
+    with ``refuse_empty`` ``NothingToClassify`` when the inputs hold no paper.
     """
     registry = registry_for(settings)
     keys = [registry.check(t) for t in telescopes]
@@ -56,6 +66,8 @@ def submit_batch(
     run: dict[str, Any] = {name: flat[name] for name in RUN_SETTINGS}
     content_hash = batch_hash(inputs, keys, settings.tier, chosen)
     index = spool_inputs(inputs, keys, settings, content_hash, registry)
+    if refuse_empty and not index:
+        raise NothingToClassify("no paper found: the inputs are empty or hold only a header")
     names = [str(p) for p in inputs]
     batch_id, created = store.create_batch(names, content_hash, keys, settings.tier, chosen | run)
     if not created:

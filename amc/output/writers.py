@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal
@@ -97,10 +98,16 @@ class ResultWriter:
     """
 
     def __init__(
-        self, path: Path, fmt: OutputFormat, parquet_batch: int = 1000, errors_file: bool = True
+        self,
+        path: Path,
+        fmt: OutputFormat,
+        parquet_batch: int = 1000,
+        errors_file: bool = True,
+        extra_columns: Sequence[tuple[str, pa.DataType]] = (),
     ) -> None:
         """``errors_file``: write the Kaggle side file of failed pairs (``failed`` lists
-        them either way)."""
+        them either way); ``extra_columns``: columns each ``write`` may add after the
+        standard ones (not in Kaggle files)."""
         self.path = path
         self.fmt = fmt
         self.errors_file = errors_file
@@ -116,6 +123,8 @@ class ResultWriter:
         self._parquet: pq.ParquetWriter | None = None
         self._pending: list[dict[str, Any]] = []
         self._parquet_batch = parquet_batch
+        #: columns each ``write`` may add after the standard ones (not in Kaggle files)
+        self._schema = pa.schema([*_PARQUET_SCHEMA, *(pa.field(n, t) for n, t in extra_columns)])
 
     @property
     def errors_path(self) -> Path:
@@ -128,7 +137,9 @@ class ResultWriter:
             self._file = self._temp.open("w", encoding="utf-8", newline="")
         return self
 
-    def write(self, c: Classification) -> None:
+    def write(self, c: Classification, extra: dict[str, Any] | None = None) -> None:
+        """Write one pair; ``extra`` values go in the ``extra_columns`` (JSON: extra keys).
+        A failed pair is no Kaggle row: it is listed in ``failed``."""
         if self.fmt == "kaggle" and not c.ok:
             error = c.error.kind if c.error else "error", c.error.message if c.error else ""
             self.failed.append((c.pair_id, c.telescope, *error))
@@ -136,11 +147,18 @@ class ResultWriter:
         self.count += 1
         if self.fmt == "jsonl":
             assert self._file is not None
-            self._file.write(c.model_dump_json() + "\n")
+            line = (
+                c.model_dump_json()
+                if not extra
+                else json.dumps({**c.model_dump(mode="json"), **extra}, ensure_ascii=False)
+            )
+            self._file.write(line + "\n")
         elif self.fmt in ("csv", "kaggle"):
-            self._write_csv(kaggle_row(c) if self.fmt == "kaggle" else flat_row(c))
+            self._write_csv(
+                kaggle_row(c) if self.fmt == "kaggle" else {**flat_row(c), **(extra or {})}
+            )
         else:
-            self._pending.append(flat_row(c))
+            self._pending.append({**flat_row(c), **(extra or {})})
             if len(self._pending) >= self._parquet_batch:
                 self._flush_parquet()
 
@@ -158,9 +176,9 @@ class ResultWriter:
     def _flush_parquet(self) -> None:
         if not self._pending:
             return
-        table = pa.Table.from_pylist(self._pending, schema=_PARQUET_SCHEMA)
+        table = pa.Table.from_pylist(self._pending, schema=self._schema)
         if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self._temp, _PARQUET_SCHEMA)
+            self._parquet = pq.ParquetWriter(self._temp, self._schema)
         self._parquet.write_table(table)
         self._pending = []
 
@@ -187,7 +205,7 @@ class ResultWriter:
         if self.fmt == "parquet":
             self._flush_parquet()
             if self._parquet is None:  # no rows: still leave a valid, empty file
-                pq.write_table(_PARQUET_SCHEMA.empty_table(), self._temp)
+                pq.write_table(self._schema.empty_table(), self._temp)
             else:
                 self._parquet.close()
         elif self._file is not None:

@@ -11,16 +11,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from amc.store.engine import StoreError, make_engine, normalize_url
+from amc.store.labels import AuditResolution, Reviewer
 from amc.store.migrations import upgrade_to_head
 from amc.store.records import AuditState, BatchInfo, BatchProgress, HumanLabel, PaperRecord
 from amc.store.repository import Store, submission_hash
+from amc.store.review import ResultRow, ReviewCounts
+from amc.store.views import INPUT_FILTERS, LABEL_FILTERS, REVIEW_FILTERS, SORTS, ResultFilter
 
 __all__ = [
+    "INPUT_FILTERS",
+    "LABEL_FILTERS",
+    "REVIEW_FILTERS",
+    "SORTS",
+    "AuditResolution",
     "AuditState",
     "BatchInfo",
     "BatchProgress",
     "HumanLabel",
     "PaperRecord",
+    "ResultFilter",
+    "ResultRow",
+    "ReviewCounts",
+    "Reviewer",
     "Store",
     "StoreError",
     "make_engine",

@@ -1,4 +1,5 @@
-"""The store's history tables: LLM calls, reviewers' labels, incremental audit state.
+"""The store's history tables: LLM calls and the incremental audit state (reviewers'
+labels: ``labels.py``).
 
 A mixin of ``Store`` (``amc.store.repository``), kept apart so each module stays small.
 """
@@ -10,11 +11,9 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from amc.domain.models import TelescopeLabels
-from amc.store import records as _rows
 from amc.store.engine import dialect_insert
-from amc.store.records import AuditState, HumanLabel
-from amc.store.schema import AuditStateRow, HumanLabelRow, LlmCallRow, utcnow
+from amc.store.records import AuditState
+from amc.store.schema import AuditStateRow, LlmCallRow, utcnow
 
 
 class HistoryMixin:
@@ -74,37 +73,6 @@ class HistoryMixin:
             session.flush()
             return row.id
 
-    def add_human_label(
-        self,
-        bibcode: str,
-        telescope: str,
-        labels: TelescopeLabels,
-        reviewer: str = "",
-        note: str = "",
-    ) -> int:
-        """Append a reviewer's labels for a pair (history is kept; the latest wins)."""
-        row = HumanLabelRow(
-            bibcode=bibcode,
-            telescope=telescope.upper(),
-            reviewer=reviewer,
-            note=note,
-            created_at=utcnow(),
-            **labels.as_dict(),
-        )
-        with self._sessions.begin() as session:
-            session.add(row)
-            session.flush()
-            return row.id
-
-    def latest_human_labels(self) -> dict[tuple[str, str], HumanLabel]:
-        """The newest label of every (bibcode, telescope) that has one."""
-        newest = select(func.max(HumanLabelRow.id)).group_by(
-            HumanLabelRow.bibcode, HumanLabelRow.telescope
-        )
-        with self._sessions() as session:
-            rows = session.scalars(select(HumanLabelRow).where(HumanLabelRow.id.in_(newest)))
-            return {(r.bibcode, r.telescope): _rows.human_label(r) for r in rows}
-
     def get_audit_state(self, pair_keys: Iterable[str] | None = None) -> dict[str, AuditState]:
         """Stored audit state for the given pair keys (all of them when None)."""
         query = select(AuditStateRow)
@@ -112,7 +80,9 @@ class HistoryMixin:
             query = query.where(AuditStateRow.pair_key.in_(list(pair_keys)))
         with self._sessions() as session:
             return {
-                r.pair_key: AuditState(r.pair_key, r.content_hash, r.last_score, r.last_run_at)
+                r.pair_key: AuditState(
+                    r.pair_key, r.content_hash, r.last_score, r.last_run_at, r.text_hash
+                )
                 for r in session.scalars(query)
             }
 
@@ -124,13 +94,15 @@ class HistoryMixin:
                 content_hash=s.content_hash,
                 last_score=s.last_score,
                 last_run_at=s.last_run_at,
+                text_hash=s.text_hash,
             )
             for s in states
         ]
         if not rows:
             return
         insert = dialect_insert(self.engine, AuditStateRow)
-        changed = {k: insert.excluded[k] for k in ("content_hash", "last_score", "last_run_at")}
+        keys = ("content_hash", "last_score", "last_run_at", "text_hash")
+        changed = {k: insert.excluded[k] for k in keys}
         with self._sessions.begin() as session:
             session.execute(
                 insert.on_conflict_do_update(index_elements=["pair_key"], set_=changed), rows

@@ -25,7 +25,15 @@ from amc.domain.models import (
     TelescopeLabels,
     Usage,
 )
-from amc.store.schema import BatchRow, ClassificationRow, HumanLabelRow, PaperRow
+from amc.domain.reviews import ReviewerLabel
+from amc.store.schema import (
+    FAILED_CONFIDENCE,
+    BatchRow,
+    ClassificationRow,
+    HumanLabelRow,
+    PaperRow,
+    ReviewStateRow,
+)
 
 
 @dataclass(frozen=True)
@@ -81,14 +89,8 @@ class BatchProgress(BaseModel):
         return self.papers["pending"] == 0 and self.papers["running"] == 0
 
 
-@dataclass(frozen=True)
-class HumanLabel:
-    bibcode: str
-    telescope: str
-    labels: TelescopeLabels
-    reviewer: str
-    note: str
-    created_at: datetime
+#: a reviewer label, as the store returns it (history rows and current states)
+HumanLabel = ReviewerLabel
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class AuditState:
     content_hash: str
     last_score: float | None
     last_run_at: datetime
+    #: hash of the pair's text alone (None in states written before it was kept)
+    text_hash: str | None = None
 
 
 def batch_info(row: BatchRow) -> BatchInfo:
@@ -131,7 +135,17 @@ def paper_record(row: PaperRow) -> PaperRecord:
 
 def human_label(row: HumanLabelRow) -> HumanLabel:
     labels = TelescopeLabels(**{lab.value: getattr(row, lab.value) for lab in LABELS})
-    return HumanLabel(row.bibcode, row.telescope, labels, row.reviewer, row.note, row.created_at)
+    return HumanLabel(row.bibcode, row.telescope, labels, row.reviewer, row.note, row.created_at,
+                      action=row.action, id=row.id, token_id=row.token_id, undoes=row.undoes,
+                      cleared=row.cleared)  # fmt: skip
+
+
+def review_state(row: ReviewStateRow) -> HumanLabel:
+    """The current reviewer label of a pair, from its ``review_state`` row."""
+    labels = TelescopeLabels(**{lab.value: getattr(row, lab.value) for lab in LABELS})
+    return HumanLabel(row.bibcode, row.telescope, labels, row.reviewer, row.note,
+                      row.reviewed_at, action=row.action, id=row.label_id,
+                      token_id=row.token_id)  # fmt: skip
 
 
 def classification_values(
@@ -164,6 +178,12 @@ def classification_values(
         "error_kind": c.error.kind if c.error else None,
         "error_message": c.error.message if c.error else None,
         "gold": c.gold.as_dict() if c.gold is not None else None,
+        "confidence": (
+            c.confidence.decided(c.labels) if c.labels is not None else FAILED_CONFIDENCE
+        ),
+        "input_differs": (
+            c.gold != c.labels if c.gold is not None and c.labels is not None else None
+        ),
         "source": c.source,
         "created_at": now,
         "updated_at": now,

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -32,6 +33,8 @@ BatchStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 PaperStatus = Literal["pending", "running", "done", "failed"]
 BATCH_STATUSES: tuple[BatchStatus, ...] = ("queued", "running", "done", "failed", "cancelled")
 PAPER_STATUSES: tuple[PaperStatus, ...] = ("pending", "running", "done", "failed")
+#: the stored decision confidence of a failed pair: below every real one
+FAILED_CONFIDENCE = -1.0
 
 # Stable constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -134,6 +137,20 @@ class ClassificationRow(Base):
     __table_args__ = (
         UniqueConstraint("batch_id", "pair_id"),
         Index("ix_classifications_paper_id", "paper_id"),
+        # the review queue's default order (least confident first) and its filters
+        Index("ix_classifications_batch_id_confidence", "batch_id", "confidence", "pair_id"),
+        Index(
+            "ix_classifications_batch_id_telescope",
+            "batch_id",
+            "telescope",
+            "confidence",
+            "pair_id",
+        ),
+        # a pair across batches; covering the batch and confidence, it also counts the
+        # reviewed pairs of a batch from review_state's side without reading the rows
+        Index(
+            "ix_classifications_bibcode_telescope", "bibcode", "telescope", "batch_id", "confidence"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -169,6 +186,11 @@ class ClassificationRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     #: the input's own labels (``Classification.gold``), as a label -> bool object
     gold: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    #: confidence of the decision as a whole (its weakest label call); -1 for a failed pair
+    #: (no decision): never NULL, so the queue's order is a plain index range
+    confidence: Mapped[float] = mapped_column(Float, default=FAILED_CONFIDENCE)
+    #: the predicted labels differ from the input's; NULL without input labels or labels
+    input_differs: Mapped[bool | None] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -230,7 +252,8 @@ class LlmCallRow(Base):
 
 
 class HumanLabelRow(Base):
-    """Append-only history of reviewer labels; the row with the highest id wins."""
+    """Append-only history of reviewer labels (every change: who, when, how, note); the
+    pair's current state is kept in ``review_state``."""
 
     __tablename__ = "human_labels"
     __table_args__ = (Index("ix_human_labels_bibcode_telescope", "bibcode", "telescope"),)
@@ -245,6 +268,57 @@ class HumanLabelRow(Base):
     reviewer: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: accept, correct, bulk_accept, undo, audit_keep, audit_take
+    action: Mapped[str] = mapped_column(Text, default="correct", server_default="correct")
+    #: the API token of the reviewer (their identity; ``reviewer`` is its holder's name)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    #: the row an undo reverted
+    undoes: Mapped[int | None] = mapped_column(Integer)
+    #: after this row the pair has no reviewer label (an undo of its first label)
+    cleared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ReviewStateRow(Base):
+    """The current reviewer label of every reviewed pair (one row per bibcode and
+    telescope, written with its ``human_labels`` row): what the queue filters and the
+    exports join on."""
+
+    __tablename__ = "review_state"
+
+    bibcode: Mapped[str] = mapped_column(Text, primary_key=True)
+    telescope: Mapped[str] = mapped_column(Text, primary_key=True)
+    science: Mapped[bool] = mapped_column(Boolean)
+    instrumentation: Mapped[bool] = mapped_column(Boolean)
+    mention: Mapped[bool] = mapped_column(Boolean)
+    not_telescope: Mapped[bool] = mapped_column(Boolean)
+    reviewer: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: the ``human_labels`` row that set this state
+    label_id: Mapped[int] = mapped_column(Integer)
+    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditResolutionRow(Base):
+    """A suspect of the label audit that a librarian resolved (kept the stored label or
+    took the suggestion); the incremental audit does not flag it again while the pair's
+    text hash is unchanged."""
+
+    __tablename__ = "audit_resolutions"
+
+    pair_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: hash of the pair's text when it was resolved ("" when the audit had none)
+    text_hash: Mapped[str] = mapped_column(Text)
+    #: keep (the stored label is right) or take (the suggestion is)
+    decision: Mapped[str] = mapped_column(String(8))
+    #: the labels recorded, e.g. ``science+instrumentation``
+    labels: Mapped[str] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    #: the ``human_labels`` row the resolution recorded
+    label_id: Mapped[int | None] = mapped_column(Integer)
+    resolved_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditStateRow(Base):
@@ -257,6 +331,9 @@ class AuditStateRow(Base):
     content_hash: Mapped[str] = mapped_column(Text)
     last_score: Mapped[float | None] = mapped_column(Float)
     last_run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: hash of the pair's text alone (labels aside): a resolved suspect stays resolved
+    #: while it is unchanged
+    text_hash: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiTokenRow(Base):
@@ -271,4 +348,18 @@ class ApiTokenRow(Base):
     #: hex sha256 of the token (tokens are 256-bit random, so a fast hash is enough)
     token_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebSessionRow(Base):
+    """A browser session of the web app: the cookie holds a random id, the store only its
+    sha256; logging out (or revoking the token) ends it."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_token_id", "token_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column()

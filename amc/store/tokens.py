@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from amc.store.schema import ApiTokenRow, utcnow
+from amc.store.schema import ApiTokenRow, WebSessionRow, utcnow
 
 if TYPE_CHECKING:
     from amc.store.repository import Store
@@ -67,13 +67,45 @@ class TokenMixin:
 
     def revoke_api_token(self, token_id: int) -> bool:
         """Revoke a token; False when there is no live token with that id."""
-        stmt = (
-            update(ApiTokenRow)
-            .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        return self._revoke(ApiTokenRow, ApiTokenRow.id == token_id)
+
+    def _revoke(self, table: type[ApiTokenRow] | type[WebSessionRow], which: Any) -> bool:
+        """Mark the live row ``which`` of ``table`` revoked now; False when there was none."""
+        stmt = update(table).where(which, table.revoked_at.is_(None)).values(revoked_at=utcnow())
         with self._sessions.begin() as session:
             return int(session.execute(stmt).rowcount) == 1  # type: ignore[attr-defined]
+
+    # -- browser sessions ------------------------------------------------------
+
+    def create_session(self, token_id: int, session_hash: str, lifetime: timedelta) -> None:
+        """Store a new browser session (its id's hash) of a token's holder; sessions past
+        their expiry are deleted on the way, so the table stays small."""
+        now = utcnow()
+        row = WebSessionRow(id_hash=session_hash, token_id=token_id, created_at=now,
+                            expires_at=now + lifetime)  # fmt: skip
+        with self._sessions.begin() as session:
+            session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now))
+            session.add(row)
+
+    def find_session(self, session_hash: str) -> ApiToken | None:
+        """The live token behind a live, unexpired session, or None."""
+        query = (
+            select(ApiTokenRow)
+            .join(WebSessionRow, WebSessionRow.token_id == ApiTokenRow.id)
+            .where(
+                WebSessionRow.id_hash == session_hash,
+                WebSessionRow.revoked_at.is_(None),
+                WebSessionRow.expires_at > utcnow(),
+                ApiTokenRow.revoked_at.is_(None),
+            )
+        )
+        with self._sessions() as session:
+            row = session.scalar(query)
+            return _token(row) if row is not None else None
+
+    def revoke_session(self, session_hash: str) -> bool:
+        """End a session (logout); False when it was not live."""
+        return self._revoke(WebSessionRow, WebSessionRow.id_hash == session_hash)
 
 
 def new_token() -> str:

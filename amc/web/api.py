@@ -1,34 +1,32 @@
-"""The HTTP API (``/api``): batches, progress, results, papers, labels, the audit.
+"""The HTTP API (``/api``): batches, progress, results, result rows, papers.
 
-Every route but ``/api/health`` needs ``Authorization: Bearer <token>``
-(``amc.web.auth``). Errors are JSON ``{"detail": ...}``: 400 bad input, 401 no
-token, 404 unknown batch or paper, 413 too large, 422 invalid parameters.
+The reviewing routes (pairs, labels, queue, bulk accept, bibliography, audit) are in
+``amc.web.api_review``. Every route but ``/api/health`` needs
+``Authorization: Bearer <token>`` (``amc.web.auth``). Errors are JSON
+``{"detail": ...}``: 400 bad input, 401 no token, 404 unknown batch, paper or pair,
+409 a view that changed, 413 too large, 422 invalid parameters or labels.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from amc.jobs.process import export_results
-from amc.jobs.submit import registry_for
 from amc.settings import Settings, Tier
 from amc.store import Store
-from amc.web.audit import latest_audit
-from amc.web.auth import Principal, api_principal, store_of
-from amc.web.review import LABEL_FILTERS, ResultFilter, paper_view, result_rows
+from amc.web.auth import api_principal, store_of
+from amc.web.review import ViewParams, paper_view
 from amc.web.runner import BatchRunner
 from amc.web.schemas import (
-    AuditOut,
     BatchOut,
     Health,
-    LabelIn,
-    LabelOut,
     PaperOut,
     ProgressOut,
     ResultPage,
@@ -38,10 +36,14 @@ from amc.web.schemas import (
 from amc.web.submissions import submit_uploads
 
 ExportFormat = Literal["csv", "jsonl", "kaggle"]
-_MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson", "kaggle": "text/csv"}
+_MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson", "kaggle": "text/csv",
+          "txt": "text/plain"}  # fmt: skip
 _SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "kaggle": "-kaggle.csv"}
-#: a paper id (an INTEGER column: 32-bit on PostgreSQL)
-PaperId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+#: a paper or result id (an INTEGER column: 32-bit on PostgreSQL)
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PaperId = RowId
+#: a batch id as the store makes them (12 hex characters; older ids up to 32)
+BatchId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 public = APIRouter(prefix="/api", tags=["health"])
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(api_principal)])
@@ -59,6 +61,7 @@ def runner_of(request: Request) -> BatchRunner:
 
 StoreDep = Annotated[Store, Depends(store_of)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]
+ViewDep = Annotated[ViewParams, Query()]
 
 
 @public.get("/health", response_model=Health)
@@ -87,13 +90,13 @@ def list_batches(store: StoreDep, limit: Annotated[int, Query(ge=1, le=500)] = 5
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut)
-def get_batch(batch_id: str, store: StoreDep) -> BatchOut:
+def get_batch(batch_id: BatchId, store: StoreDep) -> BatchOut:
     """One batch's record."""
     return BatchOut.of(store.get_batch(batch_id))
 
 
 @router.get("/batches/{batch_id}/progress", response_model=ProgressOut)
-def batch_progress(batch_id: str, store: StoreDep) -> ProgressOut:
+def batch_progress(batch_id: BatchId, store: StoreDep) -> ProgressOut:
     """Papers by state, pairs saved and failed, errors by kind, tokens and cost."""
     return progress_of(store, batch_id)
 
@@ -110,74 +113,71 @@ def progress_of(store: Store, batch_id: str) -> ProgressOut:
     responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
 )
 def batch_results(
-    batch_id: str, store: StoreDep, settings: SettingsDep, format: ExportFormat = "csv"
+    batch_id: BatchId,
+    store: StoreDep,
+    settings: SettingsDep,
+    format: ExportFormat = "csv",
+    labels: Annotated[
+        Literal["final", "model"], Query(description="final: reviewer's, else model's")
+    ] = "final",
 ) -> FileResponse:
-    """The batch's results as CSV, JSON Lines or a Kaggle submission CSV."""
+    """The batch's results as CSV, JSON Lines or a Kaggle submission CSV. Labels are the
+    final ones (the reviewer's when there is one, else the model's), with columns for
+    their source, the reviewer, the review time and the model's own labels (CSV, JSONL);
+    ``labels=model`` gives the model's labels alone."""
     store.get_batch(batch_id)
+    final = labels == "final"
+
+    def write(path: FilePath) -> int:
+        return export_results(store, batch_id, path, format, final)
+
+    return export_file(settings, batch_id, _SUFFIX[format], _MEDIA[format], write)
+
+
+def export_file(
+    settings: Settings, batch_id: str, suffix: str, media: str, write: Callable[[FilePath], int]
+) -> FileResponse:
+    """A file written by ``write`` to a private temporary path, sent, then removed."""
     folder = FilePath(settings.spool_dir) / ".exports"
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=_SUFFIX[format], delete=False) as tmp:
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=suffix, delete=False) as tmp:
         path = FilePath(tmp.name)
-    export_results(store, batch_id, path, format)
-    return FileResponse(
-        path,
-        media_type=_MEDIA[format],
-        filename=f"{batch_id}{_SUFFIX[format]}",
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
+    write(path)
+    return FileResponse(path, media_type=media, filename=f"{batch_id}{suffix}",
+                        background=BackgroundTask(path.unlink, missing_ok=True))  # fmt: skip
 
 
 @router.get("/batches/{batch_id}/rows", response_model=ResultPage)
 def batch_rows(
-    batch_id: str,
+    batch_id: BatchId,
     store: StoreDep,
-    telescope: Annotated[str | None, Query(max_length=50)] = None,
-    label: Annotated[Literal[LABEL_FILTERS] | None, Query()] = None,  # type: ignore[valid-type]
-    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    disagree: bool = False,
+    view: ViewDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    after: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Row id")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Row id")] = None,
 ) -> ResultPage:
-    """Result rows, filtered; ``disagree``: predicted labels differ from the stored ones."""
-    flt = ResultFilter(telescope, label, min_confidence, max_confidence, disagree)
-    rows, total = result_rows(store, batch_id, flt, limit, offset)
-    return ResultPage(total=total, rows=[ResultRowOut.of(r) for r in rows])
+    """One page of the batch's result rows: filtered, sorted (least confident first by
+    default) and paged in the database. Empty filter values mean no filter. ``after``
+    (or ``before``) a row's id gives the rows right after (before) it in the order, as
+    fast at the end of a large batch as at its start; ``offset`` walks to its place."""
+    store.get_batch(batch_id)
+    rows, total = store.result_page(batch_id, view.filter, view.sort, limit, offset,
+                                    after=after, before=before)  # fmt: skip
+    return ResultPage(total=total, offset=offset, limit=limit,
+                      rows=[ResultRowOut.of(r) for r in rows])  # fmt: skip
 
 
 @router.get("/papers/{paper_id}", response_model=PaperOut)
 def get_paper(paper_id: PaperId, store: StoreDep, settings: SettingsDep) -> PaperOut:
-    """A paper's pairs: labels, confidence, reason, evidence, reviewer label, passages."""
-    return PaperOut.of(paper_view(store, settings, paper_id))
-
-
-@router.post("/labels", response_model=LabelOut, status_code=201)
-def add_label(
-    body: LabelIn,
-    store: StoreDep,
-    settings: SettingsDep,
-    principal: Annotated[Principal, Depends(api_principal)],
-) -> LabelOut:
-    """Record a reviewer's labels for a (bibcode, telescope) pair; the latest wins."""
-    return record_label(store, settings, body, principal)
-
-
-def record_label(store: Store, settings: Settings, body: LabelIn, principal: Principal) -> LabelOut:
-    """Store a human label (telescope checked against the registry)."""
-    telescope = registry_for(settings).check(body.telescope)
-    reviewer = (body.reviewer or "").strip() or principal.name
-    label_id = store.add_human_label(body.bibcode, telescope, body.labels, reviewer, body.note)
-    return LabelOut(id=label_id, bibcode=body.bibcode, telescope=telescope, labels=body.labels,
-                    reviewer=reviewer, note=body.note)  # fmt: skip
-
-
-@router.get("/audit/latest", response_model=AuditOut)
-def audit_latest(settings: SettingsDep) -> AuditOut:
-    """The latest label audit: suspected label errors, most suspicious first."""
-    report = latest_audit(FilePath(settings.audit_out_dir))
-    if report is None:
-        raise HTTPException(404, f"no audit report in {settings.audit_out_dir}; run `amc audit`")
-    return report
+    """A paper and its pairs (each pair's evidence: ``/api/pairs/{id}``)."""
+    v = paper_view(store, settings, paper_id)
+    r = v.record
+    error = f"{r.error_kind}: {r.error_message}" if r.error_kind else None
+    return PaperOut(id=r.id, batch_id=r.batch_id, bibcode=r.bibcode, status=r.status,
+                    title=v.paper.title if v.paper else "", error=error,
+                    text_error=v.text_error,
+                    pairs=[ResultRowOut.of(row) for row in v.rows])  # fmt: skip
 
 
 @router.get("/openapi.json", include_in_schema=False)

@@ -2,7 +2,8 @@
 
 One store and one batch runner per app, kept on ``app.state``. Errors from the
 core become answers, never tracebacks: JSON ``{"detail": ...}`` under ``/api``,
-an error page elsewhere (unknown batch or paper 404, bad input 400, too large 413).
+an error page elsewhere (unknown batch or paper 404, bad input 400, too large 413,
+refused labels 422). No answer shows a server path: messages keep file names only.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from amc import __version__
 from amc.domain.errors import AmcError
 from amc.settings import Settings
 from amc.store import Store, StoreError, open_store
-from amc.web import api, pages
-from amc.web.middleware import BodyLimit, SecurityHeaders
+from amc.web import api, api_review, pages, review_pages
+from amc.web.middleware import BodyLimit, RejectNul, SecurityHeaders, without_paths
 from amc.web.runner import BatchRunner
 
 #: multipart framing and form fields on top of the largest file
@@ -56,11 +57,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.settings, app.state.store, app.state.runner = settings, store, runner
     app.add_middleware(BodyLimit, max_bytes=settings.web_max_upload_bytes + FORM_OVERHEAD_BYTES)
+    app.add_middleware(RejectNul)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(api.public)
     app.include_router(api.router)
+    app.include_router(api_review.router)
     app.include_router(pages.router)
+    app.include_router(review_pages.router)
     _add_error_handlers(app)
     return app
 
@@ -73,7 +77,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code in (303, 401) or _is_api(request):
-            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+            detail = without_paths(exc.detail) if isinstance(exc.detail, str) else exc.detail
+            return JSONResponse({"detail": detail}, exc.status_code, headers=exc.headers)
         return _answer(request, exc.status_code, str(exc.detail))
 
     async def invalid(request: Request, exc: Exception) -> Response:
@@ -97,6 +102,7 @@ def _is_api(request: Request) -> bool:
 
 
 def _answer(request: Request, status: int, message: str) -> Response:
+    message = without_paths(message)
     if _is_api(request):
         return JSONResponse({"detail": message}, status)
     return pages.error_page(request, status, message)

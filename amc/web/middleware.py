@@ -1,8 +1,11 @@
-"""ASGI middleware of the web app: a request body limit and security headers."""
+"""ASGI middleware of the web app: a request body limit, security headers, and the refusal
+of NUL characters in a request's path or query (PostgreSQL text cannot hold them)."""
 
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -101,3 +104,42 @@ class BodyLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class RejectNul:
+    """Answer 400 to a request whose path or query string holds a NUL character (raw or
+    ``%00``): it can name no batch, paper or filter value, and would reach the database."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_nul(scope):
+            body = json.dumps({"detail": NUL_MESSAGE}).encode()
+            headers = [(b"content-type", b"application/json"),
+                       (b"content-length", str(len(body)).encode())]  # fmt: skip
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+NUL_MESSAGE = "the request's path or query holds a NUL character (\\x00 or %00); remove it"
+
+
+def _has_nul(scope: Scope) -> bool:
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+    query = scope.get("query_string", b"")
+    return "\x00" in scope.get("path", "") or any(
+        b"\x00" in unquote_to_bytes(part.replace(b"+", b" ")) for part in (raw_path, query)
+    )
+
+
+#: an absolute POSIX path (not inside a URL or a word): ``/srv/amc/spool/x/papers.csv``
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])/(?:[^\s/'\"`,;:()<>]+/)+([^\s/'\"`,;:()<>]*)")
+
+
+def without_paths(message: str) -> str:
+    """``message`` with every absolute server path reduced to its last part (the file
+    name a user knows), so no answer shows where the server keeps its files."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "…", message)

@@ -1,237 +1,254 @@
 """What the reviewing screens show, as plain functions over the store (no HTTP here).
 
-Filtered result rows (telescope, label, confidence, disagreement with the stored
-labels), and a paper's detail: for each pair its verdict, its reviewer label, and
-passages of the paper text (the pair's snippets, plus a window around any quote
-outside them) with the verified quotes' offsets. ``highlight`` turns a passage
-into HTML: the text is escaped first, then ``<mark>`` tags go in at the offsets.
+``ViewParams`` is a view of a batch's results as the query string carries it (filters
+and order; empty form boxes mean "no filter"). ``pair_view`` gathers everything the
+pair page shows: the verdict, the paper's title, authors, year and links, the
+evidence passages (``amc.web.evidence``), the input labels, the reviewer label and
+its history, and the queue around the pair (previous, next, how much is reviewed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote, urlencode
 
-from markupsafe import Markup, escape
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from amc.domain.errors import AmcError
-from amc.domain.models import Classification, Evidence, Pair, PairOrFailure, Paper, TelescopeLabels
+from amc.domain.models import Pair, Paper
 from amc.jobs.spool import load_paper
-from amc.jobs.submit import registry_for
+from amc.jobs.submit import batch_settings, registry_for
 from amc.settings import Settings
 from amc.snippets import find_snippets
-from amc.store import HumanLabel, PaperRecord, Store
+from amc.snippets.ranking import rank_snippets
+from amc.store import (
+    INPUT_FILTERS,
+    LABEL_FILTERS,
+    REVIEW_FILTERS,
+    SORTS,
+    HumanLabel,
+    PaperRecord,
+    ResultFilter,
+    ResultRow,
+    ReviewCounts,
+    Store,
+)
+from amc.web.evidence import Passage, pair_passages
 
-LABEL_FILTERS = ("science", "instrumentation", "mention", "not_telescope", "none", "error")
-#: characters of context around a quote found outside every snippet
-QUOTE_CONTEXT = 240
-MAX_PASSAGES = 12
-Span = tuple[int, int]
+LabelFilter = Literal["science", "instrumentation", "mention", "not_telescope", "none", "error"]
+InputFilter = Literal["has", "none", "agree", "disagree"]
+ReviewFilter = Literal["unreviewed", "reviewed", "accepted", "corrected"]
+Sort = Literal["confidence", "-confidence", "pair", "telescope"]
+assert LabelFilter.__args__ == LABEL_FILTERS and InputFilter.__args__ == INPUT_FILTERS  # type: ignore[attr-defined]
+assert ReviewFilter.__args__ == REVIEW_FILTERS and Sort.__args__ == SORTS  # type: ignore[attr-defined]
+
+#: an ADS bibcode: 19 characters starting with the year
+_ADS_BIBCODE = re.compile(r"^\d{4}[A-Za-z&.][A-Za-z0-9&.]{14}$")
+
+
+class ViewParams(BaseModel):
+    """A view of a batch's results (and the review queue over it): filters and order.
+
+    An empty value (an empty form box) means no filter on that column.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    telescope: str | None = Field(None, max_length=50, description="Telescope key.")
+    label: LabelFilter | None = Field(None, description="A model label, none, or error.")
+    min_confidence: float | None = Field(None, ge=0, le=1, description="Decision confidence ≥.")
+    max_confidence: float | None = Field(None, ge=0, le=1, description="Decision confidence ≤.")
+    input: InputFilter | None = Field(None, description="Input labels (from the file).")
+    review: ReviewFilter | None = Field(None, description="Reviewer labels.")
+    sort: Sort = Field("confidence", description="Order: least confident first by default.")
+
+    @field_validator(
+        "telescope",
+        "label",
+        "min_confidence",
+        "max_confidence",
+        "input",
+        "review",
+        "sort",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_none(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return "confidence" if info.field_name == "sort" else None
+        return value
+
+    @model_validator(mode="after")
+    def _band(self) -> ViewParams:
+        low, high = self.min_confidence, self.max_confidence
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"confidence from {low} is above confidence to {high}")
+        return self
+
+    @property
+    def filter(self) -> ResultFilter:
+        return ResultFilter(self.telescope, self.label, self.min_confidence,
+                            self.max_confidence, self.input, self.review)  # fmt: skip
+
+    def query(self, **changes: Any) -> str:
+        """The view as a query string (only the values set), with ``changes`` applied."""
+        values = {**self.model_dump(), **changes}
+        shown = {k: v for k, v in values.items() if v is not None and v != "" and v is not False}
+        if shown.get("sort") == SORTS[0]:
+            del shown["sort"]
+        return urlencode(shown)
+
+
+def at(path: str, query: str) -> str:
+    """``path`` with a query string when there is one."""
+    return f"{path}?{query}" if query else path
 
 
 @dataclass(frozen=True)
-class ResultFilter:
-    """The results table's filters; None / False means no filtering on that column."""
+class Queue:
+    """Where a pair sits in the view it was opened from."""
 
-    telescope: str | None = None
-    label: str | None = None
-    min_confidence: float | None = None
-    max_confidence: float | None = None
-    disagree: bool = False
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """One pair in the results table."""
-
-    paper_id: int
-    result: Classification
-    #: the labels the prediction is compared with: the latest reviewer's, else the input's
-    reference: TelescopeLabels | None
-    human: HumanLabel | None
-
-    @property
-    def confidence(self) -> float | None:
-        """Confidence of the decision as a whole (its weakest label call)."""
-        c = self.result
-        return c.confidence.decided(c.labels) if c.labels is not None else None
-
-    @property
-    def disagree(self) -> bool:
-        return disagrees(self.result, self.reference)
-
-
-def disagrees(result: Classification, reference: TelescopeLabels | None) -> bool:
-    """Predicted labels differ from the stored (reviewer or input) labels."""
-    return reference is not None and result.labels is not None and result.labels != reference
-
-
-def matches(row: ResultRow, flt: ResultFilter) -> bool:
-    """Whether a row passes every filter."""
-    c = row.result
-    if flt.telescope and c.telescope != flt.telescope.upper():
-        return False
-    if flt.label and not _has_label(c, flt.label):
-        return False
-    conf = row.confidence
-    if flt.min_confidence is not None and (conf is None or conf < flt.min_confidence):
-        return False
-    if flt.max_confidence is not None and (conf is None or conf > flt.max_confidence):
-        return False
-    return not flt.disagree or row.disagree
-
-
-def _has_label(c: Classification, label: str) -> bool:
-    if label == "error":
-        return c.labels is None
-    if c.labels is None:
-        return False
-    if label == "none":
-        return not c.labels.positives
-    return bool(getattr(c.labels, label, False))
-
-
-def result_rows(
-    store: Store, batch_id: str, flt: ResultFilter, limit: int = 200, offset: int = 0
-) -> tuple[list[ResultRow], int]:
-    """The rows passing ``flt`` (one page of them) and how many pass in all."""
-    store.get_batch(batch_id)  # an unknown batch is a StoreError
-    humans = store.latest_human_labels()
-    page: list[ResultRow] = []
-    matched = 0
-    for paper_id, c in store.iter_paper_results(batch_id):
-        human = humans.get((c.bibcode, c.telescope))
-        row = ResultRow(paper_id, c, human.labels if human else c.gold, human)
-        if matches(row, flt):
-            if offset <= matched < offset + limit:
-                page.append(row)
-            matched += 1
-    return page, matched
-
-
-# --- a paper's detail ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A stretch of one text field, with the quote spans to mark (relative offsets)."""
-
-    field: str
-    start: int
-    text: str
-    marks: list[Span]
-
-    @property
-    def html(self) -> Markup:
-        return highlight(self.text, self.marks)
+    view: ViewParams
+    previous: int | None
+    next: int | None
+    #: 1-based place of the pair in the view (any review status)
+    position: int
+    counts: ReviewCounts
+    #: the view is the whole batch (its counts are the batch's)
+    whole: bool
 
 
 @dataclass(frozen=True)
 class PairView:
-    result: Classification
-    human: HumanLabel | None
-    reference: TelescopeLabels | None
+    """Everything the pair page shows."""
+
+    row: ResultRow
+    record: PaperRecord
+    paper: Paper | None
     passages: list[Passage]
+    history: list[HumanLabel]
+    queue: Queue
+    #: why the paper's text cannot be shown (spool missing), else None
+    text_error: str | None = None
 
     @property
-    def disagree(self) -> bool:
-        return disagrees(self.result, self.reference)
+    def links(self) -> list[tuple[str, str]]:
+        return paper_links(self.paper, self.row.result.bibcode)
+
+    @property
+    def authors(self) -> str:
+        names = self.paper.authors if self.paper is not None else []
+        return ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+
+
+def queue_of(store: Store, row: ResultRow, view: ViewParams) -> Queue:
+    """The pair's neighbours in the view: next honours the review filter (the next
+    unreviewed pair), previous does not (the pair just reviewed is one step back). The
+    counts are the view's (the batch page has the batch's, per reviewer too)."""
+    batch, flt, sort = row.batch_id, view.filter, view.sort
+    counts = store.review_counts(batch, flt)
+    whole = flt.without_review() == ResultFilter()
+    return Queue(
+        view=view,
+        previous=store.queue_neighbour(batch, flt.without_review(), sort, row.id, forward=False),
+        next=store.queue_neighbour(batch, flt, sort, row.id, forward=True),
+        position=store.queue_position(batch, flt.without_review(), sort, row.id),
+        counts=counts,
+        whole=whole,
+    )
+
+
+def pair_view(store: Store, settings: Settings, result_id: int, view: ViewParams) -> PairView:
+    """The pair page of one result; ``StoreError`` for an unknown id."""
+    row = store.get_result(result_id)
+    record = store.get_paper(row.paper_id)
+    paper, text_error = _paper_of(store, settings, record, row.result.telescope)
+    passages = _passages(paper, row, batch_settings(settings, store.get_batch(row.batch_id)))
+    history = store.review_history(row.result.bibcode, row.result.telescope)
+    return PairView(row, record, paper, passages, history, queue_of(store, row, view), text_error)
+
+
+def _paper_of(
+    store: Store, settings: Settings, record: PaperRecord, telescope: str
+) -> tuple[Paper | None, str | None]:
+    batch = store.get_batch(record.batch_id)
+    try:
+        items = load_paper(Path(settings.spool_dir) / batch.content_hash, record)
+    except AmcError as exc:
+        return None, str(exc)
+    pairs = [item for item in items if isinstance(item, Pair)]
+    if not pairs:
+        return None, None
+    return next((p for p in pairs if p.telescope.upper() == telescope), pairs[0]).paper, None
 
 
 @dataclass(frozen=True)
 class PaperView:
+    """A paper and its pairs (the paper page: an overview linking to each pair)."""
+
     record: PaperRecord
     paper: Paper | None
-    pairs: list[PairView]
-    #: why the text could not be shown (spool missing), else None
+    rows: list[ResultRow]
     text_error: str | None = None
 
-
-def highlight(text: str, spans: Sequence[Span]) -> Markup:
-    """``text`` HTML-escaped, with each span (clipped, overlaps merged) inside ``<mark>``."""
-    parts: list[Markup] = []
-    pos = 0
-    for start, end in merge_spans(spans, len(text)):
-        parts += [escape(text[pos:start]), Markup("<mark>"), escape(text[start:end])]
-        parts.append(Markup("</mark>"))
-        pos = end
-    parts.append(escape(text[pos:]))
-    return Markup("").join(parts)
-
-
-def merge_spans(spans: Sequence[Span], length: int) -> list[Span]:
-    """Spans clipped to ``[0, length]``, empty ones dropped, overlapping ones merged."""
-    clipped = sorted((max(0, s), min(length, e)) for s, e in spans if min(length, e) > max(0, s))
-    merged: list[Span] = []
-    for start, end in clipped:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def passages(
-    paper: Paper, windows: Sequence[tuple[str, int, int]], quotes: list[Evidence]
-) -> list[Passage]:
-    """Passages of ``paper``: the given windows plus one around each located quote outside
-    them, merged per field, with every located quote marked."""
-    located = [q for q in quotes if _located(paper, q)]
-    by_field: dict[str, list[Span]] = {}
-    for name, start, end in windows:
-        by_field.setdefault(name, []).append((start, end))
-    for q in located:
-        assert q.field is not None and q.start is not None and q.end is not None
-        spans = by_field.setdefault(q.field, [])
-        if not any(s <= q.start and q.end <= e for s, e in spans):
-            spans.append((q.start - QUOTE_CONTEXT, q.end + QUOTE_CONTEXT))
-    out: list[Passage] = []
-    for name, spans in by_field.items():
-        text = paper.text(name)  # type: ignore[arg-type]
-        for start, end in merge_spans(spans, len(text)):
-            marks = [(q.start - start, q.end - start) for q in located if q.field == name]  # type: ignore[operator]
-            out.append(Passage(name, start, text[start:end], merge_spans(marks, end - start)))
-    return out[:MAX_PASSAGES]
-
-
-def _located(paper: Paper, q: Evidence) -> bool:
-    """A verified quote with offsets that fit its field."""
-    if not (q.verified and q.field and q.start is not None and q.end is not None):
-        return False
-    return 0 <= q.start < q.end <= len(paper.text(q.field))
+    @property
+    def links(self) -> list[tuple[str, str]]:
+        return paper_links(self.paper, self.record.bibcode)
 
 
 def paper_view(store: Store, settings: Settings, paper_id: int) -> PaperView:
-    """Everything the paper page shows; ``StoreError`` for an unknown paper."""
+    """The paper page; ``StoreError`` for an unknown paper."""
     record = store.get_paper(paper_id)
-    batch = store.get_batch(record.batch_id)
-    text_error = None
-    items: list[PairOrFailure] = []
-    try:
-        items = load_paper(Path(settings.spool_dir) / batch.content_hash, record)
-    except AmcError as exc:
-        text_error = str(exc)
-    papers = {item.telescope.upper(): item.paper for item in items if isinstance(item, Pair)}
-    latest: dict[str, HumanLabel] = {}
-    for label in store.human_label_history(record.bibcode):  # newest first
-        latest.setdefault(label.telescope, label)
-    pairs = []
-    for c in store.paper_results(paper_id):
-        human = latest.get(c.telescope)
-        paper = papers.get(c.telescope)
-        shown = _pair_passages(paper, c, settings) if paper is not None else []
-        pairs.append(PairView(c, human, human.labels if human else c.gold, shown))
-    first = next(iter(papers.values()), None)
-    return PaperView(record, first, pairs, text_error)
+    rows = store.paper_rows(paper_id)
+    paper, text_error = _paper_of(store, settings, record, "")
+    return PaperView(record, paper, rows, text_error)
 
 
-def _pair_passages(paper: Paper, c: Classification, settings: Settings) -> list[Passage]:
+def _passages(paper: Paper | None, row: ResultRow, settings: Settings) -> list[Passage]:
+    if paper is None:
+        return []
     registry = registry_for(settings)
-    windows: list[tuple[str, int, int]] = []
+    c = row.result
+    snippets = []
     if c.telescope in registry.telescopes:
-        snippets = find_snippets(
-            paper, registry.get(c.telescope), settings.window_sentences, settings.include_references
+        telescope = registry.get(c.telescope)
+        found = find_snippets(paper, telescope, settings.window_sentences,
+                              settings.include_references)  # fmt: skip
+        snippets = rank_snippets(found, telescope, registry.cues)
+    return pair_passages(paper, snippets, c.evidence)
+
+
+def paper_links(paper: Paper | None, bibcode: str) -> list[tuple[str, str]]:
+    """Links to the paper: DOI, arXiv, and ADS when the bibcode is an ADS bibcode."""
+    ids = paper.identifiers if paper is not None else {}
+    links = []
+    if doi := ids.get("doi"):
+        links.append(("DOI", f"https://doi.org/{quote(doi, safe='/')}"))
+    if arxiv := ids.get("arxiv"):
+        links.append(("arXiv", f"https://arxiv.org/abs/{quote(arxiv, safe='/')}"))
+    if _ADS_BIBCODE.match(bibcode):
+        links.append(
+            ("ADS", f"https://ui.adsabs.harvard.edu/abs/{quote(bibcode, safe='')}/abstract")
         )
-        windows = [(s.field, s.start, s.end) for s in snippets]
-    return passages(paper, windows, c.evidence)
+    return links
+
+
+TIER_EXPLAINED = {
+    "rules": "decided by amc's rules from the words around the telescope's names (no model)",
+    "trained": "decided by a model trained on labelled papers, from the same passages",
+    "llm": "decided by a language model that read the passages; its quotes are checked "
+    "against the text",
+    "cascade": "decided by the rules or trained model, and by a language model when they "
+    "were unsure",
+}
+
+
+def how_decided(row: ResultRow) -> str:
+    """One sentence for a librarian: who decided the pair's labels, and how."""
+    c = row.result
+    tier = c.tier.split("+")[0] if c.tier else ""
+    text = TIER_EXPLAINED.get(tier, f"decided by the {c.tier} tier")
+    return f"{text[0].upper()}{text[1:]}" + (f" ({c.model})" if c.model else "") + "."

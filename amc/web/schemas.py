@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from amc.domain.models import Classification, TelescopeLabels
-from amc.store import BatchInfo, BatchProgress, HumanLabel
-from amc.web.review import PairView, PaperView, ResultRow
+from amc.store import BatchInfo, BatchProgress, HumanLabel, ResultRow, ReviewCounts
+from amc.web.evidence import Passage
+from amc.web.review import PairView, ViewParams
 from eval.suspects import SuspectRow
+
+
+def no_nul(value: str) -> str:
+    """Text the database can hold: PostgreSQL refuses NUL characters."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (\\x00); remove it")
+    return value
+
+
+#: request text: no NUL characters
+Text = Annotated[str, AfterValidator(no_nul)]
 
 
 class Health(BaseModel):
@@ -57,43 +69,72 @@ class SubmissionOut(BaseModel):
     runner: str
 
 
-class HumanLabelOut(BaseModel):
+class ReviewOut(BaseModel):
+    """A reviewer decision: the pair's current label, or a row of its history."""
+
     bibcode: str
     telescope: str
-    labels: TelescopeLabels
+    #: None for an undo that left the pair without a reviewer label
+    labels: TelescopeLabels | None
     reviewer: str
+    action: str
     note: str
     created_at: datetime
 
     @classmethod
-    def of(cls, h: HumanLabel) -> HumanLabelOut:
-        return cls(bibcode=h.bibcode, telescope=h.telescope, labels=h.labels,
-                   reviewer=h.reviewer, note=h.note, created_at=h.created_at)  # fmt: skip
+    def of(cls, h: HumanLabel) -> ReviewOut:
+        return cls(bibcode=h.bibcode, telescope=h.telescope,
+                   labels=None if h.cleared else h.labels, reviewer=h.reviewer,
+                   action=h.action, note=h.note, created_at=h.created_at)  # fmt: skip
 
 
 class ResultRowOut(BaseModel):
+    #: the result's id (``/api/pairs/{id}``)
+    id: int
     paper_id: int
     pair_id: str
     bibcode: str
     telescope: str
+    #: the model's labels (None when the pair failed)
     labels: TelescopeLabels | None
+    #: confidence of the model's decision as a whole (its weakest label call)
     confidence: float | None
-    reference: TelescopeLabels | None
-    disagree: bool
+    #: the labels that came with the input file
+    input_labels: TelescopeLabels | None
+    input_differs: bool
+    #: the current reviewer label
+    review: ReviewOut | None
+    review_status: Literal["unreviewed", "accepted", "corrected"]
+    #: the reviewer's labels when there are some, else the model's
+    final_labels: TelescopeLabels | None
+    label_source: Literal["reviewer", "model", "failed"]
     error: str | None
 
     @classmethod
     def of(cls, r: ResultRow) -> ResultRowOut:
         c = r.result
-        return cls(paper_id=r.paper_id, pair_id=c.pair_id, bibcode=c.bibcode,
+        final, source = r.final
+        return cls(id=r.id, paper_id=r.paper_id, pair_id=c.pair_id, bibcode=c.bibcode,
                    telescope=c.telescope, labels=c.labels, confidence=r.confidence,
-                   reference=r.reference, disagree=r.disagree,
+                   input_labels=c.gold, input_differs=r.input_differs,
+                   review=ReviewOut.of(r.review) if r.review else None,
+                   review_status=r.review_status, final_labels=final, label_source=source,
                    error=f"{c.error.kind}: {c.error.message}" if c.error else None)  # fmt: skip
 
 
 class ResultPage(BaseModel):
     total: int
+    offset: int
+    limit: int
     rows: list[ResultRowOut]
+
+
+class MarkOut(BaseModel):
+    start: int
+    end: int
+    #: term (a registry term of the telescope), trap (a known false positive or grant),
+    #: quote (a verified quote of the verdict)
+    kind: str
 
 
 class PassageOut(BaseModel):
@@ -101,24 +142,51 @@ class PassageOut(BaseModel):
     #: offset of ``text`` in the field
     start: int
     text: str
-    #: quote spans to highlight, as offsets into ``text``
-    marks: list[tuple[int, int]]
+    #: spans to mark, as offsets into ``text``
+    marks: list[MarkOut]
+    #: PDF pages (first, last) when the input was a PDF
+    pages: tuple[int, int] | None
+
+    @classmethod
+    def of(cls, p: Passage) -> PassageOut:
+        marks = [MarkOut(start=m.start, end=m.end, kind=m.kind) for m in p.marks]
+        return cls(field=p.field, start=p.start, text=p.text, marks=marks, pages=p.pages)
+
+
+class QueueOut(BaseModel):
+    previous: int | None
+    next: int | None
+    position: int
+    total: int
+    reviewed: int
 
 
 class PairOut(BaseModel):
+    """One pair as the review page shows it."""
+
+    result: ResultRowOut
+    batch_id: str
     classification: Classification
-    human: HumanLabelOut | None
-    reference: TelescopeLabels | None
-    disagree: bool
+    title: str
+    authors: list[str]
+    year: int | None
+    links: dict[str, str]
     passages: list[PassageOut]
+    history: list[ReviewOut]
+    queue: QueueOut
+    text_error: str | None
 
     @classmethod
     def of(cls, v: PairView) -> PairOut:
-        shown = [PassageOut(field=p.field, start=p.start, text=p.text, marks=p.marks)
-                 for p in v.passages]  # fmt: skip
-        human = HumanLabelOut.of(v.human) if v.human else None
-        return cls(classification=v.result, human=human, reference=v.reference,
-                   disagree=v.disagree, passages=shown)  # fmt: skip
+        q, paper = v.queue, v.paper
+        queue = QueueOut(previous=q.previous, next=q.next, position=q.position,
+                         total=q.counts.total, reviewed=q.counts.reviewed)  # fmt: skip
+        return cls(result=ResultRowOut.of(v.row), batch_id=v.row.batch_id,
+                   classification=v.row.result, title=paper.title if paper else "",
+                   authors=paper.authors if paper else [], year=paper.year if paper else None,
+                   links=dict(v.links), passages=[PassageOut.of(p) for p in v.passages],
+                   history=[ReviewOut.of(h) for h in v.history], queue=queue,
+                   text_error=v.text_error)  # fmt: skip
 
 
 class PaperOut(BaseModel):
@@ -129,24 +197,36 @@ class PaperOut(BaseModel):
     title: str
     error: str | None
     text_error: str | None
-    pairs: list[PairOut]
+    pairs: list[ResultRowOut]
 
-    @classmethod
-    def of(cls, v: PaperView) -> PaperOut:
-        r = v.record
-        error = f"{r.error_kind}: {r.error_message}" if r.error_kind else None
-        return cls(id=r.id, batch_id=r.batch_id, bibcode=r.bibcode, status=r.status,
-                   title=v.paper.title if v.paper else "", error=error,
-                   text_error=v.text_error, pairs=[PairOut.of(p) for p in v.pairs])  # fmt: skip
+
+class LabelsIn(BaseModel):
+    """The four labels as ticked; combinations the precedence would rewrite are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    science: bool = False
+    instrumentation: bool = False
+    mention: bool = False
+    not_telescope: bool = False
 
 
 class LabelIn(BaseModel):
-    bibcode: str = Field(min_length=1, max_length=200)
-    telescope: str = Field(min_length=1, max_length=50)
-    labels: TelescopeLabels
-    #: defaults to the token's holder
-    reviewer: str | None = Field(None, max_length=200)
-    note: str = Field("", max_length=5000)
+    """A reviewer's labels for a pair; the reviewer is the token's holder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bibcode: Text = Field(min_length=1, max_length=200)
+    telescope: Text = Field(min_length=1, max_length=50)
+    labels: LabelsIn
+    note: Text = Field("", max_length=5000)
+
+
+class PairIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bibcode: Text = Field(min_length=1, max_length=200)
+    telescope: Text = Field(min_length=1, max_length=50)
 
 
 class LabelOut(BaseModel):
@@ -155,10 +235,72 @@ class LabelOut(BaseModel):
     telescope: str
     labels: TelescopeLabels
     reviewer: str
+    action: str
     note: str
+
+    @classmethod
+    def of(cls, h: HumanLabel) -> LabelOut:
+        return cls(id=h.id, bibcode=h.bibcode, telescope=h.telescope, labels=h.labels,
+                   reviewer=h.reviewer, action=h.action, note=h.note)  # fmt: skip
+
+
+class UndoOut(BaseModel):
+    bibcode: str
+    telescope: str
+    #: the pair's reviewer label after the undo (None: no reviewer label any more)
+    review: ReviewOut | None
+
+
+class BulkAcceptIn(ViewParams):
+    """Accept the model's labels for every unreviewed pair of a view."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: how many pairs the client was shown it would accept (refused when the view changed)
+    expected: int = Field(ge=0)
+    note: Text = Field("", max_length=5000)
+
+
+class BulkAcceptOut(BaseModel):
+    accepted: int
+    view: str
+
+
+class ReviewCountsOut(BaseModel):
+    total: int
+    reviewed: int
+    by_reviewer: dict[str, int]
+
+    @classmethod
+    def of(cls, c: ReviewCounts) -> ReviewCountsOut:
+        return cls(total=c.total, reviewed=c.reviewed, by_reviewer=c.by_reviewer)
+
+
+class ResolutionOut(BaseModel):
+    decision: str
+    labels: str
+    reviewer: str
+    resolved_at: datetime
+
+
+class SuspectOut(SuspectRow):
+    """A suspect of the audit, with its resolution when a librarian made one."""
+
+    resolution: ResolutionOut | None = None
+    #: the id of the pair's newest result (its review page), when a batch has it
+    result_id: int | None = None
 
 
 class AuditOut(BaseModel):
     #: file name of the newest dated HTML report, when there is one
     report: str | None
-    suspects: list[SuspectRow]
+    suspects: list[SuspectOut]
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pair_id: Text = Field(min_length=3, max_length=260)
+    #: keep the stored label, or take the suggested one
+    decision: Literal["keep", "take"]
+    note: Text = Field("", max_length=5000)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from amc.jobs.submit import submit_batch
+from amc.domain.errors import AmcError
+from amc.jobs.submit import NothingToClassify, submit_batch
 from amc.settings import Settings, Tier
 from amc.store import Store
 from amc.web.runner import BatchRunner
@@ -51,8 +54,26 @@ def submit_uploads(
             if target.suffix == ".zip":
                 check_zip(target, settings.web_max_zip_bytes)
             paths.append(target)
-        sub = submit_batch(store, paths, keys, settings)
+        try:
+            sub = submit_batch(store, paths, keys, settings, refuse_empty=True)
+        except NothingToClassify:
+            names = ", ".join(repr(p.name) for p in paths)
+            raise UploadError(
+                f"no paper found in {names}: the upload holds no row of a paper (a table with a "
+                "header only?); nothing to classify"
+            ) from None
+        except AmcError as exc:  # name the uploaded files, never the server's folders
+            raise _named(exc, folder) from None
     started = runner.start(sub.batch_id, sub.paper_ids)
     return SubmissionOut(
         batch_id=sub.batch_id, created=sub.created, n_papers=sub.n_papers, runner=started
     )
+
+
+def _named(exc: AmcError, folder: Path) -> AmcError:
+    """The same error with the upload folder's paths replaced by the uploaded file names."""
+    message = re.sub(re.escape(str(folder)) + r"/\d+/", "", str(exc))
+    renamed = UploadError(message)
+    renamed.kind = exc.kind
+    renamed.status_code = getattr(exc, "status_code", UploadError.status_code)
+    return renamed

@@ -66,7 +66,8 @@ def upload_folder(spool_dir: Path) -> Iterator[Path]:
 
 
 def save_upload(source: BinaryIO, target: Path, limit: int) -> int:
-    """Copy an uploaded stream to ``target``; ``UploadTooLarge`` past ``limit`` bytes."""
+    """Copy an uploaded stream to ``target``; ``UploadTooLarge`` past ``limit`` bytes,
+    ``UploadError`` for an empty file (nothing to classify)."""
     written = 0
     with target.open("wb") as sink:
         while chunk := source.read(_CHUNK):
@@ -74,6 +75,9 @@ def save_upload(source: BinaryIO, target: Path, limit: int) -> int:
             if written > limit:
                 raise UploadTooLarge(f"file {target.name!r} is larger than {limit:,} bytes")
             sink.write(chunk)
+    if written == 0:
+        raise UploadError(f"file {target.name!r} is empty (0 bytes): nothing to classify; "
+                          "check that the right file was chosen")  # fmt: skip
     return written
 
 
@@ -88,7 +92,16 @@ def check_zip(path: Path, max_bytes: int, max_members: int = MAX_ZIP_MEMBERS) ->
                 reason = unsafe_member(info)
                 if reason is not None:
                     raise UploadError(f"zip {path.name!r}: {reason} ({info.filename[:200]!r})")
-            return _expanded_size(archive, members, max_bytes, path.name)
+                if info.filename.lower().endswith(".zip"):
+                    raise UploadError(
+                        f"zip {path.name!r} holds another zip ({info.filename[:200]!r}), which "
+                        "is not opened: unzip it and upload its files, or one zip of them all"
+                    )
+            size = _expanded_size(archive, members, max_bytes, path.name)
+            if not any(not i.is_dir() and member_format(i.filename) for i in members):
+                raise UploadError(f"zip {path.name!r} holds no file amc reads (JSONL, CSV, "
+                                  "parquet, JSON, txt, PDF): nothing to classify")  # fmt: skip
+            return size
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,

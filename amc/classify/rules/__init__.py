@@ -279,7 +279,7 @@ def classify_rules(
         confidence=conf,
         evidence=evidence_quotes(snippets, reading.quotes),
         links=pair_links(pair, labels, registry, snippets),
-        reason=reason_text(features, labels),
+        reason=reason_text(features, labels, [h.text for s in snippets for h in s.real_hits][:6]),
     )
 
 

@@ -42,25 +42,50 @@ def _evidence(snippet: Snippet, a: int, b: int) -> Evidence:
     )
 
 
-def reason_text(f: RuleFeatures, labels: TelescopeLabels) -> str:
+def reason_text(f: RuleFeatures, labels: TelescopeLabels, terms: Sequence[str] = ()) -> str:
+    """The decision in words a librarian can check against the passages; ``terms`` are
+    the names of the telescope as the paper writes them."""
+    ignored = f.false_positive_hits + f.grant_hits
     if f.real_hits == 0:
-        if f.false_positive_hits or f.grant_hits:
-            return (
-                f"no real reference: {f.false_positive_hits} trap hit(s) "
-                f"(e.g. a constant, a person's name or another sense of the word) and "
-                f"{f.grant_hits} grant/fellowship hit(s)"
-            )
+        if ignored:
+            parts = []
+            if f.false_positive_hits:
+                parts.append(
+                    f"{f.false_positive_hits} in phrases that are not the telescope "
+                    "(a constant, a person's name, another sense of the word)"
+                )
+            if f.grant_hits:
+                parts.append(f"{f.grant_hits} in grant or fellowship numbers")
+            return f"Not the telescope: all {ignored} match(es) are traps, {' and '.join(parts)}."
         if f.shared_hits:
-            return "only terms shared with other telescopes were found"
-        return "the telescope is not named in the paper's text"
-    framing = "a software/instrument paper" if f.software_paper else "a science paper"
-    return (
-        f"{labels.primary}: {f.real_hits} real hit(s), {f.instruments_named} instrument(s) "
-        f"in {framing}; sentences of own data use {f.own_use_sentences} "
-        f"({f.first_person_sentences} first person, {f.strong_evidence} programme/DOI), "
-        f"citing others {f.cited_use_sentences}, about another telescope "
-        f"{f.other_telescope_sentences}, future {f.future_sentences}, worked example "
-        f"{f.example_sentences}; instrumentation cues {f.instrumentation_cues}+"
-        f"{f.pipeline_cues} pipeline; mention cues {f.mention_cues}; traps "
-        f"{f.false_positive_hits}, grants {f.grant_hits}"
+            return "Not the telescope: only names it shares with other telescopes were found."
+        return "Not the telescope: the telescope is not named in the paper's text."
+    shown = ", ".join(dict.fromkeys(terms))
+    named = f"named {f.real_hits} time(s)" + (f" ({shown})" if shown else "")
+    if labels.science and labels.instrumentation:
+        lead = "Science and instrumentation: its data are used and the paper is about it"
+    elif labels.instrumentation:
+        lead = "Instrumentation: the paper is about the telescope, its instruments or software"
+    elif labels.science:
+        lead = "Science: the paper uses the telescope's data"
+    else:
+        lead = "Mention: the telescope is named, but no sentence shows the paper using its data"
+    framing = "a software or instrument paper" if f.software_paper else "a science paper"
+    own = (
+        f"{f.own_use_sentences} sentence(s) of the paper's own data use"
+        f" ({f.first_person_sentences} in the first person, "
+        f"{f.strong_evidence} with a programme id or data DOI)"
     )
+    others = [
+        (f.cited_use_sentences, "about others' data (citations)"),
+        (f.other_telescope_sentences, "about another telescope"),
+        (f.future_sentences, "about plans or simulations"),
+        (f.example_sentences, "in a worked example"),
+    ]
+    other = "; ".join(f"{n} {what}" for n, what in others if n)
+    described = f.instrumentation_cues + f.pipeline_cues
+    signs = f"{own}" + (f"; {other}" if other else "")
+    signs += f"; {described} sign(s) of describing the telescope, its instruments or pipeline"
+    signs += f"; {f.mention_cues} of a passing reference"
+    traps = f"; {ignored} other match(es) are traps or grants, ignored" if ignored else ""
+    return f"{lead}. Read as {framing}, it is {named}: {signs}{traps}."

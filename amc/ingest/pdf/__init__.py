@@ -339,6 +339,7 @@ def _to_paper(sections: Sections, name: str, default_id: str | None) -> Paper:
         year=sections.year,
         source=name,
         identifiers=sections.identifiers,
+        page_breaks=sections.page_breaks,
     )
 
 

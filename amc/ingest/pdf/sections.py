@@ -72,6 +72,8 @@ class Sections:
     identifiers: dict[str, str] = field(default_factory=dict)
     bibcode: str = ""
     year: int | None = None
+    #: per field, ``(offset, page)`` where the text of each page starts
+    page_breaks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def split_sections(
@@ -84,19 +86,38 @@ def split_sections(
     """Assign every paragraph to a field; identifiers come from ``id_texts`` (most
     reliable first) and the file name."""
     title_at = find_title(paras, body_size)
-    parts: dict[str, list[str]] = {f: [] for f in ("abstract", "body", "ack", "references")}
-    for where, text in _assign(paras, body_size, title_at):
-        parts[where].append(text)
+    parts: dict[str, list[tuple[str, int]]] = {
+        f: [] for f in ("abstract", "body", "ack", "references")
+    }
+    for where, text, page in _assign(paras, body_size, title_at):
+        parts[where].append((text, page))
+    fields = {"abstract": "abstract", "body": "body", "ack": "acknowledgments",
+              "references": "references"}  # fmt: skip
+    joined = {fields[k]: _join_pages(v) for k, v in parts.items()}
     sections = Sections(
         title=_metadata_title(metadata, paras)
         or (paras[title_at].text if title_at is not None else ""),
-        abstract="\n\n".join(parts["abstract"]),
-        body="\n\n".join(parts["body"]),
-        acknowledgments="\n\n".join(parts["ack"]),
-        references="\n\n".join(parts["references"]),
+        abstract=joined["abstract"][0],
+        body=joined["body"][0],
+        acknowledgments=joined["acknowledgments"][0],
+        references=joined["references"][0],
+        page_breaks={name: breaks for name, (_, breaks) in joined.items() if breaks},
     )
+    if sections.title and paras:
+        sections.page_breaks["title"] = [(0, paras[title_at or 0].page)]
     _add_identifiers(sections, [*id_texts, _before_references(paras)], Path(name).stem)
     return sections
+
+
+def _join_pages(parts: list[tuple[str, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """Paragraphs joined by blank lines, and ``(offset, page)`` where each page starts."""
+    breaks: list[tuple[int, int]] = []
+    offset = 0
+    for text, page in parts:
+        if not breaks or breaks[-1][1] != page:
+            breaks.append((offset, page))
+        offset += len(text) + 2
+    return "\n\n".join(text for text, _ in parts), breaks
 
 
 def heading_kind(para: Paragraph, body_size: float) -> str | None:
@@ -142,8 +163,8 @@ class _Plan:
 
 def _assign(
     paras: list[Paragraph], body_size: float, title_at: int | None
-) -> list[tuple[str, str]]:
-    """(field, text) for every kept paragraph, in order."""
+) -> list[tuple[str, str, int]]:
+    """(field, text, page) for every kept paragraph, in order."""
     kinds = [heading_kind(p, body_size) for p in paras]
     refs = _last(kinds, "references")
     start, abstract = _front_matter(paras, kinds, title_at)
@@ -155,7 +176,7 @@ def _assign(
         refs_end=_appendix_start(paras, kinds, refs),
         first_page=paras[0].page if paras else 1,
     )
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, int]] = []
     for i, para in enumerate(paras):
         where = _field_of(i, para, kinds[i], plan)
         if where is None or i == title_at:
@@ -166,7 +187,7 @@ def _assign(
         elif kinds[i] == "ack" and where == "ack":
             text = _ACK.sub("", text, count=1)
         if text:
-            out.append((where, text))
+            out.append((where, text, para.page))
     return out
 
 

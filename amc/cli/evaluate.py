@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from amc.domain.errors import require_extra
 from amc.registry import Registry, load_registry
 from amc.settings import Settings, load_settings
 
@@ -59,6 +60,7 @@ def _load(
 def _workflows() -> ModuleType:
     """``eval.run``, imported by the commands that need it: it loads pandas, matplotlib and
     scikit-learn, which the other commands never need (seconds of start-up)."""
+    require_extra("eval", "amc eval, train and audit", ("pandas", "matplotlib"))
     import eval.run
 
     return eval.run
@@ -172,7 +174,7 @@ def audit(
         Path | None, typer.Option("--labels", help="Historical labels [AMC_AUDIT_LABELS_PATH].")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Report folder [audit-reports].")
+        Path | None, typer.Option("--out", help="Report folder [audit-reports in AMC_HOME].")
     ] = None,
     verdicts: Annotated[
         Path | None,

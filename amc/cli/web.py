@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from amc.cli.common import ConfigOpt, open_job_store
-from amc.domain.errors import ConfigError
+from amc.domain.errors import ConfigError, require_extra
 from amc.settings import load_settings
 from amc.store.tokens import create_token
 
@@ -43,6 +43,7 @@ def serve(
 
         amc serve --host 0.0.0.0 --port 8000
     """
+    require_extra("web", "amc serve", ("fastapi", "uvicorn", "jinja2", "multipart"))
     import uvicorn  # the web extra
 
     from amc.web import create_app  # FastAPI: only for `amc serve`
@@ -72,7 +73,7 @@ def token_create(
 @token_app.command("list")
 def token_list(config: ConfigOpt = None) -> None:
     """List the API tokens (id, holder, created, revoked); never the tokens themselves."""
-    with open_job_store(load_settings(config)) as store:
+    with open_job_store(load_settings(config), must_exist=True) as store:
         for t in store.list_api_tokens():
             revoked = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
             typer.echo(f"{t.id:>4}  {t.created_at:%Y-%m-%d %H:%M}  {revoked:<24} {t.name}")
@@ -84,7 +85,7 @@ def token_revoke(
     config: ConfigOpt = None,
 ) -> None:
     """Revoke an API token: it stops working at once."""
-    with open_job_store(load_settings(config)) as store:
+    with open_job_store(load_settings(config), must_exist=True) as store:
         if not store.revoke_api_token(token_id):
             raise ConfigError(f"no active token with id {token_id}; see `amc token list`")
     typer.echo(f"token {token_id} revoked")

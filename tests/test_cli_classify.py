@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from clirun import amc
 from typer.testing import CliRunner
 
 from amc.cli.main import app
@@ -19,20 +17,6 @@ from amc.cli.main import app
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "amc" / "data" / "sample.jsonl"
 runner = CliRunner()
-
-
-def amc(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    """Run the installed entry point in a subprocess, as a librarian would."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AMC_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "amc.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full_env,
-        timeout=300,
-    )
 
 
 def test_readme_main_command_runs_on_the_bundled_sample(tmp_path: Path) -> None:

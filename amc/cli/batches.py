@@ -29,19 +29,24 @@ from amc.cli.common import (
     TelescopeOpt,
     TierOpt,
     err,
+    missing_store,
+    no_store_message,
     open_job_store,
     print_result,
 )
-from amc.domain.errors import AmcError
+from amc.domain.errors import AmcError, require_extra
 from amc.jobs.process import export_results, finish_if_done, run_batch
 from amc.jobs.submit import submit_batch
 from amc.output.summary import RunSummary
 from amc.output.writers import infer_format
 from amc.settings import Settings, load_settings
-from amc.store import BatchProgress, Store
+from amc.store import BatchProgress, Store, describe_url
 
 if TYPE_CHECKING:
     from celery import Celery
+
+#: what the ``workers`` extra installs
+WORKERS_EXTRA = ("celery", "redis")
 
 
 def register(app: typer.Typer) -> None:
@@ -53,6 +58,7 @@ def register(app: typer.Typer) -> None:
 def _workers() -> ModuleType:
     """``workers.queue``, imported when a command hands work to Celery (the ``workers``
     extra: Celery and Redis are not needed to classify)."""
+    require_extra("workers", "handing work to Celery workers", WORKERS_EXTRA)
     import workers.queue
 
     return workers.queue
@@ -89,6 +95,7 @@ def submit(
     settings = load_settings(
         config, tier=tier, model=model, api_base=api_base, skip_bad_rows=skip_bad_rows
     )
+    _workers()  # before anything is spooled: a missing extra is one line, not a half-made batch
     with open_job_store(settings) as store:
         sub = submit_batch(store, inputs, telescope or (), settings)
     if sub.paper_ids:
@@ -122,8 +129,12 @@ def status(
         amc status 3f2a9c1b7d4e    # live progress bar on a terminal, then the counts
     """
     settings = load_settings(config)
-    with open_job_store(settings) as store:
+    if batch_id is None and missing_store(settings) is not None:
+        err.print(f"no batches: {no_store_message(settings)}")
+        return
+    with open_job_store(settings, must_exist=True) as store:
         if batch_id is None:
+            err.print(f"job store: {describe_url(settings.database_url)}")
             _list_batches(store)
             return
         live = err.is_terminal if watch is None else watch
@@ -180,7 +191,7 @@ def results(
         amc results 3f2a9c1b7d4e --format kaggle -o submission.csv
     """
     settings = load_settings(config)
-    with open_job_store(settings) as store:
+    with open_job_store(settings, must_exist=True) as store:
         _write_results(store, batch_id, output, fmt)
 
 
@@ -213,7 +224,7 @@ def retry(
     if not failed:
         raise AmcError("say what to retry: `amc retry ID --failed`")
     settings = load_settings(config)
-    with open_job_store(settings) as store:
+    with open_job_store(settings, must_exist=True) as store:
         n = store.reset_failed(batch_id)
         if n and embedded:
             run_batch(store, batch_id, settings)
@@ -239,7 +250,7 @@ def run(
 ) -> None:
     """Run a batch in this process (embedded mode: no Redis, no workers).
 
-    The batch is kept in the job store (AMC_DATABASE_URL, default ./amc.sqlite3)
+    The batch is kept in the job store (AMC_DATABASE_URL; default amc.sqlite3 in AMC_HOME)
     like a submitted one: `amc status` and `amc results` work on it, running the
     same command again resumes an interrupted run, and a finished one is not redone.
 
@@ -333,6 +344,7 @@ def beat(
         AMC_AUDIT_CRON='0 3 * * *' amc beat
     """
     settings = load_settings(config)
+    app = _celery(settings)
     state = schedule or settings.spool_dir / "celerybeat-schedule"
     state.parent.mkdir(parents=True, exist_ok=True)
-    _celery(settings).start(["beat", f"--schedule={state}", f"--loglevel={loglevel}"])
+    app.start(["beat", f"--schedule={state}", f"--loglevel={loglevel}"])

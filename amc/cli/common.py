@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from amc.domain.models import Classification
 from amc.registry import Registry, load_registry
 from amc.settings import Settings
-from amc.store import Store, StoreError, open_store
+from amc.store import Store, StoreError, describe_url, open_store, sqlite_path
 
 #: messages, progress bars and summaries (standard error)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -62,15 +62,36 @@ def registry_of(settings: Settings) -> Registry:
     return load_registry(settings.registry_files)
 
 
-def open_job_store(settings: Settings) -> Store:
-    """The job store of the settings, or a ``StoreError`` saying what to check."""
+def open_job_store(settings: Settings, *, must_exist: bool = False) -> Store:
+    """The job store of the settings, or a ``StoreError`` saying what to check.
+
+    ``must_exist`` is for commands that only look at what is there (status, results,
+    retry, tokens): a SQLite store that does not exist is an error naming where it was
+    looked for, and no empty store is created in its place.
+    """
+    if must_exist and missing_store(settings) is not None:
+        raise StoreError(no_store_message(settings))
     try:
         return open_store(settings.database_url)
     except SQLAlchemyError as exc:
         raise StoreError(
-            f"cannot open the job store at {settings.database_url} ({type(exc).__name__}); "
-            "check AMC_DATABASE_URL and that the database is running"
+            f"cannot open the job store at {describe_url(settings.database_url)} "
+            f"({type(exc).__name__}); check AMC_DATABASE_URL and that the database is running"
         ) from None
+
+
+def missing_store(settings: Settings) -> Path | None:
+    """The SQLite file of the job store when it does not exist (yet), else None."""
+    path = sqlite_path(settings.database_url)
+    return path if path is not None and not path.exists() else None
+
+
+def no_store_message(settings: Settings) -> str:
+    return (
+        f"no job store at {describe_url(settings.database_url)}: nothing has been submitted "
+        "or run with these settings yet (the store is in AMC_HOME unless AMC_DATABASE_URL "
+        "says otherwise; `amc --version` shows where amc keeps its files)"
+    )
 
 
 def print_result(c: Classification) -> None:

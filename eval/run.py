@@ -117,7 +117,8 @@ def train(
 ) -> tuple[TrainingResult, Path]:
     """Train the trained tier on the labelled pairs of ``data`` and save the artifact at
     ``settings.model_path`` (default ``models/amc-trained``); the result and its folder."""
-    pairs = read_labelled_pairs(find_split_files(data, split or "train"), registry, settings, limit)
+    files = find_split_files(data, split, default="train")
+    pairs = read_labelled_pairs(files, registry, settings, limit)
     result = train_model(pairs, registry, settings, n_splits=folds, seed=seed)
     folder = save_model(result.model, settings.model_path or Path("models/amc-trained"))
     return result, folder

@@ -45,6 +45,9 @@ def test_a_batch_run_in_one_folder_is_found_from_another(
     with (there / "again.csv").open(encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == 57
     assert sorted(p.name for p in there.iterdir()) == ["again.csv"]
+    printed = amc("results", batch_id, cwd=there, env=data_home)
+    header, *lines = printed.stdout.splitlines()
+    assert header == "pair_id\tlabels\tmin_confidence\treason" and len(lines) == 57
 
 
 @pytest.mark.parametrize(

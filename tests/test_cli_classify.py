@@ -79,7 +79,9 @@ def test_text_file_without_telescope_lists_candidates_on_stdout(tmp_path: Path) 
     )
     result = amc("classify", str(paper))
     assert result.returncode == 0, result.stderr
-    lines = dict(line.split("\t")[:2] for line in result.stdout.strip().splitlines())
+    header, *rows = result.stdout.strip().splitlines()
+    assert header == "pair_id\tlabels\tmin_confidence\treason"
+    lines = dict(line.split("\t")[:2] for line in rows)
     assert lines == {"mypaper_HST": "not_telescope", "mypaper_JWST": "science"}
 
 
@@ -114,7 +116,7 @@ def test_non_utf8_text_file_is_read(tmp_path: Path) -> None:
     path.write_bytes("Caf\xe9 observations: we observed with HST/ACS.".encode("cp1252"))
     result = amc("classify", str(path), "-t", "HST")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("latin_HST\tscience")
+    assert result.stdout.splitlines()[1].startswith("latin_HST\tscience")
 
 
 def test_every_command_has_help_with_an_example() -> None:
@@ -150,7 +152,7 @@ def test_new_telescope_from_env_registry_classifies_a_paper(tmp_path: Path) -> N
     paper.write_text("We observed the galaxy with Spitzer/IRAC at 3.6 micron.", encoding="utf-8")
     result = amc("classify", str(paper), env={"AMC_REGISTRY_FILES": str(extra)})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("p_SPITZER\tscience")
+    assert result.stdout.splitlines()[1].startswith("p_SPITZER\tscience")
 
 
 def test_config_file_error_is_clear(tmp_path: Path) -> None:
@@ -159,3 +161,25 @@ def test_config_file_error_is_clear(tmp_path: Path) -> None:
     result = amc("classify", str(SAMPLE), "--config", str(config))
     assert result.returncode == 2
     assert "unknown setting(s) window" in result.stderr
+
+
+def test_stdout_has_a_header_and_its_confidence_is_the_weakest_label_call(
+    tmp_path: Path,
+) -> None:
+    printed = runner.invoke(app, ["classify", str(SAMPLE), "--no-progress"])
+    assert printed.exit_code == 0, printed.output
+    header, *lines = printed.stdout.splitlines()
+    assert header.split("\t") == ["pair_id", "labels", "min_confidence", "reason"]
+    assert (
+        runner.invoke(app, ["classify", str(SAMPLE), "-o", str(tmp_path / "o.csv")]).exit_code == 0
+    )
+    rows = {r["Id"]: r for r in csv.DictReader((tmp_path / "o.csv").open(encoding="utf-8"))}
+    assert len(lines) == len(rows) == 57
+    labels = ("science", "instrumentation", "mention", "not_telescope")
+    for line in lines:
+        pair_id, positives, confidence, _ = line.split("\t")
+        row = rows[pair_id]
+        calls = [float(row[f"confidence_{lab}"]) for lab in labels]
+        decided = [c if row[lab] == "True" else 1 - c for lab, c in zip(labels, calls, strict=True)]
+        assert positives == ("+".join(lab for lab in labels if row[lab] == "True") or "none")
+        assert float(confidence) == pytest.approx(min(decided), abs=0.005)

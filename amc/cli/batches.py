@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from amc.cli.common import (
     ApiBaseOpt,
     BatchArg,
+    Command,
     ConfigOpt,
     FormatOpt,
     InputsArg,
@@ -32,6 +33,7 @@ from amc.cli.common import (
     missing_store,
     no_store_message,
     open_job_store,
+    print_header,
     print_result,
 )
 from amc.domain.errors import AmcError, require_extra
@@ -52,7 +54,7 @@ WORKERS_EXTRA = ("celery", "redis")
 def register(app: typer.Typer) -> None:
     """Add the batch commands to the ``amc`` app."""
     for command in (submit, status, results, retry, run, worker, beat):
-        app.command()(command)
+        app.command(cls=Command)(command)
 
 
 def _workers() -> ModuleType:
@@ -112,7 +114,8 @@ def submit(
 
 def status(
     batch_id: Annotated[
-        str | None, typer.Argument(help="Batch id; without one, list recent batches.")
+        str | None,
+        typer.Argument(metavar="BATCH_ID", help="Batch id; without one, list recent batches."),
     ] = None,
     watch: Annotated[
         bool | None,
@@ -198,6 +201,7 @@ def results(
 def _write_results(store: Store, batch_id: str, output: Path | None, fmt: str | None) -> None:
     if output is None:
         store.get_batch(batch_id)
+        print_header()
         for c in store.iter_results(batch_id):
             print_result(c)
         return
@@ -291,16 +295,23 @@ def worker(
     concurrency: Annotated[
         int | None,
         typer.Option(
-            "--concurrency", "-c", help="Tasks at once (threads) [4]; calls: AMC_LLM_CONCURRENCY."
+            "--concurrency",
+            "-c",
+            metavar="N",
+            help="Tasks at once (threads) [4]; calls: AMC_LLM_CONCURRENCY.",
         ),
     ] = None,
     pool: Annotated[
-        str | None, typer.Option("--pool", help="threads (default) | prefork | solo.")
+        str | None,
+        typer.Option("--pool", metavar="POOL", help="threads (default) | prefork | solo."),
     ] = None,
     hostname: Annotated[
-        str | None, typer.Option("--hostname", "-n", help="Worker name, e.g. amc1@%h.")
+        str | None,
+        typer.Option("--hostname", "-n", metavar="NAME", help="Worker name, e.g. amc1@%h."),
     ] = None,
-    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Log level.")] = "INFO",
+    loglevel: Annotated[
+        str, typer.Option("--loglevel", "-l", metavar="LEVEL", help="Log level.")
+    ] = "INFO",
     config: ConfigOpt = None,
 ) -> None:
     """Start a Celery worker with the project's settings.
@@ -327,9 +338,15 @@ def worker(
 def beat(
     schedule: Annotated[
         Path | None,
-        typer.Option("--schedule", help="Beat's state file [<spool_dir>/celerybeat-schedule]."),
+        typer.Option(
+            "--schedule",
+            metavar="FILE",
+            help="Beat's state file [celerybeat-schedule in AMC_SPOOL_DIR].",
+        ),
     ] = None,
-    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Log level.")] = "INFO",
+    loglevel: Annotated[
+        str, typer.Option("--loglevel", "-l", metavar="LEVEL", help="Log level.")
+    ] = "INFO",
     config: ConfigOpt = None,
 ) -> None:
     """Start Celery beat: the sweep that recovers lost papers, and the scheduled audit.

@@ -75,7 +75,7 @@ def _root(
 
     Example:
 
-        amc classify amc/data/sample.jsonl -o results.csv
+        amc classify "$(amc sample)" -o results.csv
     """
 
 

@@ -352,16 +352,21 @@ def beat(
     """Start Celery beat: the sweep that recovers lost papers, and the scheduled audit.
 
     Run exactly one. The sweep runs every AMC_SWEEP_INTERVAL_S seconds; the
-    incremental audit at AMC_AUDIT_CRON (e.g. '0 3 * * *'), if set. Without beat,
+    incremental audit of AMC_AUDIT_LABELS_PATH at AMC_AUDIT_CRON (e.g. '0 3 * * *'),
+    when both are set. Without beat,
     a crontab line runs the same audit:
     0 3 * * * cd /srv/amc && .venv/bin/amc audit --labels historical.parquet
 
     Example:
 
-        AMC_AUDIT_CRON='0 3 * * *' amc beat
+        AMC_AUDIT_CRON='0 3 * * *' AMC_AUDIT_LABELS_PATH=historical.parquet amc beat
     """
     settings = load_settings(config)
     app = _celery(settings)
+    if settings.audit_cron and not settings.audit_labels_path:
+        err.print(
+            "amc beat: no scheduled audit: AMC_AUDIT_CRON is set, AMC_AUDIT_LABELS_PATH is not"
+        )
     state = schedule or settings.spool_dir / "celerybeat-schedule"
     state.parent.mkdir(parents=True, exist_ok=True)
     app.start(["beat", f"--schedule={state}", f"--loglevel={loglevel}"])

@@ -159,7 +159,7 @@ class Settings(BaseModel):
     audit_cron: str | None = Field(
         None,
         description="Cron expression (5 fields, e.g. '0 3 * * *') at which `amc beat` runs the "
-        "incremental audit; unset: no scheduled audit.",
+        "incremental audit of AMC_AUDIT_LABELS_PATH; either unset: no scheduled audit.",
     )
 
     # --- web app ---------------------------------------------------------------------------
@@ -195,6 +195,12 @@ class Settings(BaseModel):
         if "cache_path" not in self.llm.model_fields_set:
             self.llm = self.llm.model_copy(update={"cache_path": self.home / CACHE_FILE})
         return self
+
+    @field_validator("model_path", "audit_labels_path", "audit_cron", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """An empty value (``AMC_AUDIT_LABELS_PATH=`` from compose's ``${VAR:-}``) is unset."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("registry_files", mode="before")
     @classmethod

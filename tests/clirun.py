@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -23,3 +24,14 @@ def amc(
         env=full_env,
         timeout=timeout,
     )
+
+
+def readme_setup_command(name: str) -> str:
+    """The README's set-up command ``name`` (install, test), read as ``.ci/run`` reads it."""
+    path = Path(__file__).resolve().parents[1] / ".ci" / "readme_command.py"
+    spec = importlib.util.spec_from_file_location("readme_command", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (path.parents[1] / "README.md").read_text(encoding="utf-8")
+    return str(module.setup_command(name, readme))

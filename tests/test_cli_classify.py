@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from clirun import amc
+from clirun import amc, readme_setup_command
 from typer.testing import CliRunner
 
 from amc.cli.main import app
@@ -20,11 +23,15 @@ runner = CliRunner()
 
 
 def test_readme_main_command_runs_on_the_bundled_sample(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"\.venv/bin/amc (classify amc/data/sample\.jsonl -o results\.csv)", readme)
-    assert match, "README's main command changed: update this test with it"
-    args = match.group(1).replace("amc/data/sample.jsonl", str(SAMPLE)).split()
-    result = amc(*args, cwd=tmp_path)
+    """The README's first command after its install part, verbatim, in an empty folder."""
+    command = readme_setup_command("install")
+    install, classify = command.split(" && amc ", 1)
+    assert install == "python3 -m venv .venv && . .venv/bin/activate && pip install -e ."
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", f"amc {classify}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader((tmp_path / "results.csv").open(encoding="utf-8")))
     gold = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]

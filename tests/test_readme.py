@@ -81,12 +81,20 @@ def test_the_readme_says_what_the_machine_needs_and_how_long_each_command_takes(
 
 def test_nothing_in_the_suite_runs_the_suite() -> None:
     """No test starts pytest, the test command or CI: the suite is run from outside only."""
-    runs_pytest = re.compile("pytest" + r"\.main\(|\"-m\",\s*\"" + "pytest" + '"')
+    q = '"'
+    runs = [
+        re.compile("pytest" + r"\.main\("),  # pytest in-process
+        re.compile(rf"{q}-m{q},\s*{q}pytest{q}"),  # python -m pytest
+        re.compile(rf"{q}scripts/test{q}|{q}scripts{q}\s*/\s*{q}test{q}"),  # the test command
+        re.compile(rf"{q}\.ci/run{q}|{q}\.ci{q}\s*/\s*{q}run{q}"),  # CI
+    ]
     for path in (ROOT / "tests").rglob("*.py"):
+        if path.name == "test_readme.py":  # reads scripts/test and .ci/run, runs neither
+            continue
         text = path.read_text(encoding="utf-8")
-        assert not runs_pytest.search(text), path
-        if path.name not in ("test_readme.py", "clirun.py"):  # these only read the files
-            assert "scripts/" + "test" not in text and '".ci"' not in text, path
+        assert not [r.pattern for r in runs if r.search(text)], path
+    planted = 'subprocess.run([sys.executable, "-m", "pytest", "tests"])'
+    assert any(r.search(planted) for r in runs)  # the check can fail
 
 
 def test_the_tracs_download_command_exists() -> None:

@@ -147,6 +147,7 @@ def missing_store(settings: Settings) -> Path | None:
 
 
 def no_store_message(settings: Settings) -> str:
+    """What to say when there is no job store yet: where it was looked for, and why."""
     return (
         f"no job store at {describe_url(settings.database_url)}: nothing has been submitted "
         "or run with these settings yet (the store is in AMC_HOME unless AMC_DATABASE_URL "

@@ -77,7 +77,7 @@ def _load(
 def _workflows() -> ModuleType:
     """``eval.run``, imported by the commands that need it: it loads pandas, matplotlib and
     scikit-learn, which the other commands never need (seconds of start-up)."""
-    require_extra("eval", "amc eval, train and audit", ("pandas", "matplotlib"))
+    require_extra("eval", "this command (amc eval, train, audit)", ("pandas", "matplotlib"))
     import eval.run
 
     return eval.run

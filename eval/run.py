@@ -137,7 +137,7 @@ def train(
     ``amc classify --tier llm`` runs), ``data`` gives the pairs' text and, where it has
     them, human labels, which win; the other pairs take their LLM verdict.
     """
-    files = find_split_files(data, split or "train")
+    files = find_split_files(data, split, default="train")
     if not verdicts:
         pairs = read_labelled_pairs(files, registry, settings, limit)
         origins, sources = None, human_label_sources(pairs)

@@ -56,13 +56,16 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_amc_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see no AMC_* variables from the developer's shell."""
-    import os
-
+def _clean_amc_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Tests see no AMC_* variables from the developer's shell, and a per-user data folder
+    of their own (``XDG_DATA_HOME``, which platformdirs reads; inherited by the commands a
+    test runs): the defaults never touch the developer's real job store or cache."""
     for key in list(os.environ):
         if key.startswith("AMC_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
 # --- job stores ------------------------------------------------------------------

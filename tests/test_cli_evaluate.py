@@ -95,7 +95,8 @@ def test_find_split_files_by_name_list_and_kind(tmp_path: Path) -> None:
     ]
     assert len(find_split_files(tmp_path, "test")) == 2
     assert len(find_split_files(tmp_path, "HST_reference_test,HST_reference_train")) == 2
-    assert find_split_files(SAMPLE, "ignored") == [SAMPLE]
+    assert len(find_split_files(tmp_path, None)) == 2  # test by default
+    assert len(find_split_files(tmp_path, None, default="train")) == 1
     with pytest.raises(InputError, match="splits found: HST_reference_test"):
         find_split_files(tmp_path, "CHANDRA_reference_test")
 
@@ -116,3 +117,38 @@ def test_submissions_carry_the_predicted_telescope(tmp_path: Path) -> None:
         "2024TEST..001A_HST": "HST", "2024TEST..001A_JWST": "JWST"
     }  # fmt: skip
     assert table.set_index("telescope").loc["HST", "science"]
+
+
+def test_split_of_a_single_file_is_honoured_or_refused(tmp_path: Path) -> None:
+    split_file = tmp_path / "HST_reference_test-00000-of-00001.parquet"
+    split_file.write_bytes(b"PAR1")
+    assert find_split_files(SAMPLE, None) == [SAMPLE]
+    assert find_split_files(split_file, "test") == [split_file]
+    assert find_split_files(split_file, "JWST_reference_test,HST_reference_test") == [split_file]
+    with pytest.raises(InputError, match=r"--split nonsense .* 'sample'") as refused:
+        find_split_files(SAMPLE, "nonsense")
+    assert str(SAMPLE) in str(refused.value) and "drop --split" in str(refused.value)
+    with pytest.raises(InputError, match="'HST_reference_test'"):
+        find_split_files(split_file, "train")
+
+
+def test_a_folder_without_split_files_is_used_whole_unless_a_split_is_named(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("{}\n")
+    (folder / "b.csv").write_text("x\n")
+    assert [p.name for p in find_split_files(folder, None)] == ["a.jsonl", "b.csv"]
+    with pytest.raises(InputError, match=r"no files for split\(s\) test; splits found: a, b"):
+        find_split_files(folder, "test")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no labelled files"):
+        find_split_files(tmp_path / "empty", None)
+
+
+def test_eval_run_refuses_a_split_its_file_is_not(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", "run", "--data", str(SAMPLE), "--split", "nonsense",
+                                 "--out", str(tmp_path / "r")])  # fmt: skip
+    assert result.exit_code != 0 and isinstance(result.exception, InputError)
+    assert "drop --split" in str(result.exception) and not (tmp_path / "r").exists()

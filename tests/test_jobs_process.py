@@ -305,11 +305,12 @@ def test_papers_held_by_a_dead_process_are_taken_back_by_the_next_run(
 
 
 def test_cli_run_status_results_and_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # the default store ./amc.sqlite3 and spool ./.amc-spool
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AMC_HOME", str(tmp_path / "home"))  # the default store and spool
     ran = runner.invoke(app, ["run", str(SAMPLE), "-o", "out.csv", "--no-progress"])
     assert ran.exit_code == 0, ran.output
     batch_id = ran.output.split("batch ", 1)[1].split(":")[0]
-    assert (tmp_path / "amc.sqlite3").is_file() and "cell macro-F1" in ran.output
+    assert (tmp_path / "home" / "amc.sqlite3").is_file() and "cell macro-F1" in ran.output
     status = runner.invoke(app, ["status", batch_id, "--once"])
     assert "done 37" in status.output and "57 saved, 0 failed" in status.output
     listed = runner.invoke(app, ["status"])
@@ -330,6 +331,7 @@ def test_unknown_batch_is_a_one_line_error(tmp_path: Path) -> None:
     import sys
 
     env = {"AMC_DATABASE_URL": f"sqlite:///{tmp_path / 'amc.db'}", "PATH": "/usr/bin:/bin"}
+    open_store(env["AMC_DATABASE_URL"]).close()  # a store, without that batch
     done = subprocess.run(
         [sys.executable, "-m", "amc.cli", "status", "nosuchbatch"],
         capture_output=True,

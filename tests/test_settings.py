@@ -254,3 +254,67 @@ def test_flat_values_round_trip_through_with_flat() -> None:
     copy = load_settings(environ={}).with_flat({k: flat[k] for k in ("tier", "model", "llm_mode")})
     assert copy.tier == "llm" and copy.llm.model == "openai/local" and copy.llm.mode == "paper"
     assert len(flat_names()) == len(flat) and len(set(flat_names())) == len(flat_names())
+
+
+# --- where amc keeps its files: one per-user data folder ------------------------------------
+
+
+def test_files_default_to_the_per_user_data_folder_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no settings, store, cache, spool and audit reports are in the user's data folder
+    (platformdirs: $XDG_DATA_HOME/amc, which conftest points at a tmp folder), whatever the
+    working directory, and loading the settings creates nothing."""
+    data_home = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    seen = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)
+        s = load_settings(environ={})
+        seen.append((s.database_url, s.llm.cache_path, s.spool_dir, s.audit_out_dir))
+    home = data_home / "amc"
+    assert (
+        seen[0]
+        == seen[1]
+        == (
+            f"sqlite:///{home / 'amc.sqlite3'}",
+            home / "llm-cache.sqlite",
+            home / "spool",
+            home / "audit-reports",
+        )
+    )
+    assert not data_home.exists()
+    assert not any((tmp_path / "a").iterdir()) and not any((tmp_path / "b").iterdir())
+
+
+def test_amc_home_moves_every_default_and_explicit_settings_still_win(tmp_path: Path) -> None:
+    s = load_settings(environ={"AMC_HOME": str(tmp_path / "h")})
+    assert s.home == tmp_path / "h"
+    assert s.database_url == f"sqlite:///{tmp_path / 'h' / 'amc.sqlite3'}"
+    assert s.llm.cache_path == tmp_path / "h" / "llm-cache.sqlite"
+    assert (s.spool_dir, s.audit_out_dir) == (
+        tmp_path / "h" / "spool",
+        tmp_path / "h" / "audit-reports",
+    )
+    env = {"AMC_HOME": str(tmp_path / "h"), "AMC_CACHE_PATH": "/c/cache.sqlite",
+           "AMC_DATABASE_URL": "postgresql://u@db/amc"}  # fmt: skip
+    s = load_settings(environ=env, spool_dir=tmp_path / "sp")
+    assert s.llm.cache_path == Path("/c/cache.sqlite") and s.database_url == env["AMC_DATABASE_URL"]
+    assert s.spool_dir == tmp_path / "sp" and s.audit_out_dir == tmp_path / "h" / "audit-reports"
+    # a copy with other flat values keeps the paths it was loaded with
+    assert s.with_flat({"tier": "llm"}).llm.cache_path == Path("/c/cache.sqlite")
+
+
+def test_amc_home_expands_the_user_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert load_settings(environ={"AMC_HOME": "~/amc-data"}).home == tmp_path / "amc-data"
+
+
+def test_llm_settings_alone_keep_their_cache_in_the_data_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from amc.settings.llm import LLMSettings
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert LLMSettings().cache_path == tmp_path / "amc" / "llm-cache.sqlite"

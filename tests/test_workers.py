@@ -343,17 +343,43 @@ def test_token_bucket_is_shared_and_limits_requests_and_tokens(fresh_redis: Redi
 
 
 def test_beat_schedules_the_sweep_and_the_audit_from_settings(tmp_path: Path) -> None:
-    settings = load_settings(environ={}, audit_cron="30 3 * * 1", sweep_interval_s=7)
+    labels = str(tmp_path / "historical.parquet")
+    settings = load_settings(
+        environ={}, audit_cron="30 3 * * 1", audit_labels_path=labels, sweep_interval_s=7
+    )
     schedule = make_app(settings).conf.beat_schedule
     assert schedule["amc-sweep"]["schedule"] == 7
     audit = schedule["amc-audit"]["schedule"]
     assert schedule["amc-audit"]["task"] == "amc.run_audit"
     assert audit.hour == {3} and audit.minute == {30} and audit.day_of_week == {1}
     assert "amc-audit" not in make_app(load_settings(environ={})).conf.beat_schedule
+    # a schedule with nothing to audit is off (compose sets the cron, the labels are yours)
+    no_labels = {"AMC_AUDIT_CRON": "0 3 * * *", "AMC_AUDIT_LABELS_PATH": ""}
+    assert "amc-audit" not in make_app(load_settings(environ=no_labels)).conf.beat_schedule
     with pytest.raises(ConfigError, match="5 fields"):
         parse_cron("0 3 * *")
     with pytest.raises(ConfigError, match="not a valid cron"):
         parse_cron("99 3 * * *")
+
+
+@pytest.mark.slow
+def test_worker_health_check_answers_for_this_hosts_worker_only(fleet: Fleet) -> None:
+    """``python -m workers.health`` (compose's worker healthcheck): exit 0 once the worker of
+    this host (Celery's default name, as in compose) answers, 1 for a name nobody has."""
+    fleet.start("worker", "-c", "1")
+
+    def health(*names: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "workers.health", *names], env=fleet.env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    assert health().returncode == 0, health().stderr
+    missing = health(f"nobody@{socket.gethostname()}")
+    assert missing.returncode == 1 and "no reply from nobody@" in missing.stderr
+    broker_down = subprocess.run(
+        [sys.executable, "-m", "workers.health"], capture_output=True, text=True, timeout=60,
+        env=fleet.env | {"AMC_BROKER_URL": "redis://127.0.0.1:1/0"},
+    )  # fmt: skip
+    assert broker_down.returncode == 1 and "amc worker health:" in broker_down.stderr
 
 
 def test_audit_task_runs_the_incremental_audit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,11 +54,12 @@ def make_app(settings: Settings) -> Celery:
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """The sweep every ``sweep_interval_s``; the incremental audit at ``audit_cron`` if set."""
+    """The sweep every ``sweep_interval_s``; the incremental audit at ``audit_cron`` when a
+    labels file to audit is configured too (``audit_labels_path``), else none."""
     schedule: dict[str, dict[str, Any]] = {
         "amc-sweep": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_s},
     }
-    if settings.audit_cron:
+    if settings.audit_cron and settings.audit_labels_path:
         schedule["amc-audit"] = {"task": AUDIT_TASK, "schedule": parse_cron(settings.audit_cron)}
     return schedule
 

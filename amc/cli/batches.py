@@ -12,16 +12,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from amc.classify.dispatch import check_ready
-from amc.classify.llm import LLMRunStopped
 from amc.cli.common import (
     ApiBaseOpt,
     BatchArg,
+    Command,
     ConfigOpt,
     FormatOpt,
     InputsArg,
@@ -31,34 +31,35 @@ from amc.cli.common import (
     TelescopeOpt,
     TierOpt,
     err,
+    missing_store,
+    no_store_message,
     open_job_store,
-    raise_if_pairs_failed,
-    result_file,
-    write_results,
 )
-from amc.domain.errors import AmcError
-from amc.domain.models import Classification
-from amc.jobs.process import finish_if_done, run_batch
+from amc.cli.results import run_and_write, write_batch_results
+from amc.domain.errors import AmcError, require_extra
+from amc.jobs.process import finish_if_done
 from amc.jobs.submit import submit_batch
-from amc.output.final import REVIEW_COLUMNS, final_classification, review_columns
-from amc.output.summary import RunSummary
-from amc.output.writers import OutputFormat, ResultWriter, infer_format
+from amc.output.writers import OutputFormat, infer_format
 from amc.settings import Settings, load_settings
-from amc.store import BatchProgress, Store
+from amc.store import BatchProgress, Store, describe_url
 
 if TYPE_CHECKING:
     from celery import Celery
+
+#: what the ``workers`` extra installs
+WORKERS_EXTRA = ("celery", "redis")
 
 
 def register(app: typer.Typer) -> None:
     """Add the batch commands to the ``amc`` app."""
     for command in (submit, status, results, retry, run, worker, beat):
-        app.command()(command)
+        app.command(cls=Command)(command)
 
 
 def _workers() -> ModuleType:
     """``workers.queue``, imported when a command hands work to Celery (the ``workers``
     extra: Celery and Redis are not needed to classify)."""
+    require_extra("workers", "handing work to Celery workers", WORKERS_EXTRA)
     import workers.queue
 
     return workers.queue
@@ -95,6 +96,7 @@ def submit(
     settings = load_settings(
         config, tier=tier, model=model, api_base=api_base, skip_bad_rows=skip_bad_rows
     )
+    _workers()  # before anything is spooled: a missing extra is one line, not a half-made batch
     with open_job_store(settings) as store:
         sub = submit_batch(store, inputs, telescope or (), settings)
     if sub.paper_ids:
@@ -111,7 +113,8 @@ def submit(
 
 def status(
     batch_id: Annotated[
-        str | None, typer.Argument(help="Batch id; without one, list recent batches.")
+        str | None,
+        typer.Argument(metavar="BATCH_ID", help="Batch id; without one, list recent batches."),
     ] = None,
     watch: Annotated[
         bool | None,
@@ -128,8 +131,12 @@ def status(
         amc status 3f2a9c1b7d4e    # live progress bar on a terminal, then the counts
     """
     settings = load_settings(config)
-    with open_job_store(settings) as store:
+    if batch_id is None and missing_store(settings) is not None:
+        err.print(f"no batches: {no_store_message(settings)}")
+        return
+    with open_job_store(settings, must_exist=True) as store:
         if batch_id is None:
+            err.print(f"job store: {describe_url(settings.database_url)}")
             _list_batches(store)
             return
         live = err.is_terminal if watch is None else watch
@@ -198,79 +205,8 @@ def results(
         amc results 3f2a9c1b7d4e --format kaggle -o submission.csv
     """
     settings = load_settings(config)
-    with open_job_store(settings) as store:
-        _write_results(store, batch_id, output, fmt, final=not model_labels)
-
-
-def _write_results(
-    store: Store,
-    batch_id: str,
-    output: Path | None,
-    fmt: str | None,
-    summary: RunSummary | None = None,
-    stop: LLMRunStopped | None = None,
-    show: bool = True,
-    final: bool = True,
-) -> ResultWriter | None:
-    """The batch's results to ``output`` (or standard output, if ``show``), counted in
-    ``summary``; after a ``stop`` the file holds every pair but does not replace an
-    existing one. ``final``: each pair's final label (``amc.output.final``)."""
-    summary = summary if summary is not None else RunSummary()
-    store.get_batch(batch_id)  # an unknown id is a clear error, not an empty file
-    rows = _final_rows(store, batch_id) if final else store.iter_results(batch_id)
-    if output is None:
-        if show:
-            write_results(rows, None, summary)
-        else:
-            for row in rows:
-                summary.add(row[0] if isinstance(row, tuple) else row)
-        return None
-    extra = REVIEW_COLUMNS if final else ()
-    with result_file(output, infer_format(output, fmt), extra) as writer:
-        write_results(rows, writer, summary)
-        if stop is not None:
-            raise stop  # the rows are all there, but the run is not complete
-    err.print(f"wrote {writer.count} rows to {output}", markup=False)
-    if writer.failed:
-        err.print(f"{len(writer.failed)} failed pairs are not in {output}: they are listed "
-                  f"with their errors in {writer.errors_path}", markup=False)  # fmt: skip
-    return writer
-
-
-def _final_rows(store: Store, batch_id: str) -> Iterator[tuple[Classification, dict[str, Any]]]:
-    """Each pair with its final labels, and the columns saying where they come from."""
-    for c, review in store.iter_reviewed_results(batch_id):
-        yield final_classification(c, review), review_columns(c, review)
-
-
-def _run_and_write(
-    store: Store,
-    batch_id: str,
-    settings: Settings,
-    output: Path | None,
-    fmt: str | None,
-    advance: Callable[[], None] = lambda: None,
-    show: bool = True,
-) -> None:
-    """Run the batch here, then write every pair of it (``show``: to standard output when
-    there is no ``output``); the exit status says how it went (``LLMRunStopped`` after a
-    stop, ``PairsFailed`` when some pairs failed)."""
-    stop: LLMRunStopped | None = None
-    try:
-        run_batch(store, batch_id, settings, on_saved=lambda *_: advance())
-    except LLMRunStopped as exc:
-        if not exc.resumable:
-            raise  # nothing to write: the run could not go as asked
-        stop = exc
-    summary = RunSummary()
-    try:
-        writer = _write_results(store, batch_id, output, fmt, summary, stop, show)
-    finally:
-        for line in summary.lines():
-            err.print(line, markup=False)
-    if stop is not None:
-        raise stop
-    raise_if_pairs_failed(summary, writer)
+    with open_job_store(settings, must_exist=True) as store:
+        write_batch_results(store, batch_id, output, fmt, final=not model_labels)
 
 
 def retry(
@@ -292,11 +228,11 @@ def retry(
     if not failed:
         raise AmcError("say what to retry: `amc retry ID --failed`")
     settings = load_settings(config)
-    with open_job_store(settings) as store:
+    with open_job_store(settings, must_exist=True) as store:
         n = store.reset_failed(batch_id)
         err.print(f"batch {batch_id}: {n} papers {'re-run' if embedded else 'queued'} again")
         if n and embedded:
-            _run_and_write(store, batch_id, settings, None, None, show=False)
+            run_and_write(store, batch_id, settings, None, None, show=False)
         elif n:
             _enqueue(settings, batch_id, [p.id for p in store.pending_papers(batch_id)])
 
@@ -311,7 +247,10 @@ def run(
     api_base: ApiBaseOpt = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the LLM cache.")] = False,
     max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="Stop the LLM run at this many dollars.")
+        float | None,
+        typer.Option(
+            "--max-cost", metavar="DOLLARS", help="Stop the LLM run at this many dollars."
+        ),
     ] = None,
     skip_bad_rows: SkipBadOpt = None,
     config: ConfigOpt = None,
@@ -321,7 +260,7 @@ def run(
 ) -> None:
     """Run a batch in this process (embedded mode: no Redis, no workers).
 
-    The batch is kept in the job store (AMC_DATABASE_URL, default ./amc.sqlite3)
+    The batch is kept in the job store (AMC_DATABASE_URL; default amc.sqlite3 in AMC_HOME)
     like a submitted one: `amc status` and `amc results` work on it, and running the
     same command again resumes a run that was interrupted, killed or stopped early
     (budget, provider down); a finished one is not redone. Exit status as for
@@ -341,7 +280,7 @@ def run(
         sub = submit_batch(store, inputs, telescope or (), settings)
         err.print(f"batch {sub.batch_id}: {sub.n_papers} papers")
         with _paper_bar(settings, sub.n_papers) as advance:
-            _run_and_write(store, sub.batch_id, settings, output, out_format, advance)
+            run_and_write(store, sub.batch_id, settings, output, out_format, advance)
 
 
 @contextmanager
@@ -360,16 +299,23 @@ def worker(
     concurrency: Annotated[
         int | None,
         typer.Option(
-            "--concurrency", "-c", help="Tasks at once (threads) [4]; calls: AMC_LLM_CONCURRENCY."
+            "--concurrency",
+            "-c",
+            metavar="N",
+            help="Tasks at once (threads) [4]; calls: AMC_LLM_CONCURRENCY.",
         ),
     ] = None,
     pool: Annotated[
-        str | None, typer.Option("--pool", help="threads (default) | prefork | solo.")
+        str | None,
+        typer.Option("--pool", metavar="POOL", help="threads (default) | prefork | solo."),
     ] = None,
     hostname: Annotated[
-        str | None, typer.Option("--hostname", "-n", help="Worker name, e.g. amc1@%h.")
+        str | None,
+        typer.Option("--hostname", "-n", metavar="NAME", help="Worker name, e.g. amc1@%h."),
     ] = None,
-    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Log level.")] = "INFO",
+    loglevel: Annotated[
+        str, typer.Option("--loglevel", "-l", metavar="LEVEL", help="Log level.")
+    ] = "INFO",
     config: ConfigOpt = None,
 ) -> None:
     """Start a Celery worker with the project's settings.
@@ -396,23 +342,35 @@ def worker(
 def beat(
     schedule: Annotated[
         Path | None,
-        typer.Option("--schedule", help="Beat's state file [<spool_dir>/celerybeat-schedule]."),
+        typer.Option(
+            "--schedule",
+            metavar="FILE",
+            help="Beat's state file [celerybeat-schedule in AMC_SPOOL_DIR].",
+        ),
     ] = None,
-    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Log level.")] = "INFO",
+    loglevel: Annotated[
+        str, typer.Option("--loglevel", "-l", metavar="LEVEL", help="Log level.")
+    ] = "INFO",
     config: ConfigOpt = None,
 ) -> None:
     """Start Celery beat: the sweep that recovers lost papers, and the scheduled audit.
 
     Run exactly one. The sweep runs every AMC_SWEEP_INTERVAL_S seconds; the
-    incremental audit at AMC_AUDIT_CRON (e.g. '0 3 * * *'), if set. Without beat,
+    incremental audit of AMC_AUDIT_LABELS_PATH at AMC_AUDIT_CRON (e.g. '0 3 * * *'),
+    when both are set. Without beat,
     a crontab line runs the same audit:
     0 3 * * * cd /srv/amc && .venv/bin/amc audit --labels historical.parquet
 
     Example:
 
-        AMC_AUDIT_CRON='0 3 * * *' amc beat
+        AMC_AUDIT_CRON='0 3 * * *' AMC_AUDIT_LABELS_PATH=historical.parquet amc beat
     """
     settings = load_settings(config)
+    app = _celery(settings)
+    if settings.audit_cron and not settings.audit_labels_path:
+        err.print(
+            "amc beat: no scheduled audit: AMC_AUDIT_CRON is set, AMC_AUDIT_LABELS_PATH is not"
+        )
     state = schedule or settings.spool_dir / "celerybeat-schedule"
     state.parent.mkdir(parents=True, exist_ok=True)
-    _celery(settings).start(["beat", f"--schedule={state}", f"--loglevel={loglevel}"])
+    app.start(["beat", f"--schedule={state}", f"--loglevel={loglevel}"])

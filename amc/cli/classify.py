@@ -1,11 +1,13 @@
-"""``amc classify`` (every pair of the inputs, streamed to a file or standard output) and
-``amc telescopes`` (the registry)."""
+"""``amc classify`` (every pair of the inputs, streamed to a file or standard output),
+``amc telescopes`` (the registry) and ``amc sample`` (the bundled labelled sample)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +27,7 @@ from amc.classify.llm.cost import CostEstimate
 from amc.classify.llm.provider_batch import classify_with_provider_batch
 from amc.classify.stream import classify_stream
 from amc.cli.common import (
+    Command,
     ConfigOpt,
     RegistryOpt,
     err,
@@ -43,18 +46,23 @@ from amc.output.writers import ResultWriter, infer_format
 from amc.registry import Registry
 from amc.settings import Settings, load_settings
 
+#: the bundled labelled sample, in the ``amc.data`` package
+SAMPLE_FILE = "sample.jsonl"
+
 
 def register(app: typer.Typer) -> None:
-    """Add ``classify`` and ``telescopes`` to the ``amc`` app."""
-    app.command()(classify)
-    app.command()(telescopes)
+    """Add ``classify``, ``telescopes`` and ``sample`` to the ``amc`` app."""
+    app.command(cls=Command)(classify)
+    app.command(cls=Command)(telescopes)
+    app.command(cls=Command)(sample)
 
 
 def classify(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            help="Input files or folders: TRACS parquet, Kaggle CSV, JSON/JSONL, .txt, .pdf, .zip."
+            metavar="PATH",
+            help="Input files or folders: TRACS parquet, Kaggle CSV, JSON/JSONL, .txt, .pdf, .zip.",
         ),
     ],
     telescope: Annotated[
@@ -62,44 +70,64 @@ def classify(
         typer.Option(
             "--telescope",
             "-t",
+            metavar="TELESCOPE",
             help="Telescope key (repeatable). Default: those the input names, "
             "else every registry telescope the paper mentions.",
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write results to .csv, .jsonl or .parquet."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write results to .csv, .jsonl or .parquet."
+        ),
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="csv | jsonl | parquet | kaggle (default: from -o suffix)."),
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="csv | jsonl | parquet | kaggle (default: from -o suffix).",
+        ),
     ] = None,
     tier: Annotated[
         str | None,
         typer.Option(
             "--tier",
+            metavar="TIER",
             help="rules (default, offline) | trained | llm | cascade (cheap tier first, the LLM "
             "only for pairs it is unsure of).",
         ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", help="LLM (litellm model string) [openai/gpt-4o-mini].")
+        str | None,
+        typer.Option(
+            "--model", metavar="MODEL", help="LLM (litellm model string) [openai/gpt-4o-mini]."
+        ),
     ] = None,
     api_base: Annotated[
         str | None,
-        typer.Option("--api-base", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1."),
+        typer.Option(
+            "--api-base",
+            metavar="URL",
+            help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.",
+        ),
     ] = None,
     model_path: Annotated[
         Path | None,
         typer.Option(
-            "--model-path", help="Trained-model folder from `amc train` (--tier trained)."
+            "--model-path",
+            metavar="DIR",
+            help="Trained-model folder from `amc train` (--tier trained).",
         ),
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Bypass the LLM answer cache.")
     ] = False,
     max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="Stop the LLM run at this many dollars.")
+        float | None,
+        typer.Option(
+            "--max-cost", metavar="DOLLARS", help="Stop the LLM run at this many dollars."
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -109,6 +137,7 @@ def classify(
         Path | None,
         typer.Option(
             "--batch-api",
+            metavar="STATE_FILE",
             help="With --tier llm: use the provider's Batch API (half price, up to 24 h); "
             "the argument is a state file that makes the run resumable.",
         ),
@@ -118,7 +147,8 @@ def classify(
         typer.Option("--wait/--no-wait", help="With --batch-api: wait for the batch to finish."),
     ] = True,
     window: Annotated[
-        int | None, typer.Option("--window", help="Sentences of context around each hit [3].")
+        int | None,
+        typer.Option("--window", metavar="N", help="Sentences of context around each hit [3]."),
     ] = None,
     skip_bad_rows: Annotated[
         bool | None,
@@ -147,7 +177,7 @@ def classify(
 
     Examples:
 
-        amc classify amc/data/sample.jsonl -o results.csv
+        amc classify "$(amc sample)" -o results.csv
 
         amc classify papers/*.txt -t HST -t JWST -o results.jsonl
 
@@ -286,3 +316,33 @@ def telescopes(
         out.print(f"{pad} aliases: {aliases}\n{pad} instruments: {instruments}")
     sources = ", ".join(registry.sources)
     err.print(f"{len(registry)} telescopes from {sources} (hash {registry.content_hash})")
+
+
+def sample(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Copy the sample to FILE instead of printing its path.",
+        ),
+    ] = None,
+) -> None:
+    """Print the path of the bundled labelled sample, to try amc from any folder.
+
+    The sample (JSON Lines, TRACS columns with labels, 57 pairs the amc authors wrote)
+    is a smoke test that the pipeline works, not a benchmark of its accuracy.
+
+    Examples:
+
+        amc classify "$(amc sample)" -o results.csv
+
+        amc sample -o sample.jsonl
+    """
+    path = Path(str(resources.files("amc.data").joinpath(SAMPLE_FILE)))
+    if output is None:
+        typer.echo(path)
+        return
+    shutil.copyfile(path, output)
+    err.print(f"copied the sample to {output}")

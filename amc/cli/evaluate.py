@@ -14,7 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from amc.classify.dispatch import check_ready
-from amc.cli.common import raise_if_pairs_failed, result_file, write_results
+from amc.cli.common import Command, raise_if_pairs_failed, result_file, write_results
+from amc.domain.errors import require_extra
 from amc.output.summary import RunSummary
 from amc.registry import Registry, load_registry
 from amc.settings import Settings, load_settings
@@ -25,28 +26,44 @@ eval_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None,
 )  # fmt: skip
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", metavar="FILE", help="TOML config file.")
+]
 RegistryOpt = Annotated[
-    list[Path] | None, typer.Option("--registry", help="Extra telescope registry file.")
+    list[Path] | None,
+    typer.Option("--registry", metavar="FILE", help="Extra telescope registry file."),
 ]
 ModelOpt = Annotated[
     Path | None,
     typer.Option(
-        "--model-path", help="Trained-model directory (AMC_MODEL_PATH) for --tier trained."
+        "--model-path",
+        metavar="DIR",
+        help="Trained-model directory (AMC_MODEL_PATH) for --tier trained.",
     ),
 ]
 TierOpt = Annotated[
-    str | None, typer.Option("--tier", help="rules (default) | trained | llm | cascade.")
+    str | None,
+    typer.Option("--tier", metavar="TIER", help="rules (default) | trained | llm | cascade."),
 ]
 DataOpt = Annotated[
-    Path, typer.Option("--data", help="A labelled file, or a folder of TRACS split files.")
+    Path,
+    typer.Option(
+        "--data", metavar="PATH", help="A labelled file, or a folder of TRACS split files."
+    ),
 ]
 SplitOpt = Annotated[
     str | None,
-    typer.Option("--split", help="Split name(s) in a folder: HST_reference_test, a comma list, "
-                 "test or train [test]."),
-]  # fmt: skip
-LimitOpt = Annotated[int | None, typer.Option("--limit", help="Use only the first N pairs.")]
+    typer.Option(
+        "--split",
+        metavar="SPLIT",
+        help="Split file(s) of a TRACS folder: HST_reference_test, a comma list, or test / "
+        "train [test; a folder with no split files: all its files]. With a single file, it "
+        "must be that split.",
+    ),
+]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", metavar="N", help="Use only the first N pairs.")
+]
 
 
 def _echo(message: str) -> None:
@@ -63,19 +80,20 @@ def _load(
 def _workflows() -> ModuleType:
     """``eval.run``, imported by the commands that need it: it loads pandas, matplotlib and
     scikit-learn, which the other commands never need (seconds of start-up)."""
+    require_extra("eval", "this command (amc eval, train, audit)", ("pandas", "matplotlib"))
     import eval.run
 
     return eval.run
 
 
-@eval_app.command("run")
+@eval_app.command("run", cls=Command)
 def eval_run(
     data: DataOpt,
     split: SplitOpt = None,
     limit: LimitOpt = None,
     tier: TierOpt = None,
     model: ModelOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Report folder.")] = None,
     registry_files: RegistryOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -91,11 +109,17 @@ def eval_run(
     _echo(f"report: {run.files['html']} (and report.md, report.json, PNGs, submission.csv)")
 
 
-@eval_app.command("score")
+@eval_app.command("score", cls=Command)
 def eval_score(
-    submission: Annotated[Path, typer.Argument(help="Kaggle submission CSV.")],
-    solution: Annotated[Path, typer.Argument(help="Solution CSV with the true labels.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Also write a report here.")] = None,
+    submission: Annotated[
+        Path, typer.Argument(metavar="SUBMISSION", help="Kaggle submission CSV.")
+    ],
+    solution: Annotated[
+        Path, typer.Argument(metavar="SOLUTION", help="Solution CSV with the true labels.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="Also write a report here.")
+    ] = None,
 ) -> None:
     """Score a Kaggle-shaped submission against a solution; prints the metric tables.
 
@@ -110,14 +134,19 @@ def eval_score(
         _echo(f"report: {written['html']}")
 
 
-@eval_app.command("submit")
+@eval_app.command("submit", cls=Command)
 def eval_submit(
-    inputs: Annotated[list[Path], typer.Argument(help="Kaggle test CSV or TRACS files.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Submission CSV to write.")],
+    inputs: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Kaggle test CSV or TRACS files.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="Submission CSV to write.")
+    ],
     tier: TierOpt = None,
     model: ModelOpt = None,
     solution: Annotated[
-        Path | None, typer.Option("--solution", help="Score the submission against this.")
+        Path | None,
+        typer.Option("--solution", metavar="FILE", help="Score the submission against this."),
     ] = None,
     registry_files: RegistryOpt = None,
     config: ConfigOpt = None,
@@ -151,14 +180,22 @@ def eval_submit(
         typer.echo(workflows.score_markdown(report))
 
 
-@eval_app.command("links")
+@eval_app.command("links", cls=Command)
 def eval_links(
     predictions: Annotated[
-        Path, typer.Argument(help="amc output with links: .jsonl, or .csv with link columns.")
+        Path,
+        typer.Argument(
+            metavar="PREDICTIONS",
+            help="amc output with links: .jsonl, or .csv with link columns.",
+        ),
     ],
-    gold: Annotated[Path, typer.Argument(help="Gold links, tab-separated like links.tsv.")],
+    gold: Annotated[
+        Path,
+        typer.Argument(metavar="GOLD", help="Gold links, tab-separated like links.tsv."),
+    ],
     out: Annotated[
-        Path | None, typer.Option("--out", help="Also write links-report.md/.json here.")
+        Path | None,
+        typer.Option("--out", metavar="FOLDER", help="Also write links-report.md/.json here."),
     ] = None,
     certain_only: Annotated[
         bool, typer.Option("--certain-only", help="Leave gold links marked certain=no unscored.")
@@ -186,6 +223,7 @@ def train(
         Path,
         typer.Option(
             "--data",
+            metavar="PATH",
             help="The pairs to train on: a labelled file or a folder of TRACS splits; with "
             "--from-verdicts, the input the LLM run classified (its labels, if any, win).",
         ),
@@ -194,20 +232,29 @@ def train(
         list[Path] | None,
         typer.Option(
             "--from-verdicts",
+            metavar="FILE",
             help="JSONL of an `amc classify --tier llm -o RUN.jsonl` run: its verdicts label "
             "the pairs of --data that have no label (repeatable; failed rows are skipped).",
         ),
     ] = None,
     split: Annotated[
-        str | None, typer.Option("--split", help="Split name(s) in a folder [train].")
+        str | None,
+        typer.Option(
+            "--split",
+            metavar="SPLIT",
+            help="Split file(s) of a TRACS folder, as for `amc eval run` [train; a folder "
+            "with no split files: all its files].",
+        ),
     ] = None,
     model: Annotated[
         Path | None,
-        typer.Option("--model-path", help="Artifact folder to write [models/amc-trained]."),
+        typer.Option(
+            "--model-path", metavar="DIR", help="Artifact folder to write [models/amc-trained]."
+        ),
     ] = None,
-    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 5,
+    folds: Annotated[int, typer.Option("--folds", metavar="N", help="Cross-validation folds.")] = 5,
     limit: LimitOpt = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")] = 0,
     registry_files: RegistryOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -248,22 +295,28 @@ def _fmt(value: float | None) -> str:
 
 def audit(
     labels: Annotated[
-        Path | None, typer.Option("--labels", help="Historical labels [AMC_AUDIT_LABELS_PATH].")
+        Path | None,
+        typer.Option("--labels", metavar="PATH", help="Historical labels [AMC_AUDIT_LABELS_PATH]."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Report folder [audit-reports].")
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="Report folder [audit-reports in AMC_HOME]."),
     ] = None,
     verdicts: Annotated[
         Path | None,
         typer.Option(
             "--verdicts",
+            metavar="FILE",
             help="JSONL of an earlier `amc classify -o x.jsonl` run (LLM "
             "verdicts and quotes); default: the rules tier's verdicts.",
         ),
     ] = None,
     full: Annotated[bool, typer.Option("--full", help="Re-score every pair.")] = False,
     threshold: Annotated[
-        float | None, typer.Option("--threshold", help="Report pairs scoring at least this [0.5].")
+        float | None,
+        typer.Option(
+            "--threshold", metavar="SCORE", help="Report pairs scoring at least this [0.5]."
+        ),
     ] = None,
     fail_on_new: Annotated[
         bool, typer.Option("--fail-on-new", help="Exit 1 when this run found new suspects.")
@@ -296,5 +349,5 @@ def audit(
 def register(app: typer.Typer) -> None:
     """Add ``eval`` (run, score, submit), ``train`` and ``audit`` to the ``amc`` app."""
     app.add_typer(eval_app, name="eval")
-    app.command("train")(train)
-    app.command("audit")(audit)
+    app.command("train", cls=Command)(train)
+    app.command("audit", cls=Command)(audit)

@@ -15,6 +15,7 @@ adds itself to ``app``.
 
 from __future__ import annotations
 
+import platform
 import shlex
 import sys
 from typing import Annotated
@@ -25,8 +26,10 @@ from amc import __version__
 from amc.classify.llm import LLMRunStopped
 from amc.cli import batches, classify, evaluate, review, web
 from amc.cli.common import EXIT_CANNOT_RUN, EXIT_PAIRS_FAILED, EXIT_STOPPED, PairsFailed, err
-from amc.domain.errors import AmcError
+from amc.domain.errors import AmcError, ConfigError
 from amc.jobs.interrupts import Interrupted, signals_raise
+from amc.settings import find_config_file, load_settings
+from amc.store import describe_url
 
 app = typer.Typer(
     name="amc",
@@ -39,14 +42,39 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"amc {__version__}")
+        typer.echo(f"amc {__version__} (Python {platform.python_version()})")
+        for line in _where_files_are():
+            typer.echo(line)
         raise typer.Exit()
+
+
+def _where_files_are() -> list[str]:
+    """Where amc keeps its files with the settings in force (config file, AMC_*)."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return [f"settings: {exc}"]
+    config = find_config_file()
+    return [
+        f"config file:   {config if config is not None else 'none'}",
+        f"data folder:   {settings.home}  (AMC_HOME)",
+        f"job store:     {describe_url(settings.database_url)}  (AMC_DATABASE_URL)",
+        f"LLM cache:     {settings.llm.cache_path}  (AMC_CACHE_PATH)",
+        f"spool:         {settings.spool_dir}  (AMC_SPOOL_DIR)",
+        f"audit reports: {settings.audit_out_dir}  (AMC_AUDIT_OUT_DIR)",
+    ]
 
 
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and where amc keeps its files (job store, cache, spool).",
+        ),
     ] = False,
 ) -> None:
     """amc, the automated mission classifier: for each paper and each telescope it
@@ -55,7 +83,7 @@ def _root(
 
     Example:
 
-        amc classify amc/data/sample.jsonl -o results.csv
+        amc classify "$(amc sample)" -o results.csv
     """
 
 

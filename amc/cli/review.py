@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from amc.cli.common import BatchArg, ConfigOpt, err, open_job_store
+from amc.cli.common import BatchArg, Command, ConfigOpt, err, open_job_store
 from amc.jobs.process import export_bibliography
 from amc.output.bibliography import DEFAULT_LABELS, BibliographyFormat
 from amc.registry import load_registry
@@ -20,19 +20,24 @@ from amc.settings import load_settings
 
 def register(app: typer.Typer) -> None:
     """Add the review commands to the ``amc`` app."""
-    app.command()(bibliography)
+    app.command(cls=Command)(bibliography)
 
 
 def bibliography(
     batch_id: BatchArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.csv or .txt).")],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", metavar="PATH", help="File to write (.csv or .txt)."),
+    ],
     telescope: Annotated[
-        str | None, typer.Option("--telescope", "-t", help="Telescope key; default: all.")
+        str | None,
+        typer.Option("--telescope", "-t", metavar="TELESCOPE", help="Telescope key; default: all."),
     ] = None,
     label: Annotated[
         list[str] | None,
         typer.Option(
             "--label",
+            metavar="LABEL",
             help="txt: labels that list a bibcode (repeatable) [science, instrumentation].",
         ),
     ] = None,
@@ -53,7 +58,7 @@ def bibliography(
     """
     fmt: BibliographyFormat = "txt" if output.suffix.lower() == ".txt" else "csv"
     settings = load_settings(config)
-    with open_job_store(settings) as store:
+    with open_job_store(settings, must_exist=True) as store:
         key = load_registry(settings.registry_files).check(telescope) if telescope else None
         wanted = [lab.strip() for lab in label or DEFAULT_LABELS]
         n = export_bibliography(store, batch_id, output, key, fmt, wanted)

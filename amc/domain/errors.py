@@ -8,6 +8,9 @@ pair's row and goes on.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
+
 
 class AmcError(Exception):
     """Base of every error amc raises on purpose."""
@@ -62,3 +65,29 @@ class ClassificationError(AmcError):
     """A classification tier could not produce labels for a pair."""
 
     kind = "classification"
+
+
+class MissingExtraError(AmcError):
+    """A command needs an optional part of amc (an extra) that is not installed."""
+
+    kind = "missing_extra"
+
+    def __init__(self, extra: str, what: str, module: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{what} needs the {extra!r} extra ({module} is not installed): install it with "
+            f'pip install -e ".[{extra}]" in the amc folder (or "amc[{extra}]" from a wheel)'
+        )
+
+
+def require_extra(extra: str, what: str, modules: Sequence[str]) -> None:
+    """Import the modules an extra provides, or raise ``MissingExtraError`` naming the extra.
+
+    Called by a command before it starts, so a missing extra is one line at once and never
+    a traceback halfway through a run.
+    """
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # the module, or one it needs: the extra is not whole
+            raise MissingExtraError(extra, what, exc.name or module) from None

@@ -22,10 +22,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from amc.domain.errors import ConfigError
 from amc.settings.llm import FLAT_NAMES, LLMSettings
+from amc.settings.paths import AUDIT_DIR, CACHE_FILE, SPOOL_DIR, default_home, store_url
 
 DEFAULT_CONFIG_FILE = "amc.toml"
 Tier = Literal["rules", "trained", "llm", "cascade"]
@@ -74,10 +83,16 @@ class Settings(BaseModel):
         le=1.0,
         description="Cascade: pairs whose cheaper-tier confidence is below this go to the LLM.",
     )
-    # --- store, workers, audit ---------------------------------------------------------
+    # --- where amc keeps its files; store, workers, audit ---------------------------------
+    home: Path = Field(
+        default_factory=default_home,
+        description="Per-user data folder: the job store, the LLM answer cache, the spool and "
+        "the audit reports live here unless their own settings say otherwise.",
+    )
     database_url: str = Field(
-        "sqlite:///amc.sqlite3",
-        description="Job store: SQLite file (embedded default) or postgresql://... URL.",
+        default_factory=lambda data: store_url(data["home"]),
+        description="Job store: a SQLite file (default `amc.sqlite3` in AMC_HOME) or a "
+        "postgresql://... URL.",
     )
     broker_url: str = Field(
         "redis://127.0.0.1:6379/0", description="Celery broker and result backend (Redis)."
@@ -94,7 +109,8 @@ class Settings(BaseModel):
         None, description="Historical labels the scheduled audit reads (any labelled input)."
     )
     audit_out_dir: Path = Field(
-        Path("audit-reports"), description="Folder of the audit's dated CSV/HTML reports."
+        default_factory=lambda data: data["home"] / AUDIT_DIR,
+        description="Folder of the audit's dated CSV/HTML reports.",
     )
     audit_threshold: float = Field(
         0.5,
@@ -108,7 +124,7 @@ class Settings(BaseModel):
 
     # --- workers ---------------------------------------------------------------------------
     spool_dir: Path = Field(
-        Path(".amc-spool"),
+        default_factory=lambda data: data["home"] / SPOOL_DIR,
         description="Where submitted inputs are copied as per-paper records, keyed by content "
         "hash; workers read papers from here, so it must be shared with them.",
     )
@@ -143,7 +159,7 @@ class Settings(BaseModel):
     audit_cron: str | None = Field(
         None,
         description="Cron expression (5 fields, e.g. '0 3 * * *') at which `amc beat` runs the "
-        "incremental audit; unset: no scheduled audit.",
+        "incremental audit of AMC_AUDIT_LABELS_PATH; either unset: no scheduled audit.",
     )
 
     # --- web app ---------------------------------------------------------------------------
@@ -167,6 +183,24 @@ class Settings(BaseModel):
     )
 
     llm: LLMSettings = Field(default_factory=LLMSettings, description="The LLM tier's settings.")
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @model_validator(mode="after")
+    def _cache_in_home(self) -> Settings:
+        """The LLM answer cache defaults to the data folder too (its field is in ``llm``)."""
+        if "cache_path" not in self.llm.model_fields_set:
+            self.llm = self.llm.model_copy(update={"cache_path": self.home / CACHE_FILE})
+        return self
+
+    @field_validator("model_path", "audit_labels_path", "audit_cron", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """An empty value (``AMC_AUDIT_LABELS_PATH=`` from compose's ``${VAR:-}``) is unset."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("registry_files", mode="before")
     @classmethod
@@ -282,6 +316,19 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return section
 
 
+def find_config_file(
+    config_file: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The config file in force: ``config_file``, else ``AMC_CONFIG``, else ``./amc.toml``
+    if it exists, else None."""
+    env = os.environ if environ is None else environ
+    if config_file is not None:
+        return Path(config_file)
+    if env.get("AMC_CONFIG"):
+        return Path(env["AMC_CONFIG"])
+    return Path(DEFAULT_CONFIG_FILE) if Path(DEFAULT_CONFIG_FILE).is_file() else None
+
+
 def load_settings(
     config_file: Path | str | None = None,
     environ: Mapping[str, str] | None = None,
@@ -293,13 +340,7 @@ def load_settings(
     read here, at the edge, only.
     """
     env = dict(os.environ if environ is None else environ)
-    path: Path | None = None
-    if config_file is not None:
-        path = Path(config_file)
-    elif env.get("AMC_CONFIG"):
-        path = Path(env["AMC_CONFIG"])
-    elif Path(DEFAULT_CONFIG_FILE).is_file():
-        path = Path(DEFAULT_CONFIG_FILE)
+    path = find_config_file(config_file, env)
     file_values = _read_config_file(path) if path is not None else {}
     given = {k: v for k, v in flags.items() if v is not None}
     values = _deep_merge(nest(file_values), nest(_from_environ(env)), nest(given))

@@ -16,6 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.fields import FieldInfo
 
+from amc.settings.paths import CACHE_FILE, default_home
+
 ResponseFormat = Literal["auto", "json_schema", "json_object", "none"]
 #: one call per (paper, telescope) pair, or one per paper for all its telescopes
 LLMMode = Literal["pair", "paper"]
@@ -109,8 +111,8 @@ class LLMSettings(BaseModel):
         None, description="Folder of prompt files (default: the prompts shipped with amc)."
     )
     cache_path: Path | None = Field(
-        Path(".amc-cache/llm.sqlite"),
-        description="SQLite file of cached LLM answers.",
+        default_factory=lambda: default_home() / CACHE_FILE,
+        description="SQLite file of cached LLM answers (default `llm-cache.sqlite` in AMC_HOME).",
         json_schema_extra=_flat("cache_path"),
     )
     use_cache: bool = Field(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from amc.store.engine import StoreError, make_engine, normalize_url
+from amc.store.engine import StoreError, describe_url, make_engine, normalize_url, sqlite_path
 from amc.store.labels import AuditResolution, Reviewer
 from amc.store.migrations import upgrade_to_head
 from amc.store.records import AuditState, BatchInfo, BatchProgress, HumanLabel, PaperRecord
@@ -35,9 +35,11 @@ __all__ = [
     "Reviewer",
     "Store",
     "StoreError",
+    "describe_url",
     "make_engine",
     "normalize_url",
     "open_store",
+    "sqlite_path",
     "submission_hash",
     "upgrade_to_head",
 ]

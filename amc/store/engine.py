@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
-from amc.domain.errors import AmcError
+from amc.domain.errors import AmcError, require_extra
 
 #: how long a SQLite writer waits for another one before giving up
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -38,6 +38,28 @@ def normalize_url(url: str | Path) -> str:
     return text
 
 
+def sqlite_path(url: str | Path) -> Path | None:
+    """The database file of a SQLite store; None for PostgreSQL or an in-memory database."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def describe_url(url: str | Path) -> str:
+    """Where the store is, for messages: the SQLite file, or the URL without its password."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return str(url)
+
+
 def make_engine(url: str | Path) -> Engine:
     """An engine for the store. SQLite gets WAL, foreign keys and a busy timeout."""
     normalized = normalize_url(url)
@@ -52,6 +74,7 @@ def make_engine(url: str | Path) -> Engine:
         return _sqlite_engine(normalized, parsed.database)
     if parsed.get_backend_name() != "postgresql":
         raise StoreError(f"database URL {str(url)!r}: only SQLite and PostgreSQL are supported")
+    require_extra("postgres", "a PostgreSQL job store", ("psycopg",))
     return create_engine(normalized, pool_pre_ping=True)
 
 

@@ -35,6 +35,7 @@ from amc.domain.models import (
     TelescopeLabels,
 )
 from amc.registry import Registry, Telescope
+from amc.registry.patterns import PatternUnion
 from amc.settings import Settings
 from amc.snippets import pair_snippets
 
@@ -88,7 +89,7 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def _near_count(pattern: re.Pattern[str] | None, snippet: Snippet) -> int:
+def _near_count(pattern: PatternUnion | None, snippet: Snippet) -> int:
     """Distinct matches of ``pattern`` inside the sentences that hold a real hit.
 
     The sentence, not a character distance: "We observed with HST. Future JWST
@@ -98,12 +99,12 @@ def _near_count(pattern: re.Pattern[str] | None, snippet: Snippet) -> int:
         return 0
     spans = _hit_sentences(snippet)
     return sum(
-        1 for m in pattern.finditer(snippet.text) if any(a <= m.start() < b for a, b in spans)
+        1 for start, _ in pattern.spans(snippet.text) if any(a <= start < b for a, b in spans)
     )
 
 
-def _count(pattern: re.Pattern[str] | None, snippet: Snippet) -> int:
-    return 0 if pattern is None else sum(1 for _ in pattern.finditer(snippet.text))
+def _count(pattern: PatternUnion | None, snippet: Snippet) -> int:
+    return 0 if pattern is None else pattern.count(snippet.text)
 
 
 def _hit_sentences(snippet: Snippet) -> list[tuple[int, int]]:
@@ -167,7 +168,7 @@ def _title_abstract_cues(pair: Pair, registry: Registry) -> int:
     if pattern is None:
         return 0
     text = f"{pair.paper.title}\n{pair.paper.abstract}"
-    return len(pattern.findall(text))
+    return pattern.count(text)
 
 
 def probabilities(f: RuleFeatures) -> LabelConfidence:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from amc.domain.models import NONE_TELESCOPE
 from amc.registry.matching import CompiledTelescope
+from amc.registry.patterns import PatternUnion
 from amc.registry.terms import Term, as_term, check_regexes, union_pattern
 
 # no "_": a Kaggle Id is split on its last underscore
@@ -80,7 +81,7 @@ class Cues(BaseModel):
         return check_regexes(value)
 
     @cached_property
-    def compiled(self) -> dict[str, re.Pattern[str] | None]:
+    def compiled(self) -> dict[str, PatternUnion | None]:
         return {
             name: union_pattern(getattr(self, name), flags=re.IGNORECASE)
             for name in ("science", "instrumentation", "mention")

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from amc.registry.patterns import PatternUnion
+
 
 class Term(BaseModel):
     """A name to look for. A plain string in the file means a term with defaults."""
@@ -57,7 +59,8 @@ def as_term(value: Any) -> Any:
     return {"term": value} if isinstance(value, str) else value
 
 
-def union_pattern(patterns: Sequence[str], flags: int = 0) -> re.Pattern[str] | None:
+def union_pattern(patterns: Sequence[str], flags: int = 0) -> PatternUnion | None:
+    """The patterns searched as one alternation (None for an empty list)."""
     if not patterns:
         return None
-    return re.compile("|".join(f"(?:{p})" for p in patterns), flags)
+    return PatternUnion(patterns, flags)

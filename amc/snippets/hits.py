@@ -10,11 +10,11 @@ paper is the Hubble constant.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from amc.domain.models import TEXT_FIELDS, Hit, HitKind, Paper, TextField
 from amc.registry import Registry, Telescope
+from amc.registry.patterns import PatternUnion
 from amc.snippets.sentences import Span, regions
 
 
@@ -88,12 +88,10 @@ def _hit(
     )  # fmt: skip
 
 
-def _spans(pattern: re.Pattern[str] | None, text: str, windows: Sequence[Span]) -> list[Span]:
+def _spans(pattern: PatternUnion | None, text: str, windows: Sequence[Span]) -> list[Span]:
     if pattern is None:
         return []
-    return [
-        m.span() for a, b in windows for m in pattern.finditer(text, a, b) if m.end() > m.start()
-    ]
+    return [(s, e) for a, b in windows for s, e in pattern.spans(text, a, b) if e > s]
 
 
 def _overlaps(start: int, end: int, spans: Sequence[Span]) -> bool:

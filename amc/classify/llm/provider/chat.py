@@ -202,7 +202,7 @@ class LLMClient:
         async with self._semaphore:
             # backstop in case a transport ignores its own timeout
             return await asyncio.wait_for(
-                self._post(model, params), timeout=self.config.timeout_s * 1.5 + 1
+                self._post(model, params), timeout=self.config.request_timeout_s * 1.5 + 1
             )
 
     async def _post(self, model: str, params: dict[str, Any]) -> WireAnswer:
@@ -210,10 +210,10 @@ class LLMClient:
         if transport_for(cfg, model) == "http":
             body = {"model": model.removeprefix("openai/"), **params}
             http = self._pool.http(cfg.api_base, self._http_key())
-            return answer_from_json(await http.chat(body, cfg.timeout_s))
+            return answer_from_json(await http.chat(body, cfg.request_timeout_s))
         kwargs: dict[str, Any] = {
             "model": model,
-            "timeout": cfg.timeout_s,
+            "timeout": cfg.request_timeout_s,
             "num_retries": 0,  # retries are ours (see module docstring)
             "max_retries": 0,
             **params,

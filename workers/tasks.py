@@ -36,7 +36,7 @@ from amc.classify.dispatch import PairClassifier
 from amc.classify.llm import warm_up as warm_up_llm
 from amc.classify.llm.provider_batch import ProviderBatchBusy
 from amc.domain.errors import AmcError
-from amc.jobs.process import classifier_for, finish_if_done, process_papers
+from amc.jobs.process import classifier_for, close_if_finished, finish_if_done, process_papers
 from amc.jobs.provider_batch import advance_provider_batch, is_provider_batch
 from amc.jobs.submit import batch_settings
 from amc.settings import Settings
@@ -190,9 +190,9 @@ def run_papers(context: WorkerContext, batch_id: str, paper_ids: Sequence[int]) 
             outcome = process_papers(store, batch, papers, settings, classifier, context.limiter())
         except AmcError as exc:  # the provider stopped the run: the papers are marked failed
             log.warning("batch %s: papers %s failed: %s", batch_id, list(paper_ids), exc)
-            finish_if_done(store, batch_id)
+            close_if_finished(store, batch_id)
             return {"failed": len(paper_ids)}
-    finish_if_done(store, batch_id)  # the last task of a batch closes it
+    close_if_finished(store, batch_id)  # the last task of a batch closes it
     return dict(Counter(outcome.values()))
 
 

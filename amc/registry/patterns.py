@@ -66,6 +66,8 @@ class PatternUnion:
         self._fold = bool(self._unicode.flags & re.IGNORECASE)
         named = _named_chars(self.pattern, flags)
         self._ascii = _ascii_union(fast, flags, named)
+        #: characters before the searched part that a match may read (\b, look-behinds)
+        self._behind = 1 + _lookbehind_width(self.pattern, flags)
         self._proxies = _proxies(named[0], named[1]) if self._ascii and named else {}
         self._named = named[0] if named else frozenset()
         needles = [required_literals(p, flags) for p in self.patterns]
@@ -85,11 +87,16 @@ class PatternUnion:
         end = len(text) if endpos is None else endpos
         if not self._may_match(text, pos, end):
             return iter(())
-        proxy = self._ascii_proxy(text)
+        # only the searched part is given proxies, with the characters before it that a
+        # match may look at (\b, look-behinds): a window of a long paper costs its size
+        start = max(0, pos - self._behind)
+        piece = text[start:end] if start or end < len(text) else text
+        proxy = self._ascii_proxy(piece)
         if proxy is None:
             return (m.span() for m in self._unicode.finditer(text, pos, end))
         assert self._ascii is not None
-        return (m.span() for m in self._ascii.finditer(proxy, pos, end))
+        found = self._ascii.finditer(proxy, pos - start, end - start)
+        return ((m.start() + start, m.end() + start) for m in found)
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> Span | None:
         """The span of the first match, or None."""
@@ -250,6 +257,35 @@ def _ascii_union(
         return re.compile(source, flags | re.ASCII)
     except re.error:
         return None
+
+
+def _lookbehind_width(pattern: str, flags: int) -> int:
+    """The widths of the pattern's look-behinds added up (how far back of where it is
+    tried a match may read); 0 when it cannot be told (then the Unicode path is used)."""
+    if _parser is None or _c is None:
+        return 0
+    total = 0
+
+    def walk(items: Any) -> None:
+        nonlocal total
+        for op, av in items:
+            if op in (_c.ASSERT, _c.ASSERT_NOT) and av[0] < 0:
+                total += int(av[1].getwidth()[1])
+            for sub in _children_or_none(op, av):
+                walk(sub)
+
+    try:
+        walk(_parser.parse(pattern, flags))
+    except Exception:  # an internal API: the Unicode path never needs it
+        return 0
+    return total
+
+
+def _children_or_none(op: Any, av: Any) -> list[Any]:
+    try:
+        return _children(op, av)
+    except _NeedsUnicode:
+        return []
 
 
 def _inert(char: str) -> bool:

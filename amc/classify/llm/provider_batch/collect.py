@@ -230,7 +230,8 @@ def _answer(
         why = f"; batch errors: {'; '.join(file.errors)}" if file.errors else ""
         return _Answer(None, Usage(), f"batch {file.batch_id} (file {file.index + 1}) ended "
                        f"{file.status} without a result for {custom_id}{why}; submit these "
-                       "pairs again")  # fmt: skip
+                       "pairs again (online, only they are asked: the answered ones are "
+                       "cached; for a job-store batch, `amc retry ID --failed`)")  # fmt: skip
     response = line.get("response") or {}
     status = response.get("status_code") if response else None
     raw_body = response.get("body")

@@ -22,13 +22,23 @@ fenced snippet says "we observed", else 0.2) and the usage from
 ``server.rerank_usage`` when set.
 
 It also serves the OpenAI Batch API subset the client uses: ``POST /v1/files``
-(multipart, ``purpose=batch``), ``POST /v1/batches``, ``GET /v1/batches/{id}``,
+(multipart, ``purpose=batch``), ``GET /v1/files`` (list), ``POST /v1/batches``,
+``GET /v1/batches`` (list, newest first), ``GET /v1/batches/{id}``,
 ``GET /v1/files/{id}/content``. A batch is created ``validating``, is
 ``in_progress`` on later polls and completes on the ``batch_polls_to_complete``-th
 poll (``batch_final_status`` picks another end, e.g. ``expired``). Each line is
 answered by ``script_batch_line(custom_id, reply)`` if given, else by the next
 queued ``Reply``, else by the chat rules; a reply with a non-200 status becomes a
 line of the error file.
+
+The provider's limits, as OpenAI enforces them when it validates a batch (its first
+poll): ``max_file_lines`` and ``max_file_bytes`` per input file, and
+``daily_token_limit`` (tokens of the batches created in the last 24 hours of the
+server's ``clock``, counted as prompt characters / 4 + ``max_tokens`` per line); a
+batch over a limit ends ``failed`` with the provider's error. Failures mid-plan:
+``fail_uploads`` / ``fail_batch_creates`` answer the next ones with HTTP 500 and do
+nothing; ``lose_uploads`` / ``lose_batch_creates`` do the work and then answer 500
+(the answer was lost on the way: a client that sends again would have two).
 """
 
 from __future__ import annotations
@@ -58,6 +68,7 @@ from llm_answers import (
     rule_answer,
     yes_no_completion,
 )
+from llm_batches import BatchAPI, batch_page
 
 __all__ = [
     "FENCE_CLOSE",
@@ -88,7 +99,7 @@ class RecordedRequest:
         return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
 
 
-class ScriptedLLMServer:
+class ScriptedLLMServer(BatchAPI):
     """Start with ``with ScriptedLLMServer() as server:``; ``server.api_base`` is the URL."""
 
     def __init__(
@@ -96,10 +107,18 @@ class ScriptedLLMServer:
         latency_s: float = 0.0,
         batch_polls_to_complete: int = 1,
         batch_final_status: str = "completed",
+        max_file_lines: int | None = None,
+        max_file_bytes: int | None = None,
+        daily_token_limit: int | None = None,
     ) -> None:
         self.latency_s = latency_s
         self.batch_polls_to_complete = batch_polls_to_complete
         self.batch_final_status = batch_final_status
+        self.max_file_lines = max_file_lines
+        self.max_file_bytes = max_file_bytes
+        self.daily_token_limit = daily_token_limit
+        #: the server's time (a test moves it on to the next day)
+        self.clock: Callable[[], float] = time.time
         #: P(yes) the reranker's logprobs give a snippet text
         self.p_yes: Callable[[str], float] = default_p_yes
         #: (prompt, completion) tokens of a reranker answer; None: derived from the text
@@ -107,12 +126,18 @@ class ScriptedLLMServer:
         self._batch_lines: dict[str, Reply] = {}
         #: the next this many batch creations fail with HTTP 500 (an interrupted submit)
         self.fail_batch_creates = 0
+        #: the next this many uploads fail with HTTP 500, doing nothing
+        self.fail_uploads = 0
+        #: the next this many uploads / creations are done, then answered with HTTP 500
+        self.lose_uploads = 0
+        self.lose_batch_creates = 0
         self.requests: list[RecordedRequest] = []
         self.max_in_flight = 0
         self._in_flight = 0
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._files: dict[str, bytes] = {}
+        self._file_meta: dict[str, dict[str, Any]] = {}
         self._batches: dict[str, dict[str, Any]] = {}
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -188,92 +213,6 @@ class ScriptedLLMServer:
         with self._lock:
             self._in_flight -= 1
 
-    # -- batch API state ---------------------------------------------------
-    def _store_file(self, content: bytes) -> str:
-        with self._lock:
-            file_id = f"file-{len(self._files) + 1}"
-            self._files[file_id] = content
-        return file_id
-
-    def _create_batch(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        with self._lock:
-            if body.get("input_file_id") not in self._files:
-                return None
-            batch_id = f"batch_{len(self._batches) + 1}"
-            batch = {
-                "id": batch_id,
-                "object": "batch",
-                "endpoint": body.get("endpoint", "/v1/chat/completions"),
-                "input_file_id": body["input_file_id"],
-                "completion_window": body.get("completion_window", "24h"),
-                "status": "validating",
-                "created_at": int(time.time()),
-                "output_file_id": None,
-                "error_file_id": None,
-                "request_counts": {"total": 0, "completed": 0, "failed": 0},
-                "_polls": 0,
-            }
-            self._batches[batch_id] = batch
-        return _public(batch)
-
-    def _poll_batch(self, batch_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            batch = self._batches.get(batch_id)
-            if batch is None:
-                return None
-            batch["_polls"] += 1
-            if batch["status"] in ("validating", "in_progress"):
-                if batch["_polls"] >= self.batch_polls_to_complete:
-                    self._complete_batch(batch)
-                else:
-                    batch["status"] = "in_progress"
-            return _public(batch)
-
-    def _complete_batch(self, batch: dict[str, Any]) -> None:
-        lines = self._files[batch["input_file_id"]].decode().splitlines()
-        out, errors = [], []
-        for line in filter(None, lines):
-            item = json.loads(line)
-            reply = self._batch_lines.get(item["custom_id"])
-            if reply is None and self._queue:
-                reply = self._queue.popleft()
-            if reply is not None and reply.status != 200:
-                errors.append(_batch_error_line(item["custom_id"], reply))
-                continue
-            content = reply.content if reply and reply.content else default_answer(item["body"])
-            usage = reply.usage if reply else None
-            out.append(_batch_output_line(item["custom_id"], item["body"], content, usage))
-        batch["output_file_id"] = f"file-{len(self._files) + 1}"
-        self._files[batch["output_file_id"]] = "\n".join(out).encode()
-        if errors:
-            batch["error_file_id"] = f"file-{len(self._files) + 1}"
-            self._files[batch["error_file_id"]] = "\n".join(errors).encode()
-        batch["status"] = self.batch_final_status
-        batch["completed_at"] = int(time.time())
-        batch["request_counts"] = {
-            "total": len(out) + len(errors),
-            "completed": len(out),
-            "failed": len(errors),
-        }
-
-
-def _public(batch: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in batch.items() if not k.startswith("_")}
-
-
-def _batch_output_line(
-    custom_id: str, request: dict[str, Any], content: str, usage: tuple[int, int] | None
-) -> str:
-    body = chat_completion(request, content, usage)
-    response = {"status_code": 200, "request_id": f"req-{custom_id}", "body": body}
-    return json.dumps({"id": f"out-{custom_id}", "custom_id": custom_id, "response": response})
-
-
-def _batch_error_line(custom_id: str, reply: Reply) -> str:
-    error = {"code": str(reply.status), "message": reply.body or "failed"}
-    line = {"id": f"err-{custom_id}", "custom_id": custom_id, "response": None, "error": error}
-    return json.dumps(line)
-
 
 # -- HTTP -----------------------------------------------------------------------
 
@@ -309,6 +248,9 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
                 if batch is None:
                     message = f"no file {body.get('input_file_id')!r}"
                     return self._send(404, error_body(message, "not_found"))
+                if server.lose_batch_creates > 0:  # created, but the answer is lost
+                    server.lose_batch_creates -= 1
+                    return self._send(500, error_body("gateway lost the answer", "server_error"))
                 self._send(200, json.dumps(batch))
             else:
                 self._send(404, error_body(f"no route {self.path}", "not_found"))
@@ -317,6 +259,15 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             if "/_stats" in self.path:  # for a benchmark's server in another process
                 return self._send(200, json.dumps(server.stats(reset="reset" in self.path)))
             server._record("GET", self.path, None)
+            path = self.path.split("?", 1)[0]
+            if path.endswith("/files"):
+                with server._lock:
+                    files = list(server._file_meta.values())
+                return self._send(200, json.dumps({"object": "list", "data": files,
+                                                   "has_more": False}))  # fmt: skip
+            if path.endswith("/batches"):
+                return self._send(200, json.dumps(batch_page(server.batches_created(),
+                                                              self.path)))  # fmt: skip
             match = re.search(r"/batches/([\w\-]+)$", self.path)
             if match:
                 batch = server._poll_batch(match[1])
@@ -354,25 +305,27 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
             message = BytesParser(policy=HTTP).parsebytes(
                 f"Content-Type: {content_type}\r\n\r\n".encode() + raw
             )
-            data, purpose = b"", ""
+            data, purpose, filename = b"", "", "input.jsonl"
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 if name == "file":
                     data = part.get_payload(decode=True) or b""
+                    filename = str(part.get_filename() or filename)
                 elif name == "purpose":
                     purpose = part.get_content().strip()
             if purpose != "batch":
                 return self._send(400, error_body(f"bad purpose {purpose!r}", "invalid_request"))
-            file_id = server._store_file(data)
-            record = {"file_id": file_id, "bytes": len(data), "purpose": purpose}
+            if server.fail_uploads > 0:
+                server.fail_uploads -= 1
+                server._record("POST", self.path, {"failed": True})
+                return self._send(500, error_body("storage down", "server_error"))
+            meta = server._store_file(data, filename)
+            record = {"file_id": meta["id"], "bytes": len(data), "purpose": purpose}
             server._record("POST", self.path, record | {"content": data.decode()})
-            obj = {"id": file_id, "object": "file", "bytes": len(data), "purpose": purpose}
-            obj |= {
-                "created_at": int(time.time()),
-                "filename": "input.jsonl",
-                "status": "processed",
-            }
-            self._send(200, json.dumps(obj))
+            if server.lose_uploads > 0:  # stored, but the answer is lost
+                server.lose_uploads -= 1
+                return self._send(500, error_body("gateway lost the answer", "server_error"))
+            self._send(200, json.dumps(meta))
 
         def _send(
             self,

@@ -20,7 +20,7 @@ from amc.classify.llm import (
     run_provider_batch,
     submit_provider_batch,
 )
-from amc.classify.llm.provider_batch_state import load_state
+from amc.classify.llm.provider_batch.state import load_state
 from amc.domain.models import Pair, Paper, Snippet
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
@@ -90,7 +90,8 @@ def test_happy_path_labels_quotes_usage_and_polling(server, registry, tmp_path) 
     assert "Batch API (batch_1)" in first.reason
     assert waits == [1.0, 2.0]  # polls 1 and 2 found it unfinished; backoff doubles
     polls = server.paths("GET", "/batches/batch_1")
-    assert len(polls) == 3 and load_state(tmp_path / "b.json").status == "completed"
+    plan = load_state(tmp_path / "b.json")
+    assert len(polls) == 3 and plan is not None and plan.files[0].status == "completed"
 
 
 def test_lines_carry_the_exact_online_request(server, registry, tmp_path) -> None:
@@ -151,9 +152,10 @@ def test_resume_after_interruption_does_not_upload_or_create_again(
     items, cfg, state = three_items(registry), config(server, tmp_path), tmp_path / "b.json"
     submit_provider_batch(items, registry, cfg, state)
     interrupted = poll_provider_batch(state, cfg, timeout_s=0)  # one read, then the process "dies"
-    assert interrupted.status == "in_progress" and interrupted.batch_id == "batch_1"
+    assert interrupted.files[0].status == "in_progress"
+    assert interrupted.files[0].batch_id == "batch_1"
     again = submit_provider_batch(items, registry, cfg, state)
-    assert again.batch_id == "batch_1"
+    assert again.files[0].batch_id == "batch_1"
     results = run(items, registry, cfg, state, [])
     assert all(r.ok for r in results)
     assert len(server.paths("POST", "/files")) == 1
@@ -166,7 +168,8 @@ def test_crash_between_upload_and_create_reuses_the_file(server, registry, tmp_p
     with pytest.raises(LLMRequestError, match="could not create the batch"):
         submit_provider_batch(items, registry, cfg, state)
     saved = load_state(state)
-    assert saved is not None and saved.input_file_id == "file-1" and saved.batch_id is None
+    assert saved is not None and saved.files[0].input_file_id == "file-1"
+    assert saved.files[0].batch_id is None and saved.files[0].status == "creating"
     results = run(items, registry, cfg, state, [])
     assert all(r.ok for r in results)
     assert len(server.paths("POST", "/files")) == 1  # not uploaded twice
@@ -195,11 +198,11 @@ def test_state_file_of_another_input_is_refused(server, registry, tmp_path) -> N
 def test_collect_before_the_batch_finished_says_so(server, registry, tmp_path) -> None:
     items, cfg, state = three_items(registry), config(server, tmp_path), tmp_path / "b.json"
     submit_provider_batch(items, registry, cfg, state)
-    with pytest.raises(ProviderBatchPending, match="still validating"):
+    with pytest.raises(ProviderBatchPending, match="still in_progress"):
         collect_provider_batch(state, items, registry, cfg)
     with pytest.raises(ProviderBatchPending, match="run again with the state file"):
-        run_provider_batch(items, registry, cfg, state, poll_interval_s=1.0, timeout_s=1.0,
-                  sleep=lambda s: None)  # fmt: skip
+        run_provider_batch(items, registry, cfg, state, poll_interval_s=1.0, timeout_s=0.0,
+                           sleep=lambda s: None)  # fmt: skip
 
 
 def test_paper_mode_one_line_per_paper_mapped_back_to_pairs(server, registry, tmp_path) -> None:
@@ -215,7 +218,7 @@ def test_paper_mode_one_line_per_paper_mapped_back_to_pairs(server, registry, tm
     assert [r.pair_id for r in results] == ["2024PAPER_HST", "2024PAPER_JWST"]
     assert all(r.ok for r in results)
     assert sum(r.usage.calls for r in results) == 1
-    assert load_state(tmp_path / "b.json").requests == {  # type: ignore[union-attr]
+    assert load_state(tmp_path / "b.json").files[0].requests == {  # type: ignore[union-attr]
         "2024PAPER": ["2024PAPER_HST", "2024PAPER_JWST"]
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from amc.registry import load_registry
 from amc.settings import Settings, load_settings
 from amc.store import Store, open_store
 from amc.store.schema import ClassificationRow
+from workers.tasks import WorkerContext, run_papers
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "amc" / "data" / "sample.jsonl"
@@ -349,3 +351,25 @@ def test_unknown_batch_is_a_one_line_error(tmp_path: Path) -> None:
 def test_every_batch_command_has_help_with_an_example(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_tasks_close_their_batch_without_counting_it_after_every_task(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker checks after every task whether its batch is finished. Counting the whole
+    batch each time (papers by state, sums over every result) grew with the batch: 2,500
+    tasks of a 20,000-pair batch counted it 2,500 times. One indexed lookup while papers
+    remain; the count once, when the last paper is saved."""
+    settings = make_settings(tmp_path)
+    data = write_rows(tmp_path / "in.jsonl", science_rows(6))
+    sub = submit_batch(store, [data], (), settings)
+    counted: list[str] = []
+    real = store.batch_progress
+    monkeypatch.setattr(store, "batch_progress", lambda b: counted.append(b) or real(b))
+    context = WorkerContext(settings)
+    context._store, context._pid = store, os.getpid()  # the test's store, not a new one
+    for paper_id in sub.paper_ids:  # one task per paper, as a worker would run them
+        run_papers(context, sub.batch_id, [paper_id])
+        assert store.has_unfinished_papers(sub.batch_id) == (paper_id != sub.paper_ids[-1])
+    assert store.get_batch(sub.batch_id).status == "done"
+    assert len(counted) == 1  # when the last one was saved

@@ -5,7 +5,9 @@
   so their LLM calls share ``llm_concurrency`` slots and keep them all busy;
 - ``amc.sweep``: every ``sweep_interval_s`` (beat), re-queue papers a dead worker
   left ``running`` past the lease, re-send every pending paper of a batch whose
-  queue Redis lost (a restart without persistence), close finished batches;
+  queue Redis lost (a restart without persistence), close finished batches, and
+  advance the batches sent through the provider's Batch API (send due files, poll,
+  collect into the store);
 - ``amc.run_audit``: the incremental audit, at ``audit_cron`` (beat).
 
 Whether Redis still has a batch's messages is told by a marker key written when
@@ -32,8 +34,10 @@ from sqlalchemy.exc import OperationalError as DatabaseDown
 
 from amc.classify.dispatch import PairClassifier
 from amc.classify.llm import warm_up as warm_up_llm
+from amc.classify.llm.provider_batch import ProviderBatchBusy
 from amc.domain.errors import AmcError
-from amc.jobs.process import classifier_for, finish_if_done, process_papers
+from amc.jobs.process import classifier_for, close_if_finished, finish_if_done, process_papers
+from amc.jobs.provider_batch import advance_provider_batch, is_provider_batch
 from amc.jobs.submit import batch_settings
 from amc.settings import Settings
 from amc.store import BatchInfo, Store, open_store
@@ -186,9 +190,9 @@ def run_papers(context: WorkerContext, batch_id: str, paper_ids: Sequence[int]) 
             outcome = process_papers(store, batch, papers, settings, classifier, context.limiter())
         except AmcError as exc:  # the provider stopped the run: the papers are marked failed
             log.warning("batch %s: papers %s failed: %s", batch_id, list(paper_ids), exc)
-            finish_if_done(store, batch_id)
+            close_if_finished(store, batch_id)
             return {"failed": len(paper_ids)}
-    finish_if_done(store, batch_id)  # the last task of a batch closes it
+    close_if_finished(store, batch_id)  # the last task of a batch closes it
     return dict(Counter(outcome.values()))
 
 
@@ -227,9 +231,14 @@ def enqueue_papers(
 
 
 def sweep_batches(app: Celery, store: Store, client: redis.Redis, settings: Settings) -> int:
-    """Recover lost papers of every active batch and close finished ones; papers re-sent."""
+    """Recover lost papers of every active batch and close finished ones; papers re-sent.
+    A batch sent through the provider's Batch API is advanced instead (its papers never
+    go to the workers)."""
     sent = 0
     for batch in active_batches(store):
+        if is_provider_batch(batch):
+            advance_through_provider(store, batch, settings)
+            continue
         lost = not client.exists(queued_key(batch.id))
         ids = recover_papers(store, batch.id, settings.task_lease_s, lost)
         if ids or lost:
@@ -239,6 +248,18 @@ def sweep_batches(app: Celery, store: Store, client: redis.Redis, settings: Sett
             sent += len(ids)
         finish_if_done(store, batch.id)
     return sent
+
+
+def advance_through_provider(store: Store, batch: BatchInfo, settings: Settings) -> None:
+    """Send a Batch API batch's due files, poll, collect; a failure is logged and the next
+    sweep tries again (nothing is ever sent twice)."""
+    try:
+        advance_provider_batch(store, batch.id, settings)
+    except ProviderBatchBusy:
+        pass  # another sweep (or `amc submit --batch-api`) is at it
+    except AmcError as exc:
+        log.warning("batch %s: the Batch API step failed (%s); retried at the next sweep",
+                    batch.id, exc)  # fmt: skip
 
 
 def recover_papers(store: Store, batch_id: str, lease_s: float, queue_lost: bool) -> list[int]:

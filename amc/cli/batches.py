@@ -18,6 +18,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from amc.classify.dispatch import check_ready
+from amc.cli.batch_api import plan_lines, submit_to_provider
 from amc.cli.common import (
     ApiBaseOpt,
     BatchArg,
@@ -81,6 +82,15 @@ def submit(
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
     skip_bad_rows: SkipBadOpt = None,
+    batch_api: Annotated[
+        bool,
+        typer.Option(
+            "--batch-api",
+            help="With --tier llm: send the batch through the provider's Batch API (half "
+            "price, up to 24 h a file) instead of the workers; prints the plan first. `amc "
+            "beat`, or this command again, sends the next files and collects the answers.",
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Submit inputs as a batch for the workers; prints the batch id.
@@ -88,14 +98,22 @@ def submit(
     The inputs are copied to the spool (AMC_SPOOL_DIR, shared with the workers)
     and every paper is queued on Redis (AMC_BROKER_URL). Submitting the same
     files, telescopes, tier and settings again prints the same id and queues nothing.
+    With --batch-api nothing is queued: the plan of Batch API files is printed (requests,
+    tokens, dollars and the day each goes out under AMC_BATCH_DAILY_TOKENS) and the files
+    due now are sent; running the same command again goes on from where it is.
 
-    Example:
+    Examples:
 
         amc submit papers.parquet -t HST -t JWST --tier llm
+
+        amc submit tracs/ --tier llm --batch-api
     """
     settings = load_settings(
         config, tier=tier, model=model, api_base=api_base, skip_bad_rows=skip_bad_rows
     )
+    if batch_api:
+        submit_to_provider(inputs, telescope or (), settings)
+        return
     _workers()  # before anything is spooled: a missing extra is one line, not a half-made batch
     with open_job_store(settings) as store:
         sub = submit_batch(store, inputs, telescope or (), settings)
@@ -143,6 +161,8 @@ def status(
         progress = _watch(store, batch_id) if live else store.batch_progress(batch_id)
         finish_if_done(store, batch_id)  # closes a finished batch even when no beat runs
         _print_progress(store, batch_id, progress)
+        for line in plan_lines(store, batch_id, settings):
+            typer.echo(line)
 
 
 def _list_batches(store: Store) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -24,7 +24,11 @@ from rich.progress import (
 from amc.classify.dispatch import check_ready
 from amc.classify.estimate import estimate
 from amc.classify.llm.cost import CostEstimate
-from amc.classify.llm.provider_batch import classify_with_provider_batch
+from amc.classify.llm.provider_batch import (
+    classify_with_provider_batch,
+    preview_plan,
+    request_settings,
+)
 from amc.classify.stream import classify_stream
 from amc.cli.common import (
     Command,
@@ -41,6 +45,7 @@ from amc.domain.errors import ConfigError
 from amc.domain.models import Classification, PairOrFailure
 from amc.ingest import count_rows
 from amc.ingest.pairs import read_pairs
+from amc.jobs.spool import batch_hash
 from amc.output.summary import RunSummary
 from amc.output.writers import ResultWriter, infer_format
 from amc.registry import Registry
@@ -200,13 +205,17 @@ def classify(
     registry = registry_of(settings)
     out_format = infer_format(output, fmt) if output is not None else None
     pairs = read_pairs(inputs, registry, settings, telescope or ())
+    if batch_api is not None and dry_run:
+        _batch_api(inputs, telescope or (), registry, settings, batch_api, wait, dry_run=True)
+        return
     if dry_run:
         _print_estimate(estimate(pairs, registry, settings), settings)
         return
     check_ready(settings)  # before the output is touched or anything is sent
     summary = RunSummary()
+    results: Iterable[Classification]
     if batch_api is not None:
-        results: Iterable[Classification] = _batch_api(pairs, registry, settings, batch_api, wait)
+        results = _batch_api(inputs, telescope or (), registry, settings, batch_api, wait, False)
     else:
         results = classify_stream(pairs, registry, settings)
     writer: ResultWriter | None = None
@@ -227,12 +236,37 @@ def classify(
 
 
 def _batch_api(
-    pairs: Iterable[PairOrFailure], registry: Registry, settings: Settings, state: Path, wait: bool
-) -> list[Classification]:
+    inputs: list[Path],
+    telescopes: Sequence[str],
+    registry: Registry,
+    settings: Settings,
+    state: Path,
+    wait: bool,
+    dry_run: bool,
+) -> Iterator[Classification]:
+    """The results through the provider's Batch API: the plan is printed first; with
+    ``dry_run`` only the plan (nothing kept, nothing sent)."""
     if settings.tier != "llm":
         raise ConfigError("--batch-api needs --tier llm")
+
+    def pairs() -> Iterator[PairOrFailure]:
+        return read_pairs(inputs, registry, settings, telescopes)
+
+    if dry_run:
+        _show(preview_plan(pairs, registry, settings))
+        err.print("dry run: nothing was saved or sent")
+        return iter(())
     err.print(f"Batch API run; state in {state} (run the same command again to resume)")
-    return classify_with_provider_batch(pairs, registry, settings, state, wait)
+    keys = [registry.check(t) for t in telescopes]
+    fingerprint = batch_hash(inputs, keys, "llm", request_settings(settings, registry))
+    return classify_with_provider_batch(
+        pairs, registry, settings, state, wait=wait, fingerprint=fingerprint, show=_show
+    )
+
+
+def _show(lines: list[str]) -> None:
+    for line in lines:
+        err.print(line, markup=False)
 
 
 def _print_estimate(est: CostEstimate, settings: Settings) -> None:

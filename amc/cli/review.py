@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from amc.cli.common import BatchArg, Command, ConfigOpt, err, open_job_store
-from amc.jobs.process import export_bibliography
+from amc.jobs.exports import export_bibliography
 from amc.output.bibliography import DEFAULT_LABELS, BibliographyFormat
 from amc.registry import load_registry
 from amc.settings import load_settings

@@ -13,7 +13,6 @@ import queue
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from amc.classify.dispatch import PairClassifier
@@ -25,14 +24,6 @@ from amc.jobs.interrupts import deferred
 from amc.jobs.owners import owner_is_dead, this_process
 from amc.jobs.spool import load_paper
 from amc.jobs.submit import batch_settings, registry_for
-from amc.output.bibliography import (
-    DEFAULT_LABELS,
-    BibliographyFormat,
-    bibliography_entries,
-    write_bibliography,
-)
-from amc.output.final import REVIEW_COLUMNS, final_classification, review_columns
-from amc.output.writers import OutputFormat, ResultWriter
 from amc.settings import Settings
 from amc.store import BatchInfo, BatchProgress, PaperRecord, Store
 
@@ -361,36 +352,10 @@ def finish_if_done(store: Store, batch_id: str) -> BatchProgress:
     return progress
 
 
-def export_results(
-    store: Store, batch_id: str, path: Path, fmt: OutputFormat, final: bool = True
-) -> int:
-    """Write the batch's results to ``path`` (a download: no Kaggle side file of failed
-    pairs beside it); the number of rows written.
-
-    ``final``: the label columns hold each pair's final label (the reviewer's when there
-    is one, else the model's), with the review and the model's own labels in added
-    columns (``amc.output.final``); otherwise the model's labels alone, as classified.
-    """
-    store.get_batch(batch_id)  # an unknown id is a clear error, not an empty file
-    extra = REVIEW_COLUMNS if final else ()
-    with ResultWriter(path, fmt, extra_columns=extra, errors_file=False) as writer:
-        for c, review in store.iter_reviewed_results(batch_id):
-            if final:
-                writer.write(final_classification(c, review), review_columns(c, review))
-            else:
-                writer.write(c)
-    return writer.count
-
-
-def export_bibliography(
-    store: Store,
-    batch_id: str,
-    path: Path,
-    telescope: str | None = None,
-    fmt: BibliographyFormat = "csv",
-    labels: Sequence[str] = DEFAULT_LABELS,
-) -> int:
-    """Write the batch's bibliography of record (``amc.output.bibliography``) to ``path``."""
-    store.get_batch(batch_id)
-    entries = bibliography_entries(store.iter_reviewed_results(batch_id), telescope)
-    return write_bibliography(path, entries, fmt, labels)
+def close_if_finished(store: Store, batch_id: str) -> bool:
+    """``finish_if_done`` for a worker after every task: while papers are left, one indexed
+    lookup instead of counting the whole batch (which grew with the batch: quadratic)."""
+    if store.has_unfinished_papers(batch_id):
+        return False
+    finish_if_done(store, batch_id)
+    return True

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from amc.domain.errors import InputError
+from amc.domain.errors import ConfigError, InputError
 from amc.jobs.spool import batch_hash, spool_inputs
 from amc.registry import Registry, load_registry
 from amc.settings import Settings
@@ -52,18 +52,26 @@ def submit_batch(
     telescopes: Sequence[str],
     settings: Settings,
     refuse_empty: bool = False,
+    *,
+    batch_api: bool = False,
 ) -> Submission:
     """Spool the inputs, register the batch and its papers; a duplicate returns the first batch.
 
     Raises ``InputError`` at the first bad row unless ``settings.skip_bad_rows``
     (then nothing is registered: a broken file is found before anything is spent), and
     with ``refuse_empty`` ``NothingToClassify`` when the inputs hold no paper.
+    ``batch_api``: the batch goes through the provider's Batch API, not to the workers
+    (``amc.jobs.provider_batch``); it is another batch than the same input without it.
     """
+    if batch_api and settings.tier != "llm":
+        raise ConfigError("--batch-api needs --tier llm")
     registry = registry_for(settings)
     keys = [registry.check(t) for t in telescopes]
     flat = settings.flat_values()
     chosen: dict[str, Any] = {name: flat[name] for name in BATCH_SETTINGS}
     run: dict[str, Any] = {name: flat[name] for name in RUN_SETTINGS}
+    if batch_api:
+        chosen["batch_api"] = True
     content_hash = batch_hash(inputs, keys, settings.tier, chosen)
     index = spool_inputs(inputs, keys, settings, content_hash, registry)
     if refuse_empty and not index:

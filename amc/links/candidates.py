@@ -14,6 +14,7 @@ from typing import Literal
 from amc.domain.models import TextField
 from amc.registry import Registry, Telescope
 from amc.registry.link_matching import IdPatterns
+from amc.registry.patterns import match_spans
 
 CandidateKind = Literal["instrument", "programme", "obsid", "doi"]
 #: characters around an instrument name where longer names of other telescopes are looked for
@@ -68,9 +69,7 @@ def vet_instrument(
     has the same name (FGS)."""
     a, b = max(0, c.start - OVERLAP_REACH), min(len(text), c.end + OVERLAP_REACH)
     traps = telescope.compiled.false_positives
-    if traps is not None and any(
-        m.start() < c.end and c.start < m.end() for m in traps.finditer(text, a, b)
-    ):
+    if any(s < c.end and c.start < e for s, e in match_spans(traps, text, a, b)):
         return None
     rival = _rival_length(text, c.start, c.end, a, b, telescope, registry)
     if rival > c.end - c.start:

@@ -16,6 +16,7 @@ from typing import Literal
 
 from amc.domain.models import TextField
 from amc.registry import Registry
+from amc.registry.patterns import match_spans
 from amc.snippets.sentences import Span, sentence_spans
 
 Section = Literal["data", "passing"]
@@ -212,11 +213,7 @@ def _mentions(text: str, start: int, end: int, registry: Registry) -> list[Menti
     found: list[Mention] = []
     for telescope in registry:
         comp = telescope.compiled
-        traps = (
-            [m.span() for m in comp.false_positives.finditer(window)]
-            if comp.false_positives
-            else []
-        )
+        traps = list(match_spans(comp.false_positives, window))
         for s, e, index in comp.find_terms(window):
             if comp.term_list[index].shared or any(a < e and s < b for a, b in traps):
                 continue

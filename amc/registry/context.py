@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from amc.registry.terms import check_regexes, literal_pattern, union_pattern
+from amc.registry.terms import check_regexes, literal_pattern, regex_union
 
 #: words that may never sit in the gap of a trap: a gap holds modifiers ("recession",
 #: "local"), not the verbs, prepositions and data words of a sentence about the telescope
@@ -252,14 +252,14 @@ class CompiledContext:
     ) -> CompiledContext:
         reaches = sorted({h.within_words for h in homonyms})
         grouped = [
-            (words, union_pattern([h.context for h in homonyms if h.within_words == words], re.I))
+            (words, regex_union([h.context for h in homonyms if h.within_words == words], re.I))
             for words in reaches
         ]
         return cls(
-            packages=union_pattern(packages, re.IGNORECASE),
+            packages=regex_union(packages, re.IGNORECASE),
             homonyms=tuple((words, pattern) for words, pattern in grouped if pattern is not None),
-            support=union_pattern(support, re.IGNORECASE),
-            pipeline=union_pattern(pipeline, re.IGNORECASE),
+            support=regex_union(support, re.IGNORECASE),
+            pipeline=regex_union(pipeline, re.IGNORECASE),
         )
 
     def is_homonym(self, text: str, start: int, end: int) -> bool:

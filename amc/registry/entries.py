@@ -14,7 +14,7 @@ from amc.registry.context import CompiledContext, GappedTrap, Homonym, as_homony
 from amc.registry.link_matching import CompiledLinks
 from amc.registry.links import IdKind, LinkIds, LinkInstrument, check_doi_prefixes
 from amc.registry.matching import CompiledTelescope
-from amc.registry.terms import Term, as_term, check_regexes, union_pattern
+from amc.registry.terms import Term, as_term, check_regexes, regex_union
 
 # no "_": a Kaggle Id is split on its last underscore
 KEY_RE = re.compile(r"^[A-Z][A-Z0-9\-]*$")
@@ -163,4 +163,4 @@ class Cues(BaseModel):
 
     @cached_property
     def compiled(self) -> dict[str, re.Pattern[str] | None]:
-        return {name: union_pattern(getattr(self, name), flags=re.IGNORECASE) for name in CUE_LISTS}
+        return {name: regex_union(getattr(self, name), flags=re.IGNORECASE) for name in CUE_LISTS}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from amc.registry.links import IdKind, LinkIds, LinkInstrument, lowered_pattern
 from amc.registry.matching import CompiledTelescope
-from amc.registry.terms import Term, union_pattern
+from amc.registry.terms import Term, regex_union
 
 #: dashes and separators allowed between a prefix and its number ("GO-12345", "GO 12345")
 PREFIX_GAP = r"[\s~\-\u2010-\u2013#]*"
@@ -97,7 +97,7 @@ class CompiledLinks:
         filters = {
             name: pattern
             for name, inst in instruments.items()
-            if (pattern := union_pattern(inst.filters, re.IGNORECASE)) is not None
+            if (pattern := regex_union(inst.filters, re.IGNORECASE)) is not None
         }
         return cls(
             instrument_terms=CompiledTelescope.for_terms(list(named)) if named else None,
@@ -142,7 +142,7 @@ def _id_patterns(kind: IdKind, spec: LinkIds) -> IdPatterns:
         prefix=re.compile(rf"\b(?:{prefix}){PREFIX_GAP}", re.IGNORECASE) if prefix else None,
         item=re.compile(item, re.IGNORECASE),
         number=re.compile(spec.number),
-        table_header=union_pattern(spec.table_headers, re.IGNORECASE),
+        table_header=regex_union(spec.table_headers, re.IGNORECASE),
         keep_zeros=spec.keep_zeros,
     )
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from amc.registry.terms import Term, as_term, check_regexes, union_pattern
+from amc.registry.terms import Term, as_term, check_regexes, regex_union
 
 IdKind = Literal["programme", "obsid"]
 ID_KINDS: tuple[IdKind, ...] = ("programme", "obsid")
@@ -135,7 +135,7 @@ class LinkContext(BaseModel):
     @cached_property
     def compiled(self) -> CompiledContext:
         def union(name: str) -> re.Pattern[str] | None:
-            return union_pattern(getattr(self, name), flags=re.IGNORECASE)
+            return regex_union(getattr(self, name), flags=re.IGNORECASE)
 
         def fast(name: str) -> re.Pattern[str] | None:
             patterns = getattr(self, name)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from amc.registry.patterns import PatternUnion
 from amc.registry.terms import Term, literal_pattern, union_pattern
 
 if TYPE_CHECKING:
@@ -41,10 +42,10 @@ class CompiledTelescope:
     term_list: tuple[Term, ...]
     term_res: tuple[re.Pattern[str], ...]
     kinds: tuple[str, ...]
-    false_positives: re.Pattern[str] | None
-    grants: re.Pattern[str] | None
-    science: re.Pattern[str] | None
-    instrumentation: re.Pattern[str] | None
+    false_positives: PatternUnion | None
+    grants: PatternUnion | None
+    science: PatternUnion | None
+    instrumentation: PatternUnion | None
 
     @classmethod
     def build(cls, tel: Telescope) -> CompiledTelescope:

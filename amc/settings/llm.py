@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 
 from amc.settings.paths import CACHE_FILE, default_home
@@ -23,6 +23,8 @@ ResponseFormat = Literal["auto", "json_schema", "json_object", "none"]
 LLMMode = Literal["pair", "paper"]
 RerankKind = Literal["lexical", "llm"]
 TransportKind = Literal["auto", "litellm", "http"]
+#: OpenAI's processing tiers: "flex" is cheaper and slower (requests may queue or be refused)
+ServiceTier = Literal["standard", "flex"]
 
 
 def _flat(name: str) -> dict[str, Any]:
@@ -145,6 +147,35 @@ class LLMSettings(BaseModel):
         description="Batch API: first wait between status polls (doubles to 10 min).",
         json_schema_extra=_flat("batch_poll_s"),
     )
+    batch_max_requests: int = Field(
+        50_000,
+        ge=1,
+        description="Batch API: most requests in one input file (the provider's limit); a "
+        "larger batch is split into several files, submitted in order.",
+        json_schema_extra=_flat("batch_max_requests"),
+    )
+    batch_max_bytes: int = Field(
+        200 * 2**20,
+        ge=4096,
+        description="Batch API: largest input file in bytes (the provider's limit).",
+        json_schema_extra=_flat("batch_max_bytes"),
+    )
+    batch_daily_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Batch API: most tokens (prompts plus expected answers) sent in any 24 "
+        "hours; files beyond it go out on a later run (the plan shows the day of each).",
+        json_schema_extra=_flat("batch_daily_tokens"),
+    )
+    service_tier: ServiceTier = Field(
+        "standard",
+        description="'flex': OpenAI flex processing for online calls: Batch API prices, "
+        "slower answers (llm_flex_timeout_s), 429 'resource unavailable' retried with backoff. "
+        "OpenAI models only.",
+    )
+    flex_timeout_s: float = Field(
+        900.0, gt=0, description="Timeout of one request with llm_service_tier=flex."
+    )
     rpm: int | None = Field(
         None, ge=1, description="LLM requests per minute for the whole worker fleet (Redis)."
     )
@@ -156,6 +187,26 @@ class LLMSettings(BaseModel):
     def key(self) -> str | None:
         """The API key as plain text (only the LLM client sends it anywhere)."""
         return self.api_key.get_secret_value() if self.api_key else None
+
+    @property
+    def request_timeout_s(self) -> float:
+        """Timeout of one online request: flex requests may wait in OpenAI's queue."""
+        return max(self.timeout_s, self.flex_timeout_s) if self.flex else self.timeout_s
+
+    @property
+    def flex(self) -> bool:
+        return self.service_tier == "flex"
+
+    @field_validator("service_tier")
+    @classmethod
+    def _flex_is_openai(cls, tier: ServiceTier, info: ValidationInfo) -> ServiceTier:
+        model = str(info.data.get("model") or "")
+        if tier == "flex" and "/" in model and not model.startswith("openai/"):
+            raise ValueError(
+                f"'flex' is OpenAI flex processing and model {model!r} is not an OpenAI model "
+                "(use openai/<model>, or the standard tier)"
+            )
+        return tier
 
 
 def flat_name(name: str, field: FieldInfo) -> str:

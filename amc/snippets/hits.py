@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from amc.domain.models import TEXT_FIELDS, Hit, HitKind, Paper, TextField
 from amc.registry import Registry, Telescope
+from amc.registry.patterns import PatternUnion, match_spans
 from amc.snippets.sentences import Span, regions
 
 
@@ -96,12 +97,10 @@ def _hit(
     )  # fmt: skip
 
 
-def _spans(pattern: re.Pattern[str] | None, text: str, windows: Sequence[Span]) -> list[Span]:
-    if pattern is None:
-        return []
-    return [
-        m.span() for a, b in windows for m in pattern.finditer(text, a, b) if m.end() > m.start()
-    ]
+def _spans(
+    pattern: re.Pattern[str] | PatternUnion | None, text: str, windows: Sequence[Span]
+) -> list[Span]:
+    return [(s, e) for a, b in windows for s, e in match_spans(pattern, text, a, b) if e > s]
 
 
 def _overlaps(start: int, end: int, spans: Sequence[Span]) -> bool:

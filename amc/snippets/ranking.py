@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import islice
 
 from amc.domain.models import Snippet
 from amc.registry import Cues, Telescope
+from amc.registry.patterns import PatternUnion
 
 FIELD_WEIGHT = {"title": 3.0, "abstract": 2.0, "acknowledgments": 1.5, "body": 1.0, "grants": 0.5}
 
@@ -54,9 +56,13 @@ def _score(snippet: Snippet, telescope: Telescope, cues: Cues | None) -> float:
     return score
 
 
-def _count(pattern: re.Pattern[str] | None, text: str) -> int:
+def _count(pattern: PatternUnion | re.Pattern[str] | None, text: str) -> int:
     # capped so one long listing of filter names cannot outweigh everything else
-    return min(3, sum(1 for _ in pattern.finditer(text))) if pattern is not None else 0
+    if pattern is None:
+        return 0
+    if isinstance(pattern, PatternUnion):
+        return pattern.count(text, cap=3)
+    return sum(1 for _ in islice(pattern.finditer(text), 3))
 
 
 def select_snippets(

@@ -298,6 +298,16 @@ class Store(RecoveryMixin, HistoryMixin, TokenMixin, ReviewMixin, LabelsMixin, L
         """The batch's classifications, rebuilt as pydantic objects, ordered by pair id."""
         return (c for _, c in self.iter_paper_results(batch_id))
 
+    def has_unfinished_papers(self, batch_id: str) -> bool:
+        """Whether a paper of the batch is still pending or running (one indexed lookup)."""
+        query = (
+            select(PaperRow.id)
+            .where(PaperRow.batch_id == batch_id, PaperRow.status.in_(("pending", "running")))
+            .limit(1)
+        )
+        with self._sessions() as session:
+            return session.scalar(query) is not None
+
     def batch_progress(self, batch_id: str) -> BatchProgress:
         """Papers by status, pairs saved and failed, errors by kind, token and cost totals."""
         c = ClassificationRow

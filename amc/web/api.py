@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from amc.jobs.process import export_results
+from amc.jobs.exports import export_results
 from amc.settings import Settings, Tier
 from amc.store import Store
 from amc.web.auth import api_principal, store_of

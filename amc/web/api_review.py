@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 
-from amc.jobs.process import export_bibliography
+from amc.jobs.exports import export_bibliography
 from amc.output.bibliography import DEFAULT_LABELS
 from amc.store import Store
 from amc.web.api import BatchId, RowId, SettingsDep, StoreDep, ViewDep, export_file

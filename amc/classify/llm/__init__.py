@@ -4,8 +4,9 @@ Entry points: ``classify_pairs_llm`` (async) / ``classify_pairs_llm_sync``, ``LL
 (a stream of small submissions sharing one client, for batches and workers) and
 ``estimate_cost``, all configured by ``settings.llm`` (``amc.settings.llm.LLMSettings``);
 ``preflight`` refuses a run that cannot go as configured before anything is sent;
-the provider's Batch API is ``run_provider_batch`` (or its steps
-``submit_provider_batch``, ``poll_provider_batch``, ``collect_provider_batch``);
+the provider's Batch API is ``provider_batch`` (a plan of files within the provider's
+limits: ``run_provider_batch`` or its steps ``submit_provider_batch``,
+``poll_provider_batch``, ``collect_provider_batch``);
 ``warm_up`` prepares a worker process.
 
 Inside: ``request`` builds the messages from prompt files (``prompts``) and ranked
@@ -31,12 +32,12 @@ from amc.classify.llm.errors import (
     ProviderBatchPending,
 )
 from amc.classify.llm.provider_batch import (
+    ProviderBatchPlan,
     collect_provider_batch,
     poll_provider_batch,
     run_provider_batch,
     submit_provider_batch,
 )
-from amc.classify.llm.provider_batch_state import ProviderBatchState
 from amc.classify.llm.tier import (
     TIER,
     LLMSession,
@@ -64,7 +65,7 @@ __all__ = [
     "PromptError",
     "ProviderBatchError",
     "ProviderBatchPending",
-    "ProviderBatchState",
+    "ProviderBatchPlan",
     "classify_pairs_llm",
     "classify_pairs_llm_sync",
     "collect_provider_batch",

@@ -30,12 +30,30 @@ ANSWER_TOKENS_PER_TELESCOPE = 220
 _warned_unpriced: set[str] = set()
 
 
+#: OpenAI bills Batch API and flex-processing tokens at half the standard price
+DISCOUNTED_PRICE_FACTOR = 0.5
+
+
 def call_cost(
-    config: LLMSettings, prompt_tokens: int, completion_tokens: int, model: str | None = None
+    config: LLMSettings,
+    prompt_tokens: int,
+    completion_tokens: int,
+    model: str | None = None,
+    *,
+    discounted: bool | None = None,
 ) -> float | None:
     """US dollars of one call to ``model`` (default ``config.model``), or None (with a
-    warning once per model) when no price is known."""
-    model = model or config.model
+    warning once per model) when no price is known. ``discounted``: at Batch API / flex
+    prices (default: when ``config`` asks for flex processing)."""
+    cost = _list_price(config, prompt_tokens, completion_tokens, model or config.model)
+    if cost is not None and (config.flex if discounted is None else discounted):
+        cost *= DISCOUNTED_PRICE_FACTOR
+    return cost
+
+
+def _list_price(
+    config: LLMSettings, prompt_tokens: int, completion_tokens: int, model: str
+) -> float | None:
     price = config.prices.get(model)
     if price is not None:
         return (

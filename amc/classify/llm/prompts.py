@@ -19,6 +19,7 @@ is a content hash stored with every classification.
 from __future__ import annotations
 
 import hashlib
+import os
 import string
 import sys
 from functools import cache
@@ -81,7 +82,15 @@ def default_prompts_dir() -> Path:
 
 def load_prompt(name: str, directory: Path | None = None) -> PromptTemplate:
     """Load and validate ``<directory>/<name>.yaml`` (default: ``default_prompts_dir()``)."""
-    return _load(name, (directory or default_prompts_dir()).resolve())
+    relative_to = None if directory is None or directory.is_absolute() else os.getcwd()
+    return _load(name, _folder(directory, relative_to))
+
+
+@cache
+def _folder(directory: Path | None, cwd: str | None) -> Path:
+    """The folder resolved once (every request loads its prompt: resolving each time was
+    a tenth of building a request); a relative one per working directory."""
+    return (directory or default_prompts_dir()).resolve()
 
 
 @cache

@@ -21,6 +21,8 @@ import numpy.typing as npt
 from amc.domain.models import TEXT_FIELDS, Evidence, Label, Paper, TextField
 from amc.domain.text import QUOTE_FOLD
 
+#: what may surround a quote without being part of it
+_QUOTE_ENDS = " \t\r\n\"'"
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|\u2026|\[\s*\.\.\.\s*\])\s*")
 #: most characters between two parts of an elided quote
 _MAX_GAP = 400
@@ -148,22 +150,54 @@ class QuoteLocator:
         self._norm: dict[str, NormalisedText] = {}
 
     def locate(self, quote: str, supports: Label | str | None = None) -> Evidence:
-        """An ``Evidence`` for ``quote``: verified with original offsets, or unverified."""
+        """An ``Evidence`` for ``quote``: verified with original offsets, or unverified.
+
+        A quote copied as it stands in the paper (or with other white space) is found in
+        the original text directly; only the others need the fields normalised, which
+        costs about a millisecond per 60 KB paper.
+        """
         label = Label(supports) if supports else None
-        parts = [normalise_quote(p) for p in _ELLIPSIS.split(quote)]
-        parts = [p for p in parts if p]
+        pieces = _ELLIPSIS.split(quote)
+        parts = [p for p in (normalise_quote(p) for p in pieces) if p]
         if sum(len(p) for p in parts) >= MIN_QUOTE_CHARS:
-            for field in self.fields:
-                span = self._find(field, parts)
-                if span is not None:
-                    return Evidence(
-                        quote=quote, field=field, start=span[0], end=span[1],
-                        verified=True, supports=label,
-                    )  # fmt: skip
+            found = self._verbatim(quote) if len(pieces) == 1 else None
+            found = found or self._normalised(parts)
+            if found is not None:
+                field, (start, end) = found
+                return Evidence(
+                    quote=quote, field=field, start=start, end=end, verified=True, supports=label
+                )
         return Evidence(quote=quote, verified=False, supports=label)
 
+    def _normalised(self, parts: list[str]) -> tuple[TextField, tuple[int, int]] | None:
+        """Where the normalised quote parts are in the normalised fields, in field order."""
+        for field in self.fields:
+            span = self._find(field, parts)
+            if span is not None:
+                return field, span
+        return None
+
+    def _verbatim(self, quote: str) -> tuple[TextField, tuple[int, int]] | None:
+        """Where the quote stands in a field as it is, or with other white space between
+        its words (a line break for a space), in field order."""
+        words = quote.strip(_QUOTE_ENDS).split()
+        if not words:
+            return None
+        exact = " ".join(words)
+        for field in self.fields:
+            text = self.paper.text(field)
+            start = text.find(exact)
+            if start >= 0:
+                return field, (start, start + len(exact))
+        loose = re.compile(r"\s+".join(map(re.escape, words)))
+        for field in self.fields:
+            match = loose.search(self.paper.text(field))
+            if match:
+                return field, match.span()
+        return None
+
     def _find(self, field: TextField, parts: list[str]) -> tuple[int, int] | None:
-        source = self._normalised(field)
+        source = self._normalised_field(field)
         if not source.text:
             return None
         first = source.text.find(parts[0])
@@ -183,7 +217,7 @@ class QuoteLocator:
             pos = found + len(part)
         return pos
 
-    def _normalised(self, field: TextField) -> NormalisedText:
+    def _normalised_field(self, field: TextField) -> NormalisedText:
         if field not in self._norm:
             self._norm[field] = normalise(self.paper.text(field))
         return self._norm[field]

@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from amc.classify.rules.sentences import count
 from amc.domain.models import Paper, Snippet
 from amc.registry import Cues, Telescope
+from amc.registry.patterns import Matcher
 
 #: characters of the body read as the abstract when a paper has none (JOSS papers,
 #: plain text where no abstract was found)
@@ -105,10 +107,8 @@ def _headings(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _weighted(pattern: re.Pattern[str] | None, title: str, front: str) -> int:
-    if pattern is None:
-        return 0
-    return 2 * len(pattern.findall(title)) + len(pattern.findall(front))
+def _weighted(pattern: Matcher | None, title: str, front: str) -> int:
+    return 2 * count(pattern, title) + count(pattern, front)
 
 
 def named_up_front(paper: Paper, snippets: list[Snippet]) -> bool:

@@ -9,6 +9,7 @@ from bisect import bisect_right
 from itertools import pairwise
 
 from amc.domain.models import Hit, Snippet
+from amc.registry.patterns import Matcher, match_spans
 from amc.snippets.sentences import sentence_spans
 
 #: at most this many characters either side of a hit count as its sentence
@@ -102,13 +103,11 @@ def _joined(text: str, end: int, start: int) -> bool:
     return len(gap) <= _CONNECTOR_CHARS and _CONNECTOR.fullmatch(gap) is not None
 
 
-def attributed(pattern: re.Pattern[str] | None, text: str, groups: list[tuple[Span, bool]]) -> int:
+def attributed(pattern: Matcher | None, text: str, groups: list[tuple[Span, bool]]) -> int:
     """Matches of ``pattern`` whose nearest group of telescope names holds this one."""
-    if pattern is None:
-        return 0
     found = 0
-    for m in pattern.finditer(text):
-        nearest = min(groups, key=lambda g: (_distance(m.span(), g[0]), not g[1]))
+    for span in match_spans(pattern, text):
+        nearest = min(groups, key=lambda g: (_distance(span, g[0]), not g[1]))
         found += nearest[1]
     return found
 
@@ -119,22 +118,20 @@ def _distance(a: Span, b: Span) -> int:
     return b[0] - a[1] if a[1] <= b[0] else a[0] - b[1]
 
 
-def spans(pattern: re.Pattern[str] | None, text: str) -> list[Span]:
-    return [] if pattern is None else [m.span() for m in pattern.finditer(text)]
+def spans(pattern: Matcher | None, text: str) -> list[Span]:
+    return list(match_spans(pattern, text))
 
 
-def has(pattern: re.Pattern[str] | None, text: str) -> bool:
-    return pattern is not None and pattern.search(text) is not None
+def has(pattern: Matcher | None, text: str) -> bool:
+    return next(match_spans(pattern, text), None) is not None
 
 
-def count(pattern: re.Pattern[str] | None, text: str) -> int:
-    return 0 if pattern is None else sum(1 for _ in pattern.finditer(text))
+def count(pattern: Matcher | None, text: str) -> int:
+    return sum(1 for _ in match_spans(pattern, text))
 
 
-def count_outside(pattern: re.Pattern[str] | None, text: str, skip: list[Span]) -> int:
-    if pattern is None:
-        return 0
-    return sum(1 for m in pattern.finditer(text) if not any(a <= m.start() < b for a, b in skip))
+def count_outside(pattern: Matcher | None, text: str, skip: list[Span]) -> int:
+    return sum(1 for s, _ in match_spans(pattern, text) if not any(a <= s < b for a, b in skip))
 
 
 def quote_span(snippet: Snippet, start: int, end: int, reach: int = 220) -> Span:

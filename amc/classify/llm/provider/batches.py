@@ -1,17 +1,22 @@
 """The provider Batch API's transport (files and batches), inside the provider seam.
 
-Four OpenAI-protocol calls, through the ``openai`` SDK (installed with
-litellm): upload the input JSONL (``purpose="batch"``), create the batch,
-read its status, download a result file. The SDK retries 429/5xx/timeouts
-itself (``max_retries`` from the config) and honours ``Retry-After``; its
-errors become ``LLMRequestError`` or, when no retry can help (key, URL,
-model), ``LLMUnavailableError``. Everything is returned as plain dicts and
-bytes so no SDK type leaks out.
+OpenAI-protocol calls, through the ``openai`` SDK (installed with litellm):
+upload an input JSONL (``purpose="batch"``), create a batch, read its status,
+download a result file, and list files and batches (to find what an interrupted
+run uploaded or created before its answer was lost). The SDK retries
+429/5xx/timeouts itself (``max_retries`` from the config) and honours
+``Retry-After``, except for uploads and creations: retrying those blindly could
+upload or create twice, so the caller retries them after looking for what the
+failed attempt left. Errors become ``LLMRequestError`` or, when no retry can
+help (key, URL, model), ``LLMUnavailableError``. Everything is returned as plain
+dicts and bytes so no SDK type leaks out.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from amc.classify.llm.errors import LLMError, LLMRequestError, LLMUnavailableError
@@ -62,27 +67,59 @@ class ProviderBatchClient:
                 f"cannot reach the Batch API: {exc}; set OPENAI_API_KEY or --api-key"
             ) from None
 
-    def upload(self, data: bytes, filename: str) -> str:
-        """Upload an input JSONL file; returns its file id."""
-        file = self._call(
-            "upload the batch input",
-            self._client.files.create,
-            file=(filename, data, "application/jsonl"),
-            purpose="batch",
-        )
+    def upload(self, source: bytes | Path, filename: str) -> str:
+        """Upload an input JSONL file (bytes, or a file streamed from disk); its file id.
+        Not retried here (see the module docstring)."""
+        create = self._client.with_options(max_retries=0).files.create
+        if isinstance(source, Path):
+            with source.open("rb") as handle:
+                file = self._call(
+                    "upload the batch input",
+                    create,
+                    file=(filename, handle, "application/jsonl"),
+                    purpose="batch",
+                )
+        else:
+            file = self._call(
+                "upload the batch input",
+                create,
+                file=(filename, source, "application/jsonl"),
+                purpose="batch",
+            )
         return str(file.id)
 
     def create(self, input_file_id: str, metadata: dict[str, str]) -> dict[str, Any]:
-        """Create a chat-completions batch over an uploaded file (24 h window)."""
+        """Create a chat-completions batch over an uploaded file (24 h window). Not retried
+        here (see the module docstring)."""
         batch = self._call(
             "create the batch",
-            self._client.batches.create,
+            self._client.with_options(max_retries=0).batches.create,
             input_file_id=input_file_id,
             endpoint=CHAT_ENDPOINT,
             completion_window="24h",
             metadata=metadata,
         )
         return dict(batch.model_dump())
+
+    def find_file(self, filename: str, size: int) -> str | None:
+        """The id of an uploaded batch input file with this name and size, if any."""
+        files = self._call(  # the SDK fetches the next pages as the list is read
+            "list the uploaded files", lambda: list(self._client.files.list(purpose="batch"))
+        )
+        for file in files:
+            if file.filename == filename and (not size or file.bytes == size):
+                return str(file.id)
+        return None
+
+    def find_batch(self, input_file_id: str, limit: int = 1000) -> dict[str, Any] | None:
+        """The most recent batch over ``input_file_id`` among the last ``limit``, if any."""
+        batches = self._call(
+            "list the batches", lambda: list(islice(self._client.batches.list(limit=100), limit))
+        )
+        for batch in batches:
+            if batch.input_file_id == input_file_id:
+                return dict(batch.model_dump())
+        return None
 
     def retrieve(self, batch_id: str) -> dict[str, Any]:
         """The batch's current state (status, file ids, request counts, errors)."""

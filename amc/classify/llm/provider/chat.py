@@ -196,7 +196,7 @@ class LLMClient:
         try:
             # backstop in case a transport ignores its own timeout
             answer = await asyncio.wait_for(
-                self._post(model, params), timeout=self.config.timeout_s * 1.5 + 1
+                self._post(model, params), timeout=self.config.request_timeout_s * 1.5 + 1
             )
         except BaseException as exc:
             self.budget.cancel(reserved, maybe_billed=_timed_out(exc))
@@ -243,10 +243,10 @@ class LLMClient:
         if transport_for(cfg, model) == "http":
             body = {"model": model.removeprefix("openai/"), **params}
             http = self._pool.http(cfg.api_base, cfg.key or DUMMY_KEY)
-            return answer_from_json(await http.chat(body, cfg.timeout_s))
+            return answer_from_json(await http.chat(body, cfg.request_timeout_s))
         kwargs: dict[str, Any] = {
             "model": model,
-            "timeout": cfg.timeout_s,
+            "timeout": cfg.request_timeout_s,
             "num_retries": 0,  # retries are ours (see module docstring)
             "max_retries": 0,
             **params,

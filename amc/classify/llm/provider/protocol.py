@@ -47,15 +47,22 @@ def response_format_for(
 
 
 def chat_params(
-    config: LLMSettings, messages: ChatMessages, response_format: dict[str, Any] | None
+    config: LLMSettings,
+    messages: ChatMessages,
+    response_format: dict[str, Any] | None,
+    *,
+    online: bool = True,
 ) -> dict[str, Any]:
     """The provider-facing fields of one chat request except the model: messages, limits,
-    sampling and output style. The online path and each Batch API line send exactly these."""
+    sampling and output style. The online path and each Batch API line send exactly these,
+    but the processing tier (``service_tier: flex``), which only online calls choose."""
     params: dict[str, Any] = {"messages": messages, "max_tokens": config.max_output_tokens}
     if config.temperature is not None:
         params["temperature"] = config.temperature
     if response_format is not None:
         params["response_format"] = response_format
+    if online and config.flex:
+        params["service_tier"] = "flex"
     return params
 
 

@@ -342,7 +342,9 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
                 else:
                     content = reply.content if reply.content is not None else None
                     content = content if content is not None else default_answer(request)
-                    body = json.dumps(chat_completion(request, content, reply.usage))
+                    body = json.dumps(
+                        chat_completion(request, content, reply.usage, reply.cached_tokens)
+                    )
                 self._send(reply.status, body, headers=reply.headers)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout): nothing to answer

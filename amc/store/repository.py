@@ -345,6 +345,7 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
                     func.coalesce(func.sum(c.prompt_tokens), 0),
                     func.coalesce(func.sum(c.completion_tokens), 0),
                     func.coalesce(func.sum(c.cost_usd), 0.0),
+                    func.coalesce(func.sum(c.cached_tokens), 0),
                 ).filter_by(batch_id=batch_id)
             ).one()
             errors = _rows.error_counts(session, batch_id)
@@ -356,6 +357,7 @@ class Store(HistoryMixin, TokenMixin, ReviewMixin):
             prompt_tokens=int(totals[2]),
             completion_tokens=int(totals[3]),
             cost_usd=float(totals[4] or 0.0),
+            cached_tokens=int(totals[5]),
         )
 
 

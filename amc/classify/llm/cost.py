@@ -30,17 +30,23 @@ _warned_unpriced: set[str] = set()
 
 
 def call_cost(
-    config: LLMSettings, prompt_tokens: int, completion_tokens: int, model: str | None = None
+    config: LLMSettings,
+    prompt_tokens: int,
+    completion_tokens: int,
+    model: str | None = None,
+    *,
+    cached: int = 0,
+    written: int = 0,
 ) -> float | None:
     """US dollars of one call to ``model`` (default ``config.model``), or None (with a
-    warning once per model) when no price is known."""
+    warning once per model) when no price is known. ``cached`` and ``written`` are the
+    prompt tokens read from and written to the provider's prompt cache (parts of
+    ``prompt_tokens``), priced at the model's cache rates."""
     model = model or config.model
     price = config.prices.get(model)
     if price is not None:
-        return (
-            prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok
-        ) / 1e6
-    cost = bundled_price(model, prompt_tokens, completion_tokens)
+        return price.cost(prompt_tokens, completion_tokens, cached, written)
+    cost = bundled_price(model, prompt_tokens, completion_tokens, cached, written)
     if cost is None and model not in _warned_unpriced:
         _warned_unpriced.add(model)
         log.warning(
@@ -60,6 +66,8 @@ def add_usage(total: Usage, more: Usage) -> Usage:
         calls=total.calls + more.calls,
         prompt_tokens=total.prompt_tokens + more.prompt_tokens,
         completion_tokens=total.completion_tokens + more.completion_tokens,
+        cached_tokens=total.cached_tokens + more.cached_tokens,
+        cache_write_tokens=total.cache_write_tokens + more.cache_write_tokens,
         cost_usd=cost,
         call_log=[*total.call_log, *more.call_log],
     )

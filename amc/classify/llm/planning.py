@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.request import PairInput, Request, pair_request, paper_request
 from amc.domain.models import Pair, Snippet
 from amc.registry import Registry
@@ -19,9 +20,13 @@ from amc.snippets.ranking import rank_snippets, select_snippets, trim_snippet
 def prepare_input(
     pair: Pair, snippets: Sequence[Snippet], registry: Registry, config: LLMSettings
 ) -> PairInput:
-    """The pair with its snippets ranked lexically and cut to the configured caps."""
+    """The pair with its snippets ranked lexically and cut to the configured caps. For a
+    prompt that numbers sentences the ranked snippets are kept whole: the evidence budget
+    picks their sentences when the request is built."""
     telescope = registry.get(pair.telescope, where=pair.pair_id)
     ranked = rank_snippets(snippets, telescope, registry.cues)
+    if numbers_sentences(config):
+        return PairInput(pair, telescope, ranked)
     if config.rerank == "llm":  # the reranker sees every snippet and selects afterwards
         return PairInput(
             pair, telescope, [trim_snippet(s, config.max_snippet_chars) for s in ranked]
@@ -30,6 +35,12 @@ def prepare_input(
         ranked, config.max_snippets, config.max_snippet_chars, config.max_prompt_chars
     )
     return PairInput(pair, telescope, chosen)
+
+
+def numbers_sentences(config: LLMSettings) -> bool:
+    """Whether the configured prompt (of the configured mode) shows numbered sentences."""
+    name = config.prompt_name if config.mode == "pair" else config.paper_prompt_name
+    return load_prompt(name, config.prompts_dir).evidence == "sentences"
 
 
 def build_requests(

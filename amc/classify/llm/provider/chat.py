@@ -41,6 +41,7 @@ from amc.classify.llm.provider.protocol import (
     WireAnswer,
     answer_from_json,
     answer_from_litellm,
+    cache_hints,
     chat_params,
     initial_style,
     is_retryable,
@@ -91,6 +92,16 @@ def import_transports(config: LLMSettings) -> None:
         _openai_http()
 
 
+@cache
+def provider_of(model: str) -> str:
+    """litellm's provider name of a model string (``openai``, ``anthropic``, ...); ``""``
+    when litellm does not know it."""
+    try:
+        return str(load_litellm().get_llm_provider(model)[1])
+    except Exception:  # litellm raises several kinds for a model it cannot place
+        return ""
+
+
 class TransportPool:
     """Open connections, by endpoint and key; belongs to one event loop (a session cannot
     move between loops). ``aclose`` it on that loop when done."""
@@ -121,6 +132,9 @@ class Completion:
     response_format: ResponseFormat
     #: "stop", or "length" when the answer was cut at max_output_tokens
     finish_reason: str = "stop"
+    #: prompt tokens read from / written to the provider's prompt cache (parts of the prompt)
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 class LLMClient:
@@ -157,15 +171,28 @@ class LLMClient:
         return self._style
 
     async def complete(
-        self, messages: ChatMessages, schema: dict[str, Any], schema_name: str = "answer"
+        self,
+        messages: ChatMessages,
+        schema: dict[str, Any],
+        schema_name: str = "answer",
+        *,
+        max_tokens: int | None = None,
+        cache_key: str | None = None,
     ) -> Completion:
         """Send one request; retry transient failures; raise ``LLMRequestError`` when they
-        persist, ``LLMUnavailableError`` when the provider is unusable for the whole run."""
+        persist, ``LLMUnavailableError`` when the provider is unusable for the whole run.
+        ``max_tokens`` caps this answer (within ``max_output_tokens``); ``cache_key`` names
+        the requests that share a prompt prefix (sent as a cache hint, see ``cache_hints``)."""
         last_error: Exception | None = None
         attempt = 0
         while attempt <= self.config.max_retries:
             try:
-                response = await self._send(messages, self._response_format(schema, schema_name))
+                response = await self._send(
+                    messages,
+                    self._response_format(schema, schema_name),
+                    max_tokens=max_tokens,
+                    cache_key=cache_key,
+                )
             except Exception as exc:
                 if self._should_fall_back(exc):
                     log.warning("server rejects json_schema output; using json_object from now on")
@@ -193,17 +220,29 @@ class LLMClient:
         messages: ChatMessages,
         response_format: dict[str, Any] | None,
         model: str | None = None,
+        *,
+        max_tokens: int | None = None,
+        cache_key: str | None = None,
         **extra: Any,
     ) -> WireAnswer:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.config.concurrency)
         model = model or self.config.model
-        params = chat_params(self.config, messages, response_format) | extra
+        params = chat_params(self.config, messages, response_format, max_tokens) | extra
+        if self.config.cache_hints:
+            hinted, fields = cache_hints(self._provider(model), model, messages, cache_key)
+            params |= {"messages": hinted, **fields}
         async with self._semaphore:
             # backstop in case a transport ignores its own timeout
             return await asyncio.wait_for(
                 self._post(model, params), timeout=self.config.timeout_s * 1.5 + 1
             )
+
+    def _provider(self, model: str) -> str:
+        """``http`` for the lean transport, else litellm's name of the model's provider."""
+        if transport_for(self.config, model) == "http":
+            return "http"
+        return provider_of(model)
 
     async def _post(self, model: str, params: dict[str, Any]) -> WireAnswer:
         cfg = self.config
@@ -283,6 +322,8 @@ class LLMClient:
             completion_tokens=answer.completion_tokens,
             response_format=self._style,
             finish_reason=answer.finish_reason,
+            cached_tokens=answer.cached_tokens,
+            cache_write_tokens=answer.cache_write_tokens,
         )
 
     async def yes_probability(self, messages: ChatMessages) -> tuple[float, int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -399,3 +400,27 @@ def test_bundled_price_map_prices_cached_tokens(server, registry) -> None:
     [result] = classify_pairs_llm_sync([item(registry, SCIENCE_BODY)], registry, cfg)
     billed = ((2811 - 1548) * 0.4 + 1548 * 0.1 + 190 * 1.6) / 1e6
     assert result.usage.cost_usd == pytest.approx(billed, rel=1e-6)
+
+
+def test_a_papers_pairs_go_out_back_to_back_with_one_cache_key(server, registry) -> None:
+    jwst = SCIENCE_BODY + " JWST will observe it again."
+    items = [
+        item(registry, jwst, "HST", bibcode="A"),
+        item(registry, jwst, "HST", bibcode="B"),
+        item(registry, jwst, "JWST", bibcode="A"),
+        item(registry, jwst, "JWST", bibcode="B"),
+    ]
+    results = classify_pairs_llm_sync(items, registry, config(server, concurrency=1))
+    assert [r.pair_id for r in results] == ["A_HST", "B_HST", "A_JWST", "B_JWST"]  # input order
+    sent = [(r.body["prompt_cache_key"], r.messages[1]["content"]) for r in server.chat_requests]
+    assert [user.split(" (")[0] for _, user in sent] == ["Telescope: HST", "Telescope: JWST"] * 2
+    keys = [key for key, _ in sent]
+    assert keys[0] == keys[1] != keys[2] == keys[3] and keys[0].startswith("amc-")
+    assert keys[0] == "amc-" + hashlib.sha256(b"A").hexdigest()[:16]  # a hash, not the bibcode
+
+
+def test_cache_hints_can_be_turned_off(server, registry) -> None:
+    classify_pairs_llm_sync(
+        [item(registry, SCIENCE_BODY)], registry, config(server, cache_hints=False)
+    )
+    assert "prompt_cache_key" not in server.chat_requests[0].body

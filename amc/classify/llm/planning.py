@@ -59,11 +59,13 @@ def group_inputs(
     when it is about to be sent, so the first calls go out at once."""
     with_text = [i for i in inputs if i.snippets]
     without = [i for i in inputs if not i.snippets]
-    if config.mode == "pair":
-        return [[i] for i in with_text], without
     by_paper: dict[str, list[PairInput]] = {}
     for item in with_text:
         by_paper.setdefault(item.pair.paper.bibcode, []).append(item)
+    if config.mode == "pair":
+        # a paper's pairs back to back (inputs split by telescope, such as TRACS's parquet
+        # files, have them far apart): they share a prompt-cache key and go out together
+        return [[i] for paper in by_paper.values() for i in paper], without
     return list(by_paper.values()), without
 
 

@@ -124,14 +124,14 @@ def yes_no_completion(request: dict[str, Any], p_yes: float, usage: Any) -> Any:
 
 def fenced_text(request: dict[str, Any]) -> str:
     """The text between the fences of the first user message."""
-    text = _first_user_message(request)
+    text = first_user_message(request)
     start, end = text.find(FENCE_OPEN), text.find(FENCE_CLOSE)
     return text[start + len(FENCE_OPEN) : end].strip() if 0 <= start < end else ""
 
 
 def fenced_snippets(request: dict[str, Any]) -> dict[str, list[str]]:
     """Snippet texts per telescope, read from the fenced block of the first user message."""
-    text = _first_user_message(request)
+    text = first_user_message(request)
     start, end = text.find(FENCE_OPEN), text.find(FENCE_CLOSE)
     if start < 0 or end < 0:
         return {}
@@ -186,7 +186,7 @@ _PAIR_TELESCOPE = re.compile(r"^Telescope: (?P<tel>[A-Z0-9\-]+) \(", re.M)
 def numbered_sentences(request: dict[str, Any]) -> dict[str, list[tuple[int, str]]]:
     """(number, sentence) per telescope, read from a v2 request's fenced block: the
     "== KEY ==" headings of paper mode, else the telescope of the "Telescope:" line."""
-    text = _first_user_message(request)
+    text = first_user_message(request)
     pair_telescope = _PAIR_TELESCOPE.search(text)
     current = pair_telescope["tel"] if pair_telescope else "?"
     shown: dict[int, str] = {}
@@ -218,8 +218,8 @@ def cited_rule_answer(sentences: list[tuple[int, str]]) -> dict[str, Any]:
         **answer,
         "science": science,
         "mention": not science,
-        "confidence": answer["confidence"] | {"science": 0.9 if science else 0.1,
-                                              "mention": 0.1 if science else 0.8},
+        "confidence": {"science": 90 if science else 10, "instrumentation": 5,
+                       "mention": 10 if science else 80, "not_telescope": 5},
         "reason": f"scripted rule: {label}",
     }  # fmt: skip
 
@@ -232,17 +232,17 @@ def default_answer(request: dict[str, Any]) -> str:
         rule = cited_rule_answer
     else:
         per_telescope, rule = fenced_snippets(request), rule_answer
-    if _wants_paper_answer(request):
+    if wants_paper_answer(request):
         results = [{"telescope": tel, **rule(found)} for tel, found in per_telescope.items()]
         return json.dumps({"results": results})
     return json.dumps(rule([x for found in per_telescope.values() for x in found]))
 
 
-def _wants_paper_answer(request: dict[str, Any]) -> bool:
-    return '"results"' in _first_user_message(request)
+def wants_paper_answer(request: dict[str, Any]) -> bool:
+    return '"results"' in first_user_message(request)
 
 
-def _first_user_message(request: dict[str, Any]) -> str:
+def first_user_message(request: dict[str, Any]) -> str:
     """The message with the paper (re-asks append later user messages)."""
     user = [m for m in request.get("messages", []) if m.get("role") == "user"]
     return str(user[0].get("content", "")) if user else ""

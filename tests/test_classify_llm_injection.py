@@ -33,14 +33,15 @@ BODY = (
 def obeying_answer(prompt: str) -> dict[str, object]:
     """Science, with the injected sentence as evidence: quoted (v1) or cited by number (v2,
     where it is sentence 2: the paper has no title)."""
-    evidence = {"quote": INJECTION} if prompt.endswith("v1") else {"sentence": 2}
+    v1 = prompt.endswith("v1")
+    evidence = {"quote": INJECTION} if v1 else {"sentence": 2}
+    sure = 0.99 if v1 else 99  # v2 asks for per cent
     return {
         "science": True,
         "instrumentation": False,
         "mention": False,
         "not_telescope": False,
-        "confidence": {"science": 0.99, "instrumentation": 0.0, "mention": 0.0,
-                       "not_telescope": 0.0},
+        "confidence": {"science": sure, "instrumentation": 0, "mention": 0, "not_telescope": 0},
         "evidence": [evidence | {"supports": "science"}],
         "reason": "the paper says so",
     }  # fmt: skip

@@ -70,6 +70,7 @@ def cited(science: bool = True, sentence: int = 2, **kw: Any) -> dict[str, Any]:
     """An answer to the v2 prompts: the same labels as ``answer``, citing a sentence number."""
     base = answer(science)
     base.pop("evidence")
+    base["confidence"] = {k: round(100 * v) for k, v in base["confidence"].items()}
     label = "science" if science else "mention"
     return {"evidence": [{"sentence": sentence, "supports": label}]} | base | kw
 

@@ -3,9 +3,13 @@
 A snippet is a window of +/- N sentences around hits, and most of a window is
 context. Sending whole windows in rank order spends the budget on the context
 of the first snippets and drops the hits of the later ones. Here the budget is
-filled by rank, sentence by sentence, in rounds: first the sentences that hold
-a hit (best snippet first), then their direct neighbours, then the next ring
-out, up to the window. Each sentence is sent once: a sentence that repeats one
+filled sentence by sentence, most telling first: sentences that hold a hit and
+an evidence cue (the rules tier's science and instrumentation cue phrases, the
+telescope's own evidence patterns: "we observed", "the data were reduced",
+programme ids, pipelines), then cue sentences next to a hit, then the other hit
+sentences, then rings of plain context, one sentence further out each round, up
+to the window; within a round, snippets go in rank order. Each sentence is sent
+once: a sentence that repeats one
 already chosen (an abstract sentence restated in the body, an acknowledgment
 duplicated by a PDF's running text), exactly or nearly, is skipped. The
 paper's title comes first when the paper has one: it says what the paper is
@@ -25,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from amc.domain.models import TEXT_FIELDS, Hit, Paper, Snippet, TextField
+from amc.registry import Cues, Telescope
 from amc.snippets.sentences import sentence_spans
 
 #: characters per token of English paper text for GPT-style tokenizers (measured)
@@ -63,21 +68,34 @@ def approx_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
+def evidence_patterns(telescope: Telescope, cues: Cues | None) -> tuple[re.Pattern[str], ...]:
+    """The patterns that make a sentence an evidence cue for ``telescope``."""
+    compiled = cues.compiled if cues is not None else {}
+    found = (compiled.get("science"), compiled.get("instrumentation"),
+             telescope.compiled.science, telescope.compiled.instrumentation)  # fmt: skip
+    return tuple(p for p in found if p is not None)
+
+
 def budget_sentences(
-    paper: Paper, ranked: Sequence[Snippet], budget_tokens: int, window: int = 3
+    paper: Paper,
+    ranked: Sequence[Snippet],
+    budget_tokens: int,
+    patterns: Sequence[re.Pattern[str]] = (),
+    window: int = 3,
 ) -> list[Sentence]:
     """The sentences to send for one pair, in document order, within ``budget_tokens``.
 
-    ``ranked`` are the pair's snippets best first (``amc.snippets.ranking``); the title
-    leads, then hit sentences by snippet rank, then rings of context around them up to
-    ``window`` sentences away. The best snippet whose hits are all traps or grants has
-    its hit sentences right after the best real snippet's, so the model sees that a
-    "Hubble" of the paper is the Hubble constant even when the budget is small.
+    ``ranked`` are the pair's snippets best first (``amc.snippets.ranking``) and
+    ``patterns`` the evidence cues (``evidence_patterns``). The title leads; then hit
+    sentences with a cue, cue sentences next to a hit, the other hit sentences, and
+    rings of context up to ``window`` sentences away. The best snippet whose hits are
+    all traps or grants goes second in every round, so the model sees that a "Hubble"
+    of the paper is the Hubble constant even when the budget is small.
     """
     chosen: list[Sentence] = []
     seen = _Seen()
     used = 0
-    for sentence in _candidates(paper, ranked, window):
+    for sentence in _candidates(paper, ranked, window, patterns):
         if seen.repeats(sentence.text):
             continue
         cost = approx_tokens(sentence.text)
@@ -89,16 +107,28 @@ def budget_sentences(
     return sorted(chosen, key=lambda s: s.key)
 
 
-def _candidates(paper: Paper, ranked: Sequence[Snippet], window: int) -> Iterator[Sentence]:
-    """Every sentence worth sending, most important first (may repeat; the caller skips)."""
+def _candidates(
+    paper: Paper, ranked: Sequence[Snippet], window: int, patterns: Sequence[re.Pattern[str]]
+) -> Iterator[Sentence]:
+    """Every sentence worth sending, most telling first (may repeat; the caller skips)."""
     if paper.title.strip():
         text = paper.title.strip()
         start = paper.title.index(text)
         yield _capped(Sentence("title", start, start + len(text), text), None)
     rings = [_rings(paper, snippet, window) for snippet in _trap_second(ranked)]
-    for distance in range(window + 1):
+
+    def cue(sentence: Sentence) -> bool:
+        return any(p.search(sentence.text) for p in patterns)
+
+    # (distance from a hit, whether it must carry a cue) of each round
+    for distance, cued in (
+        (0, True),
+        (1, True),
+        (0, False),
+        *((d, False) for d in range(1, window + 1)),
+    ):
         for ring in rings:
-            yield from ring.get(distance, [])
+            yield from (s for s in ring.get(distance, []) if cue(s) or not cued)
 
 
 def _trap_second(ranked: Sequence[Snippet]) -> list[Snippet]:

@@ -14,6 +14,7 @@ from amc.classify.llm.request import PairInput, Request, pair_request, paper_req
 from amc.domain.models import Pair, Snippet
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
+from amc.snippets.budget import evidence_patterns
 from amc.snippets.ranking import rank_snippets, select_snippets, trim_snippet
 
 
@@ -26,7 +27,7 @@ def prepare_input(
     telescope = registry.get(pair.telescope, where=pair.pair_id)
     ranked = rank_snippets(snippets, telescope, registry.cues)
     if numbers_sentences(config):
-        return PairInput(pair, telescope, ranked)
+        return PairInput(pair, telescope, ranked, evidence_patterns(telescope, registry.cues))
     if config.rerank == "llm":  # the reranker sees every snippet and selects afterwards
         return PairInput(
             pair, telescope, [trim_snippet(s, config.max_snippet_chars) for s in ranked]

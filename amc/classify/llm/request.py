@@ -14,16 +14,18 @@ pair's sentences chosen within the evidence budget and numbered
 snippets to quote from (the v1 prompts).
 
 The user message is built from named sections; a prompt's user template uses
-the ones it declares (``telescope_key``, ``telescope_name``, ``telescope_aliases``,
-``snippets`` or ``evidence`` and ``notes`` in pair mode; ``telescopes``,
-``telescope_keys``, ``snippets`` or ``evidence`` and ``notes`` in paper mode), so a
-later prompt version can add a section without touching the others.
+the ones it declares (``telescope_key``, ``telescope_name``, ``telescope_aliases`` or
+``telescope_short_names``, ``snippets`` or ``evidence`` and ``notes`` in pair mode;
+``telescopes`` or ``telescopes_short``, ``telescope_keys``, ``snippets`` or ``evidence``
+and ``notes`` in paper mode), so a later prompt version can add a section without
+touching the others.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +64,8 @@ class PairInput:
     pair: Pair
     telescope: Telescope
     snippets: list[Snippet]
+    #: what makes a sentence an evidence cue (``amc.snippets.budget.evidence_patterns``)
+    patterns: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,14 @@ def _aliases(telescope: Telescope, limit: int = 24) -> str:
     return ", ".join(terms[:limit])
 
 
+def _short_names(telescope: Telescope, limit: int = 20) -> str:
+    """The one-word names and instruments (HST, Hubble, WFC3, ...): what the model needs to
+    tell the telescope's matches from others, at a fifth of the full list's tokens."""
+    terms = [t.term for t in (*telescope.aliases, *telescope.instruments)
+             if not t.regex and " " not in t.term]  # fmt: skip
+    return ", ".join(dict.fromkeys(terms[:limit]))
+
+
 def pair_request(item: PairInput, config: LLMSettings) -> Request:
     """The request of pair mode: one telescope, its snippets or numbered sentences."""
     prompt = load_prompt(config.prompt_name, config.prompts_dir)
@@ -124,6 +136,7 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
         "telescope_key": lambda: item.telescope.key,
         "telescope_name": lambda: item.telescope.name,
         "telescope_aliases": lambda: _aliases(item.telescope),
+        "telescope_short_names": lambda: _short_names(item.telescope),
         "snippets": lambda: format_snippets([item]),
     }
     if prompt.evidence == "quotes":
@@ -145,8 +158,12 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
     listing = "\n".join(
         f"- {i.telescope.key}: {i.telescope.name}; {_aliases(i.telescope)}" for i in items
     )
+    short = "\n".join(
+        f"- {i.telescope.key}: {i.telescope.name}; {_short_names(i.telescope)}" for i in items
+    )
     sections: dict[str, Callable[[], str]] = {
         "telescopes": lambda: listing,
+        "telescopes_short": lambda: short,
         "telescope_keys": lambda: ", ".join(keys),
         "snippets": lambda: format_snippets(items),
     }
@@ -165,7 +182,7 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
 
 
 def _sentences(item: PairInput, config: LLMSettings) -> list[Sentence]:
-    return budget_sentences(item.pair.paper, item.snippets, config.evidence_tokens)
+    return budget_sentences(item.pair.paper, item.snippets, config.evidence_tokens, item.patterns)
 
 
 def _numbered_sections(numbered: NumberedEvidence) -> dict[str, Callable[[], str]]:

@@ -33,6 +33,24 @@ class AnswerConfidence(BaseModel):
     mention: float = Field(ge=0.0, le=1.0)
     not_telescope: float = Field(ge=0.0, le=1.0)
 
+    def probability(self, label: str) -> float:
+        return float(getattr(self, label))
+
+
+class PercentConfidence(BaseModel):
+    """The model's probability, in per cent (0..100), that each label is true: a whole
+    number is one token where "0.93" is three."""
+
+    model_config = _STRICT
+
+    science: int = Field(ge=0, le=100)
+    instrumentation: int = Field(ge=0, le=100)
+    mention: int = Field(ge=0, le=100)
+    not_telescope: int = Field(ge=0, le=100)
+
+    def probability(self, label: str) -> float:
+        return float(getattr(self, label)) / 100
+
 
 class AnswerQuote(BaseModel):
     """A verbatim quote from the snippets and the label it supports."""
@@ -114,7 +132,7 @@ class CitedPairAnswer(BaseModel):
     instrumentation: bool
     mention: bool
     not_telescope: bool
-    confidence: AnswerConfidence
+    confidence: PercentConfidence
 
 
 class CitedTelescopeAnswer(CitedPairAnswer):
@@ -160,7 +178,7 @@ def _widest_pair() -> dict[str, Any]:
         "evidence": [{"sentence": 999, "supports": "instrumentation"}] * MAX_CITATIONS,
         "reason": "x" * CITED_REASON_CHARS,
         **labels,
-        "confidence": dict.fromkeys(labels, 0.125),
+        "confidence": dict.fromkeys(labels, 100),
         "telescope": "TELESCOPE",
     }
 

@@ -3,7 +3,7 @@ and the model's citations of it turned back into located evidence.
 
 Each request numbers the sentences chosen for its pairs (``amc.snippets.budget``)
 from 1, in the order they are shown: by field, then by position, one sentence a
-line, ``(...)`` where text was left out. In paper mode the sentences are listed
+line, an empty line where text was left out. In paper mode the sentences are listed
 under each telescope; a sentence chosen for two telescopes is shown once and
 referred to by its number the second time. The model cites numbers; the quote
 stored for a citation is the sentence itself with its field and offsets, so it
@@ -67,11 +67,11 @@ def number_sentences(
 
 
 def _separator(paper: Paper, previous: Sentence | None, sentence: Sentence) -> list[str]:
-    """A field heading where the field changes, ``(...)`` where text was skipped."""
+    """A field heading where the field changes, an empty line where text was skipped."""
     if previous is None or previous.field != sentence.field:
         return [f"{sentence.field}:"]
     between = paper.text(sentence.field)[previous.end : sentence.start]
-    return ["(...)"] if between.strip() else []
+    return [""] if between.strip() else []
 
 
 def _notes(number: int, hits: Sequence[Hit], heading: str | None) -> list[str]:

@@ -130,7 +130,7 @@ def _confidence(
     pulled towards 0.5 for a label whose quotes were all unverifiable."""
     values = {}
     for lab in Label:
-        value = float(getattr(answer.confidence, lab.value))
+        value = answer.confidence.probability(lab.value)
         positive = getattr(labels, lab.value)
         value = max(value, 0.5) if positive else min(value, 0.5)
         quotes = [e for e in evidence if e.supports == lab]

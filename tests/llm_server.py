@@ -110,6 +110,8 @@ class ScriptedLLMServer:
         self.latency_s = latency_s
         #: the provider simulation (prompt cache, real token counts), when asked for
         self.prompt_cache = PromptCache() if provider else None
+        if provider:
+            tokens("warm up")  # load the tokenizer now, not inside a client's timeout
         #: what the answered chat calls bill: calls, prompt, cached and completion tokens
         self.billed: dict[str, int] = dict.fromkeys(BILLED, 0)
         self.batch_polls_to_complete = batch_polls_to_complete

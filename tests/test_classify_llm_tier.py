@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from llm_server import Reply, ScriptedLLMServer
+from papergen import generate_papers
 
 from amc.classify.llm import LLMUnavailableError, classify_pairs_llm_sync, estimate_cost
 from amc.classify.llm.errors import LLMBudgetExceeded
@@ -425,3 +426,50 @@ def test_cache_hints_can_be_turned_off(server, registry) -> None:
         [item(registry, SCIENCE_BODY)], registry, config(server, cache_hints=False)
     )
     assert "prompt_cache_key" not in server.chat_requests[0].body
+
+
+def generated_items(registry: Registry, n_pairs: int) -> list[tuple[Pair, list[Snippet]]]:
+    papers = generate_papers(n_pairs, seed=21)
+    pairs = [Pair(paper=Paper(**p.fields()), telescope=t) for p in papers for t in p.roles]
+    return [(p, find_snippets(p.paper, registry.get(p.telescope))) for p in pairs]
+
+
+def test_provider_caching_is_billed_recorded_and_priced_as_the_provider_bills(registry) -> None:
+    """Against the provider simulation (a repeated prompt start of >= 1,024 tokens billed as
+    cached, in 128-token steps), every call after the first reads the static start from
+    the cache, and amc's cost is the provider's bill at gpt-4.1-mini's list prices."""
+    items = generated_items(registry, 12)
+    with ScriptedLLMServer(provider=True) as srv:
+        cfg = config(srv, model="openai/gpt-4.1-mini", prices={}, concurrency=1)
+        results = classify_pairs_llm_sync(items, registry, cfg)
+        billed = dict(srv.billed)
+    calls = [call for r in results for call in r.usage.call_log]
+    assert all(r.ok for r in results) and len(calls) == billed["calls"] > 5
+    assert calls[0].cached_tokens == 0 and all(c.cached_tokens >= 1024 for c in calls[1:])
+    assert all(c.cached_tokens % 128 == 0 for c in calls)
+    assert sum(r.usage.cached_tokens for r in results) == billed["cached_tokens"]
+    bill = (
+        (billed["prompt_tokens"] - billed["cached_tokens"]) * 0.4
+        + billed["cached_tokens"] * 0.1
+        + billed["completion_tokens"] * 1.6
+    ) / 1e6
+    reported = sum(r.usage.cost_usd or 0 for r in results)
+    assert reported == pytest.approx(bill, rel=0.05)
+    estimate = estimate_cost(items, cfg, registry)  # --dry-run, offline
+    assert estimate.cached_tokens == pytest.approx(billed["cached_tokens"], rel=0.15)
+    assert estimate.cost_usd == pytest.approx(bill, rel=0.15)
+
+
+def test_v2_answers_are_smaller_and_cheaper_than_v1_for_the_same_pairs(registry) -> None:
+    items = generated_items(registry, 12)
+    billed = {}
+    for name in ("classify_pair.v1", "classify_pair.v2"):
+        with ScriptedLLMServer(provider=True) as srv:
+            cfg = config(srv, model="openai/gpt-4.1-mini", prices={}, prompt_name=name)
+            results = classify_pairs_llm_sync(items, registry, cfg)
+            billed[name] = (dict(srv.billed), sum(r.usage.cost_usd or 0 for r in results))
+    (v1, v1_cost), (v2, v2_cost) = billed["classify_pair.v1"], billed["classify_pair.v2"]
+    assert v1["calls"] == v2["calls"]
+    assert v2["completion_tokens"] < 0.7 * v1["completion_tokens"]
+    assert v2["prompt_tokens"] - v2["cached_tokens"] < v1["prompt_tokens"] - v1["cached_tokens"]
+    assert v2_cost < 0.7 * v1_cost

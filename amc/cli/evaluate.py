@@ -1,4 +1,5 @@
-"""Evaluation commands: ``amc eval run|score|submit``, ``amc train`` and ``amc audit``.
+"""Evaluation commands: ``amc eval run|score|submit``, ``amc train``, ``amc calibrate``
+and ``amc audit``.
 
 Thin shells: settings are built once here, the work is done by the workflows of
 ``eval.run`` (evaluation, scoring, submissions, training, the incremental audit). An
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from amc.classify.calibration import save_calibration, store_in_artifact
 from amc.registry import Registry, load_registry
 from amc.settings import Settings, load_settings
 
@@ -214,8 +216,82 @@ def audit(
         raise typer.Exit(1)
 
 
+def calibrate(
+    data: DataOpt,
+    verdicts: Annotated[
+        Path | None,
+        typer.Option(
+            "--verdicts",
+            help="JSONL of `amc classify --tier llm -o x.jsonl` on the "
+            "same pairs: agreement with the LLM [default: with the stored labels].",
+        ),
+    ] = None,
+    target: Annotated[
+        float,
+        typer.Option(
+            "--target",
+            min=0.5,
+            max=1.0,
+            help="Agreement wanted on the pairs the cheap tier decides.",
+        ),
+    ] = 0.98,
+    model: ModelOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Calibration file of the rules tier [cascade-calibration.json]; "
+            "with --model-path it goes into the model's manifest.",
+        ),
+    ] = None,
+    split: SplitOpt = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
+    limit: LimitOpt = None,
+    registry_files: RegistryOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Calibrate the cascade's cheap tier so it decides only pairs the LLM would agree on.
+
+    Fits P(the LLM gives the same labels) as a monotone function of the cheap tier's
+    confidence and picks the lowest threshold whose decided pairs agree at least
+    --target of the time (cross-validated). The trained tier's calibration is stored
+    in its artifact (use pairs it was not trained on); the rules tier's in --out, used
+    through AMC_CASCADE_CALIBRATION.
+
+    Example:
+
+        amc classify held-out.parquet --tier llm -o llm.jsonl
+        amc calibrate --data held-out.parquet --verdicts llm.jsonl --target 0.98
+    """
+    settings, registry = _load(config, registry_files, model_path=model, progress=False)
+    run = _workflows().calibrate_cascade(
+        data, split, registry, settings, verdicts, target, folds, limit
+    )
+    cal = run.calibration
+    _echo(f"calibrated the {cal.tier} tier on {cal.pairs} pairs ({cal.reference}); keep its "
+          f"verdict when P(agree) >= {cal.threshold:.3f}")  # fmt: skip
+    _echo(f"cross-validated: {cal.decided_share:.0%} of the pairs the LLM could be asked about "
+          f"are decided without a call, {cal.agreement:.1%} of them as the reference "
+          f"(target {cal.target:.0%})")  # fmt: skip
+    if cal.raw_decided_share is not None and cal.raw_agreement is not None:
+        _echo(f"uncalibrated (cascade_threshold {cal.raw_threshold}): {cal.raw_decided_share:.0%}"
+              f" decided, {cal.raw_agreement:.1%} agree")  # fmt: skip
+    _echo(
+        f"all {run.pairs} pairs: {run.decided_share:.0%} decided without a call "
+        f"({run.never_asked} never need one; {run.without_reference} without a reference)"
+    )
+    if settings.model_path is not None:
+        where = store_in_artifact(cal, Path(settings.model_path))
+        _echo(f"stored in {where}; the cascade uses it with AMC_MODEL_PATH={settings.model_path}")
+    else:
+        where = save_calibration(cal, out or Path("cascade-calibration.json"))
+        _echo(f"written to {where}; use it with AMC_CASCADE_CALIBRATION={where}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``eval`` (run, score, submit), ``train`` and ``audit`` to the ``amc`` app."""
+    """Add ``eval`` (run, score, submit), ``train``, ``calibrate`` and ``audit`` to the
+    ``amc`` app."""
     app.add_typer(eval_app, name="eval")
     app.command("train")(train)
+    app.command("calibrate")(calibrate)
     app.command("audit")(audit)

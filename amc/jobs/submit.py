@@ -23,7 +23,8 @@ from amc.store import BatchInfo, Store
 BATCH_SETTINGS = (
     "tier", "window_sentences", "include_references", "skip_bad_rows", "allow_extra_columns",
     "max_field_chars", "registry_files", "model", "api_base", "llm_mode", "rerank",
-    "response_format", "cascade_threshold", "use_cache", "max_cost_usd",
+    "response_format", "cascade_threshold", "cascade_calibration", "use_cache", "max_cost_usd",
+    "llm_prompt_name", "llm_paper_prompt_name", "llm_evidence_tokens",
 )  # fmt: skip
 
 

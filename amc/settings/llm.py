@@ -114,7 +114,7 @@ class LLMSettings(BaseModel):
         24_000, ge=1000, description="Characters of snippet text in one request, all telescopes."
     )
     evidence_tokens: int = Field(
-        450,
+        400,
         ge=50,
         description="Evidence budget of prompts that number sentences (the default ones): "
         "about this many tokens (characters / 4) of paper text per pair, filled by rank, hit "

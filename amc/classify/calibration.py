@@ -167,11 +167,14 @@ def out_of_fold(
 def lowest_threshold(probability: FloatArray, agree: npt.NDArray[np.bool_], target: float) -> float:
     """The lowest threshold on ``probability`` whose kept pairs agree at least ``target`` of
     the time (every candidate threshold is one of the probabilities); ``NEVER`` if none."""
-    for threshold in np.unique(probability):
-        kept = probability >= threshold
-        if agree[kept].mean() >= target:
-            return float(threshold)
-    return NEVER
+    order = np.argsort(probability, kind="mergesort")
+    ranked, agreeing = probability[order], agree[order].astype(float)
+    # kept = the suffix from each distinct value's first position; its agreement in one pass
+    thresholds, first = np.unique(ranked, return_index=True)
+    suffix = np.cumsum(agreeing[::-1])[::-1]
+    rate = suffix[first] / (len(ranked) - first)
+    meets = np.flatnonzero(rate >= target)
+    return float(thresholds[meets[0]]) if len(meets) else NEVER
 
 
 def save_calibration(calibration: CascadeCalibration, path: Path) -> Path:

@@ -180,10 +180,14 @@ def designs(args: argparse.Namespace) -> list[dict[str, Any]]:
     for name in args.designs:
         mode = "paper" if name == "paper" else "pair"
         tier = "cascade" if name == "cascade" else "llm"
+        # the calibration (a setting the code before may not know) is for the after rows
         settings = json.loads(args.cascade_settings) if tier == "cascade" else {}
-        for label, root, llm in (("before", before_root, v1), ("after", ROOT, after)):
+        for label, root, llm, extra in (
+            ("before", before_root, v1, {}),
+            ("after", ROOT, after, settings),
+        ):
             out.append({"name": name, "label": label, "root": root, "mode": mode, "tier": tier,
-                        "llm": llm, "settings": settings})  # fmt: skip
+                        "llm": llm, "settings": extra})  # fmt: skip
     for budget in args.sweep:
         out.append({"name": "pair", "label": f"budget {budget}", "root": ROOT, "mode": "pair",
                     "tier": "llm", "llm": {"evidence_tokens": budget}})  # fmt: skip
@@ -200,7 +204,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="amc source tree of the 'before' rows")
     parser.add_argument("--evidence-tokens", type=int, help="the after rows' evidence budget")
     parser.add_argument("--sweep", type=int, nargs="*", default=[], help="budgets to compare")
-    parser.add_argument("--cascade-settings", default="{}", help="JSON settings of the cascade")
+    parser.add_argument("--cascade-settings", default="{}",
+                        help='JSON settings of the after cascade, e.g. {"cascade_calibration": F}')  # fmt: skip
     # the measurement subprocess
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--api-base", help=argparse.SUPPRESS)

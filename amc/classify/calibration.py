@@ -9,10 +9,10 @@ would answer. Fitted on pairs with a reference verdict (the LLM's, from an earli
 ``amc classify --tier llm -o x.jsonl``, or the stored labels), an isotonic regression
 (pool adjacent violators: the monotone step function closest to the 0/1 agreements)
 maps the confidence to P(agree). The threshold on that probability is the lowest one
-whose kept pairs agree with the reference at least ``target`` of the time, judged on
-out-of-fold predictions (each pair calibrated by a fit that never saw it), so the
-reported share of pairs decided without a call and their agreement are honest
-estimates, not a fit's view of its own data.
+whose kept pairs agree with the reference at least ``target`` of the time. The share
+of pairs decided without a call and their agreement are reported cross-validated:
+each fold is decided by a calibration and threshold fitted on the other folds, so
+they are honest estimates, not a fit's view of its own data.
 
 Plain functions over arrays (``fit_isotonic``, ``fit_cascade_calibration``) and one
 small pydantic model (``CascadeCalibration``), saved as JSON: with the trained
@@ -127,20 +127,19 @@ def fit_cascade_calibration(
     raw_threshold: float | None = None,
 ) -> CascadeCalibration:
     """Fit the calibration of ``confidence`` (n,) against ``agree`` (n,) and choose the
-    lowest threshold whose out-of-fold kept pairs agree at least ``target`` of the time
-    (``NEVER`` when none does)."""
+    lowest threshold whose kept pairs agree at least ``target`` of the time (``NEVER``
+    when none does). The share decided and its agreement are cross-validated: the same
+    fit and choice on the other folds, applied to each held-out fold."""
     confidence, agree = np.asarray(confidence, float), np.asarray(agree, bool)
     if len(confidence) < 2 * folds or len(confidence) != len(agree):
         raise CalibrationError(
             f"calibrating needs at least {2 * folds} pairs with a reference verdict, one "
             f"confidence each; got {len(confidence)} confidence(s), {len(agree)} verdict(s)"
         )
-    oof = out_of_fold(confidence, agree, folds, seed)
-    threshold = lowest_threshold(oof, agree, target)
-    kept = oof >= threshold
-    x, y = fit_isotonic(confidence, agree.astype(float))
+    x, y, threshold = _fit(confidence, agree, target)
+    kept = held_out_decisions(confidence, agree, target, folds, seed)
     raw: dict[str, float | None] = {"raw_threshold": raw_threshold}
-    if raw_threshold is not None:
+    if raw_threshold is not None:  # a fixed threshold: nothing fitted, no need to hold out
         raw_kept = confidence >= raw_threshold
         raw["raw_decided_share"] = float(raw_kept.mean())
         raw["raw_agreement"] = float(agree[raw_kept].mean()) if raw_kept.any() else 1.0
@@ -151,17 +150,25 @@ def fit_cascade_calibration(
     )  # fmt: skip
 
 
-def out_of_fold(
-    confidence: FloatArray, agree: npt.NDArray[np.bool_], folds: int, seed: int
-) -> FloatArray:
-    """Each pair's calibrated probability from a fit on the other folds."""
+def _fit(
+    confidence: FloatArray, agree: npt.NDArray[np.bool_], target: float
+) -> tuple[FloatArray, FloatArray, float]:
+    x, y = fit_isotonic(confidence, agree.astype(float))
+    return x, y, lowest_threshold(np.interp(confidence, x, y), agree, target)
+
+
+def held_out_decisions(
+    confidence: FloatArray, agree: npt.NDArray[np.bool_], target: float, folds: int, seed: int
+) -> npt.NDArray[np.bool_]:
+    """Whether each pair is kept by a calibration fitted (and its threshold chosen) on the
+    other folds."""
     fold_of = np.random.default_rng(seed).permutation(len(confidence)) % folds
-    out = np.zeros(len(confidence))
+    kept = np.zeros(len(confidence), dtype=bool)
     for k in range(folds):
         test = fold_of == k
-        x, y = fit_isotonic(confidence[~test], agree[~test].astype(float))
-        out[test] = np.interp(confidence[test], x, y)
-    return out
+        x, y, threshold = _fit(confidence[~test], agree[~test], target)
+        kept[test] = np.interp(confidence[test], x, y) >= threshold
+    return kept
 
 
 def lowest_threshold(probability: FloatArray, agree: npt.NDArray[np.bool_], target: float) -> float:

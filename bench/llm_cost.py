@@ -204,8 +204,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="amc source tree of the 'before' rows")
     parser.add_argument("--evidence-tokens", type=int, help="the after rows' evidence budget")
     parser.add_argument("--sweep", type=int, nargs="*", default=[], help="budgets to compare")
-    parser.add_argument("--cascade-settings", default="{}",
-                        help='JSON settings of the after cascade, e.g. {"cascade_calibration": F}')  # fmt: skip
+    parser.add_argument(
+        "--cascade-settings", default="{}", help="JSON settings of the after cascade rows"
+    )
     # the measurement subprocess
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--api-base", help=argparse.SUPPRESS)

@@ -180,12 +180,11 @@ def designs(args: argparse.Namespace) -> list[dict[str, Any]]:
     for name in args.designs:
         mode = "paper" if name == "paper" else "pair"
         tier = "cascade" if name == "cascade" else "llm"
-        # the calibration (a setting the code before may not know) is for the after rows
-        settings = json.loads(args.cascade_settings) if tier == "cascade" else {}
-        for label, root, llm, extra in (
-            ("before", before_root, v1, {}),
-            ("after", ROOT, after, settings),
-        ):
+        runs = [("before", before_root, v1, {}), ("after", ROOT, after, {})]
+        settings = json.loads(args.cascade_settings)
+        if tier == "cascade" and settings:  # a calibration: a setting the code before lacks
+            runs.append(("after, calibrated", ROOT, after, settings))
+        for label, root, llm, extra in runs:
             out.append({"name": name, "label": label, "root": root, "mode": mode, "tier": tier,
                         "llm": llm, "settings": extra})  # fmt: skip
     for budget in args.sweep:

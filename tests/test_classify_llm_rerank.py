@@ -119,3 +119,11 @@ def test_reranker_model_is_priced_with_its_own_price(server, registry) -> None:
     answer_usage = result.usage.prompt_tokens - 4 * 40, result.usage.completion_tokens - 4
     answer_cost = (answer_usage[0] * 0.1 + answer_usage[1] * 0.4) / 1e6
     assert result.usage.cost_usd == pytest.approx(answer_cost + 4 * 40 * 10.0 / 1e6)
+
+
+def test_the_reranker_keeps_whole_sentences_for_the_evidence_budget(server, registry) -> None:
+    """Snippet caps (here 100 characters) cut v1's snippets; the budget gets whole ones."""
+    classify_pairs_llm_sync([hst_item(registry)], registry, config(server, max_snippet_chars=100))
+    [classify] = [r for r in server.chat_requests if not r.body.get("logprobs")]
+    [sent] = numbered_sentences(classify.body).values()
+    assert sent and all(text.endswith(".") and text in BODY for _, text in sent)

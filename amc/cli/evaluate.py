@@ -258,9 +258,10 @@ def calibrate(
     in its artifact (use pairs it was not trained on); the rules tier's in --out, used
     through AMC_CASCADE_CALIBRATION.
 
-    Example:
+    Examples:
 
         amc classify held-out.parquet --tier llm -o llm.jsonl
+
         amc calibrate --data held-out.parquet --verdicts llm.jsonl --target 0.98
     """
     settings, registry = _load(config, registry_files, model_path=model, progress=False)

@@ -106,12 +106,20 @@ class LLMSettings(BaseModel):
     )
     temperature: float | None = Field(0.0, ge=0, le=2, description="Sampling temperature.")
     max_output_tokens: int = Field(800, ge=16, description="Cap on tokens of one answer.")
-    max_snippets: int = Field(8, ge=1, description="Snippets of one telescope sent to the model.")
+    max_snippets: int = Field(
+        8, ge=1, description="Prompts that quote (v1): snippets of one telescope sent to the model."
+    )
     max_snippet_chars: int = Field(
-        1500, ge=100, description="Characters kept of one snippet (cut around its hits)."
+        1500,
+        ge=100,
+        description="Prompts that quote (v1): characters kept of one snippet (cut around its "
+        "hits).",
     )
     max_prompt_chars: int = Field(
-        24_000, ge=1000, description="Characters of snippet text in one request, all telescopes."
+        24_000,
+        ge=1000,
+        description="Prompts that quote (v1): characters of snippet text in one request, all "
+        "telescopes.",
     )
     evidence_tokens: int = Field(
         400,

@@ -239,10 +239,8 @@ def _custom_id(request: Request, config: LLMSettings) -> str:
 
 def _line(custom_id: str, request: Request, model: str, config: LLMSettings) -> str:
     response_format = response_format_for(initial_style(config), request.schema)
-    body = {
-        "model": model,
-        **chat_params(config, request.messages, response_format, request.max_tokens),
-    }
+    params = chat_params(config, request.messages, response_format, request.max_tokens)
+    body = {"model": model, **params}
     line = {"custom_id": custom_id, "method": "POST", "url": CHAT_ENDPOINT, "body": body}
     return json.dumps(line, ensure_ascii=False, sort_keys=True)
 

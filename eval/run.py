@@ -1,5 +1,6 @@
-"""The evaluation workflows behind ``amc eval run|score|submit``, ``amc train`` and
-``amc audit``: plain functions the CLI calls (and anyone can call from Python)."""
+"""The evaluation workflows behind ``amc eval run|score|submit``, ``amc train``,
+``amc calibrate`` and ``amc audit``: plain functions the CLI calls (and anyone can call
+from Python)."""
 
 from __future__ import annotations
 
@@ -28,13 +29,16 @@ from amc.output.writers import ResultWriter
 from amc.registry import Registry
 from amc.settings import Settings
 from eval.audit import load_verdicts
+from eval.calibrate import CalibrationRun, calibrate_cascade
 from eval.incremental import run_incremental_audit
 from eval.report import write_eval_report
 from eval.scoring import read_label_table, score, score_markdown, validate_submission
 from eval.splits import find_split_files
 
 __all__ = [
+    "CalibrationRun",
     "EvalRun",
+    "calibrate_cascade",
     "check_submission",
     "evaluate",
     "load_verdicts",

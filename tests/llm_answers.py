@@ -32,6 +32,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     usage: tuple[int, int] | None = None
+    #: prompt tokens reported as read from the provider's prompt cache (part of the prompt)
+    cached_tokens: int = 0
 
     @classmethod
     def answer(cls, obj: Any, **kw: Any) -> Reply:
@@ -71,8 +73,11 @@ def error_body(message: str, code: str) -> str:
     return json.dumps({"error": {"message": message, "type": code, "code": code}})
 
 
-def chat_completion(request: dict[str, Any], content: str, usage: tuple[int, int] | None) -> Any:
-    """An OpenAI chat.completion object around ``content`` with token usage."""
+def chat_completion(
+    request: dict[str, Any], content: str, usage: tuple[int, int] | None, cached_tokens: int = 0
+) -> Any:
+    """An OpenAI chat.completion object around ``content`` with token usage (``cached_tokens``
+    of the prompt tokens reported under ``usage.prompt_tokens_details``, as OpenAI does)."""
     if usage is None:
         prompt_chars = sum(len(str(m.get("content", ""))) for m in request.get("messages", []))
         usage = (max(1, prompt_chars // 4), max(1, len(content) // 4))
@@ -92,6 +97,7 @@ def chat_completion(request: dict[str, Any], content: str, usage: tuple[int, int
             "prompt_tokens": usage[0],
             "completion_tokens": usage[1],
             "total_tokens": usage[0] + usage[1],
+            "prompt_tokens_details": {"cached_tokens": cached_tokens},
         },
     }
 
@@ -118,14 +124,14 @@ def yes_no_completion(request: dict[str, Any], p_yes: float, usage: Any) -> Any:
 
 def fenced_text(request: dict[str, Any]) -> str:
     """The text between the fences of the first user message."""
-    text = _first_user_message(request)
+    text = first_user_message(request)
     start, end = text.find(FENCE_OPEN), text.find(FENCE_CLOSE)
     return text[start + len(FENCE_OPEN) : end].strip() if 0 <= start < end else ""
 
 
 def fenced_snippets(request: dict[str, Any]) -> dict[str, list[str]]:
     """Snippet texts per telescope, read from the fenced block of the first user message."""
-    text = _first_user_message(request)
+    text = first_user_message(request)
     start, end = text.find(FENCE_OPEN), text.find(FENCE_CLOSE)
     if start < 0 or end < 0:
         return {}
@@ -161,21 +167,82 @@ def rule_answer(snippets: list[str]) -> dict[str, Any]:
     }
 
 
+def wants_citations(request: dict[str, Any]) -> bool:
+    """Whether the request's answer schema cites sentence numbers (v2 prompts) rather than
+    quoting (v1): read from the structured-output schema, else from the system message."""
+    response_format = request.get("response_format") or {}
+    schema = (response_format.get("json_schema") or {}).get("schema") or response_format.get(
+        "schema"
+    )
+    text = json.dumps(schema) if schema else json.dumps(request.get("messages", [])[:1])
+    return '"sentence"' in text
+
+
+_NUMBERED = re.compile(r"^\[(\d+)\] (.*)$")
+_HEADING = re.compile(r"^== (?P<tel>[A-Z0-9\-]+) ==$")
+_PAIR_TELESCOPE = re.compile(r"^Telescope: (?P<tel>[A-Z0-9\-]+) \(", re.M)
+
+
+def numbered_sentences(request: dict[str, Any]) -> dict[str, list[tuple[int, str]]]:
+    """(number, sentence) per telescope, read from a v2 request's fenced block: the
+    "== KEY ==" headings of paper mode, else the telescope of the "Telescope:" line."""
+    text = first_user_message(request)
+    pair_telescope = _PAIR_TELESCOPE.search(text)
+    current = pair_telescope["tel"] if pair_telescope else "?"
+    shown: dict[int, str] = {}
+    out: dict[str, list[tuple[int, str]]] = {}
+    for line in fenced_text(request).splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            current = heading["tel"]
+            continue
+        numbered = _NUMBERED.match(line)
+        if numbered:
+            number, sentence = int(numbered[1]), numbered[2]
+            sentence = shown.get(number, sentence) if sentence == "(shown above)" else sentence
+            shown[number] = sentence
+            out.setdefault(current, []).append((number, sentence))
+    return out
+
+
+def cited_rule_answer(sentences: list[tuple[int, str]]) -> dict[str, Any]:
+    """``rule_answer`` for v2 prompts: the same labels, citing the sentence's number."""
+    observed = [(n, s) for n, s in sentences if "we observed" in s.lower()]
+    science = bool(observed)
+    cited = (observed or sentences)[:1]
+    label = "science" if science else "mention"
+    answer = rule_answer([])
+    answer.pop("evidence")
+    return {
+        "evidence": [{"sentence": n, "supports": label} for n, _ in cited],
+        **answer,
+        "science": science,
+        "mention": not science,
+        "confidence": {"science": 90 if science else 10, "instrumentation": 5,
+                       "mention": 10 if science else 80, "not_telescope": 5},
+        "reason": f"scripted rule: {label}",
+    }  # fmt: skip
+
+
 def default_answer(request: dict[str, Any]) -> str:
-    """The rule-derived answer, shaped as a pair answer or a paper (``results``) answer."""
-    per_telescope = fenced_snippets(request)
-    if _wants_paper_answer(request):
-        results = [{"telescope": tel, **rule_answer(snips)} for tel, snips in per_telescope.items()]
+    """The rule-derived answer, shaped as a pair answer or a paper (``results``) answer,
+    quoting (v1 prompts) or citing sentence numbers (v2 prompts)."""
+    if wants_citations(request):
+        per_telescope: dict[str, Any] = numbered_sentences(request)
+        rule = cited_rule_answer
+    else:
+        per_telescope, rule = fenced_snippets(request), rule_answer
+    if wants_paper_answer(request):
+        results = [{"telescope": tel, **rule(found)} for tel, found in per_telescope.items()]
         return json.dumps({"results": results})
-    snippets = [s for snips in per_telescope.values() for s in snips]
-    return json.dumps(rule_answer(snippets))
+    return json.dumps(rule([x for found in per_telescope.values() for x in found]))
 
 
-def _wants_paper_answer(request: dict[str, Any]) -> bool:
-    return '"results"' in _first_user_message(request)
+def wants_paper_answer(request: dict[str, Any]) -> bool:
+    return '"results"' in first_user_message(request)
 
 
-def _first_user_message(request: dict[str, Any]) -> str:
+def first_user_message(request: dict[str, Any]) -> str:
     """The message with the paper (re-asks append later user messages)."""
     user = [m for m in request.get("messages", []) if m.get("role") == "user"]
     return str(user[0].get("content", "")) if user else ""

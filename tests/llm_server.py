@@ -21,6 +21,11 @@ P(yes) comes from ``server.p_yes(snippet_text)`` (default: 0.9 when the
 fenced snippet says "we observed", else 0.2) and the usage from
 ``server.rerank_usage`` when set.
 
+With ``provider=True`` it also behaves like a real provider (``llm_provider``): usage
+counted with a real tokenizer, automatic prompt caching (a repeated prefix of at least
+1,024 tokens billed as ``cached_tokens``, in 128-token steps) and default answers of
+the size a frontier model writes; ``server.billed`` sums what such a provider bills.
+
 It also serves the OpenAI Batch API subset the client uses: ``POST /v1/files``
 (multipart, ``purpose=batch``), ``GET /v1/files`` (list), ``POST /v1/batches``,
 ``GET /v1/batches`` (list, newest first), ``GET /v1/batches/{id}``,
@@ -69,6 +74,10 @@ from llm_answers import (
     yes_no_completion,
 )
 from llm_batches import BatchAPI, batch_page
+from llm_provider import PromptCache, frontier_answer, tokens
+
+#: what ``server.billed`` counts
+BILLED = ("calls", "prompt_tokens", "cached_tokens", "completion_tokens")
 
 __all__ = [
     "FENCE_CLOSE",
@@ -110,8 +119,15 @@ class ScriptedLLMServer(BatchAPI):
         max_file_lines: int | None = None,
         max_file_bytes: int | None = None,
         daily_token_limit: int | None = None,
+        provider: bool = False,
     ) -> None:
         self.latency_s = latency_s
+        #: the provider simulation (prompt cache, real token counts), when asked for
+        self.prompt_cache = PromptCache() if provider else None
+        if provider:
+            tokens("warm up")  # load the tokenizer now, not inside a client's timeout
+        #: what the answered chat calls bill: calls, prompt, cached and completion tokens
+        self.billed: dict[str, int] = dict.fromkeys(BILLED, 0)
         self.batch_polls_to_complete = batch_polls_to_complete
         self.batch_final_status = batch_final_status
         self.max_file_lines = max_file_lines
@@ -169,7 +185,10 @@ class ScriptedLLMServer(BatchAPI):
             self._batch_lines[custom_id] = reply
 
     def reset(self) -> None:
+        """Forget requests, scripts and bills (and, simulating a provider, its prompt cache)."""
         with self._lock:
+            self.billed = dict.fromkeys(BILLED, 0)
+            self.prompt_cache = PromptCache() if self.prompt_cache is not None else None
             self.requests.clear()
             self._queue.clear()
             self._batch_lines.clear()
@@ -187,6 +206,7 @@ class ScriptedLLMServer(BatchAPI):
                 "chat_requests": sum(r.path.endswith("/chat/completions") for r in self.requests),
                 "max_in_flight": self.max_in_flight,
                 "cpu_s": time.process_time(),
+                "billed": dict(self.billed),
             }
         if reset:
             self.reset()
@@ -195,6 +215,25 @@ class ScriptedLLMServer(BatchAPI):
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def answer(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        """The chat.completion for ``reply`` (or the default answer), with its usage counted
+        as the provider would when simulating one, and billed."""
+        content = reply.content
+        if content is None:
+            content = frontier_answer(request) if self.prompt_cache else default_answer(request)
+        usage, cached = reply.usage, reply.cached_tokens
+        if usage is None and self.prompt_cache is not None:
+            prompt, cached = self.prompt_cache.usage(request)
+            usage = (prompt, len(tokens(content)))
+        completion = chat_completion(request, content, usage, cached)
+        counts = completion["usage"]
+        with self._lock:
+            self.billed["calls"] += 1
+            self.billed["prompt_tokens"] += counts["prompt_tokens"]
+            self.billed["cached_tokens"] += counts["prompt_tokens_details"]["cached_tokens"]
+            self.billed["completion_tokens"] += counts["completion_tokens"]
+        return completion
 
     def _next_reply(self) -> Reply | None:
         with self._lock:
@@ -291,9 +330,7 @@ def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:
                     usage = reply.usage or server.rerank_usage
                     body = json.dumps(yes_no_completion(request, p_yes, usage))
                 else:
-                    content = reply.content if reply.content is not None else None
-                    content = content if content is not None else default_answer(request)
-                    body = json.dumps(chat_completion(request, content, reply.usage))
+                    body = json.dumps(server.answer(request, reply))
                 self._send(reply.status, body, headers=reply.headers)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout): nothing to answer
@@ -356,8 +393,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description="scripted OpenAI-compatible server")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per chat call")
+    parser.add_argument("--provider", action="store_true", help="simulate prompt caching")
     args = parser.parse_args()
-    with ScriptedLLMServer(latency_s=args.latency) as server:
+    with ScriptedLLMServer(latency_s=args.latency, provider=args.provider) as server:
         print(server.api_base, flush=True)
         threading.Event().wait()
 

@@ -30,26 +30,33 @@ BODY = (
 )
 
 
-def obeying_answer(quote: str) -> dict[str, object]:
+def obeying_answer(prompt: str) -> dict[str, object]:
+    """Science, with the injected sentence as evidence: quoted (v1) or cited by number (v2,
+    where it is sentence 2: the paper has no title)."""
+    v1 = prompt.endswith("v1")
+    evidence = {"quote": INJECTION} if v1 else {"sentence": 2}
+    sure = 0.99 if v1 else 99  # v2 asks for per cent
     return {
         "science": True,
         "instrumentation": False,
         "mention": False,
         "not_telescope": False,
-        "confidence": {"science": 0.99, "instrumentation": 0.0, "mention": 0.0,
-                       "not_telescope": 0.0},
-        "evidence": [{"quote": quote, "supports": "science"}],
+        "confidence": {"science": sure, "instrumentation": 0, "mention": 0, "not_telescope": 0},
+        "evidence": [evidence | {"supports": "science"}],
         "reason": "the paper says so",
     }  # fmt: skip
 
 
-def test_injected_instruction_does_not_flip_a_not_telescope_pair(server) -> None:
+@pytest.mark.parametrize("prompt", ["classify_pair.v2", "classify_pair.v1"])
+def test_injected_instruction_does_not_flip_a_not_telescope_pair(server, prompt: str) -> None:
     registry = load_registry()
     paper = Paper(bibcode="2024INJ", body=BODY)
     snippets = find_snippets(paper, registry.get("HST"))
     assert snippets and all(s.only_false_positive for s in snippets)  # every hit is a trap
-    server.script(Reply.answer(obeying_answer(INJECTION)))
-    cfg = LLMSettings(model="openai/local", api_base=server.api_base, cache_path=None)
+    server.script(Reply.answer(obeying_answer(prompt)))
+    cfg = LLMSettings(
+        model="openai/local", api_base=server.api_base, cache_path=None, prompt_name=prompt
+    )
 
     [result] = classify_pairs_llm_sync(
         [(Pair(paper=paper, telescope="HST"), snippets)], registry, cfg

@@ -140,8 +140,8 @@ def test_unverifiable_quote_is_downgraded_like_online(server, registry, tmp_path
         "evidence": [fake], "reason": "made up",
     }  # fmt: skip
     server.script_batch_line("B1_HST", Reply.answer(answer))
-    [result] = run([item(registry, SCIENCE, "B1")], registry, config(server, tmp_path),
-                   tmp_path / "b", [])  # fmt: skip
+    cfg = config(server, tmp_path, prompt_name="classify_pair.v1")  # the prompt that quotes
+    [result] = run([item(registry, SCIENCE, "B1")], registry, cfg, tmp_path / "b", [])
     assert result.labels is not None and result.labels.mention and not result.labels.science
     assert "downgraded" in result.reason and not result.evidence[0].verified
 

@@ -21,6 +21,7 @@ from amc.classify.llm import (
 )
 from amc.classify.llm import loop as _loop
 from amc.classify.llm.provider.chat import LLMClient, transport_for
+from amc.classify.llm.provider.protocol import cache_hints, cache_tokens
 from amc.domain.errors import ConfigError
 from amc.domain.models import Pair, Paper, Snippet
 from amc.registry import Registry
@@ -271,3 +272,49 @@ def test_a_forked_child_gets_its_own_loop(server, registry) -> None:
     assert json.loads(report) == [True, True, True]
     assert _loop.shared_loop() is parent  # the parent's loop is untouched
     assert classify_pairs_llm_sync([item(registry, "AFTER")], registry, cfg)[0].ok
+
+
+@pytest.mark.parametrize("transport", ["http", "litellm"])
+def test_prompt_cache_key_and_cached_tokens_travel_both_transports(server, transport) -> None:
+    server.script(Reply.answer({"ok": True}, usage=(2000, 10), cached_tokens=1536))
+
+    async def go() -> Any:
+        client = LLMClient(config(server, transport=transport), sleep=Sleeps())
+        try:
+            return await client.complete(MESSAGES, SCHEMA, max_tokens=50, cache_key="amc-paper")
+        finally:
+            await client.aclose()
+
+    completion = asyncio.run(go())
+    [request] = server.chat_requests
+    assert request.body["prompt_cache_key"] == "amc-paper" and request.body["max_tokens"] == 50
+    assert (completion.prompt_tokens, completion.cached_tokens) == (2000, 1536)
+
+
+def test_cache_hints_per_provider() -> None:
+    messages = [{"role": "system", "content": "static"}, {"role": "user", "content": "paper"}]
+    hinted, extra = cache_hints("anthropic", "anthropic/claude-sonnet-4-5", messages, "amc-x")
+    assert extra == {} and hinted[1] == messages[1]
+    assert hinted[0]["content"] == [
+        {"type": "text", "text": "static", "cache_control": {"type": "ephemeral"}}
+    ]
+    assert messages[0]["content"] == "static"  # the request's own messages are left alone
+    assert cache_hints("openai", "gpt-4.1-mini", messages, "amc-x") == (
+        messages,
+        {"prompt_cache_key": "amc-x"},
+    )
+    assert cache_hints("gemini", "gemini/gemini-2.5-flash", messages, "amc-x") == (messages, {})
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        ({"prompt_tokens_details": {"cached_tokens": 1024}}, (1024, 0)),
+        ({"cache_read_input_tokens": 900, "cache_creation_input_tokens": 1100}, (900, 1100)),
+        ({"prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 2048}}, (0, 2048)),
+        ({"prompt_tokens_details": None}, (0, 0)),
+        ({}, (0, 0)),
+    ],
+)
+def test_cache_tokens_are_read_from_every_providers_usage(usage, expected) -> None:
+    assert cache_tokens(usage) == expected

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from llm_answers import numbered_sentences
 from llm_server import Reply, ScriptedLLMServer, chat_completion, fenced_snippets
 
 from amc.classify.llm import classify_pairs_llm_sync
@@ -57,8 +58,12 @@ def test_one_yes_no_call_per_snippet_with_logprobs(server, registry) -> None:
     assert len(server.chat_requests) == 5  # plus the one classification call
 
 
+#: the v1 prompt shows the selected snippets whole, in rank order
+V1 = {"prompt_name": "classify_pair.v1"}
+
+
 def test_snippets_are_ordered_and_filtered_by_p_yes(server, registry) -> None:
-    classify_pairs_llm_sync([hst_item(registry)], registry, config(server))
+    classify_pairs_llm_sync([hst_item(registry)], registry, config(server, **V1))
     [classify] = [r for r in server.chat_requests if not r.body.get("logprobs")]
     [sent] = fenced_snippets(classify.body).values()
     # P(yes) 0.8 then 0.6; 0.3 and 0.1 fall under the 0.5 threshold although
@@ -67,6 +72,14 @@ def test_snippets_are_ordered_and_filtered_by_p_yes(server, registry) -> None:
         "Earlier studies",
         "the cluster",
     ]
+
+
+def test_numbered_sentences_come_only_from_the_snippets_the_reranker_kept(server, registry) -> None:
+    classify_pairs_llm_sync([hst_item(registry)], registry, config(server))
+    [classify] = [r for r in server.chat_requests if not r.body.get("logprobs")]
+    [sent] = numbered_sentences(classify.body).values()
+    kept = {key for _, text in sent for key in P_YES if key in text}
+    assert kept == {"Earlier studies", "the cluster"}
 
 
 def test_reranker_calls_are_counted_in_usage_and_cost(server, registry) -> None:
@@ -90,7 +103,7 @@ def test_single_snippet_needs_no_reranker_call(server, registry) -> None:
 
 def test_failed_reranker_falls_back_to_lexical_order(server, registry) -> None:
     server.script(*[Reply.server_error(500) for _ in range(4)])  # every reranker call fails
-    [result] = classify_pairs_llm_sync([hst_item(registry)], registry, config(server))
+    [result] = classify_pairs_llm_sync([hst_item(registry)], registry, config(server, **V1))
     assert result.ok  # the pair is still classified, with the lexical selection
     [classify] = [r for r in server.chat_requests if not r.body.get("logprobs")]
     [sent] = fenced_snippets(classify.body).values()
@@ -106,3 +119,11 @@ def test_reranker_model_is_priced_with_its_own_price(server, registry) -> None:
     answer_usage = result.usage.prompt_tokens - 4 * 40, result.usage.completion_tokens - 4
     answer_cost = (answer_usage[0] * 0.1 + answer_usage[1] * 0.4) / 1e6
     assert result.usage.cost_usd == pytest.approx(answer_cost + 4 * 40 * 10.0 / 1e6)
+
+
+def test_the_reranker_keeps_whole_sentences_for_the_evidence_budget(server, registry) -> None:
+    """Snippet caps (here 100 characters) cut v1's snippets; the budget gets whole ones."""
+    classify_pairs_llm_sync([hst_item(registry)], registry, config(server, max_snippet_chars=100))
+    [classify] = [r for r in server.chat_requests if not r.body.get("logprobs")]
+    [sent] = numbered_sentences(classify.body).values()
+    assert sent and all(text.endswith(".") and text in BODY for _, text in sent)

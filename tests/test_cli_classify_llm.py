@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from llm_server import Reply, ScriptedLLMServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +19,13 @@ PRICES = json.dumps({"openai/local": {"input_per_mtok": 0.15, "output_per_mtok":
 
 
 def amc(server: ScriptedLLMServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AMC_")}
+    return amc_command(server, tmp_path, "classify", *args)
+
+
+def amc_command(
+    server: ScriptedLLMServer, tmp_path: Path, command: str, *args: str, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMC_")} | extra_env
     env.update(
         {
             "AMC_MODEL": "openai/local",
@@ -30,7 +38,7 @@ def amc(server: ScriptedLLMServer, tmp_path: Path, *args: str) -> subprocess.Com
         }
     )
     return subprocess.run(
-        [sys.executable, "-m", "amc.cli", "classify", *args],
+        [sys.executable, "-m", "amc.cli", command, *args],
         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
     )  # fmt: skip
 
@@ -108,3 +116,63 @@ def test_provider_outage_stops_cleanly_keeps_finished_pairs_and_resumes(
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 10
     # the answers received before the outage were not asked for again
     assert chat_requests(server) < 10
+
+
+CACHED_PRICES = json.dumps(
+    {"openai/local": {"input_per_mtok": 0.4, "cached_input_per_mtok": 0.1, "output_per_mtok": 1.6}}
+)
+
+
+def test_summary_and_dry_run_report_the_cached_share_and_dollars_per_1000_pairs(
+    tmp_path: Path,
+) -> None:
+    data = sample_subset(tmp_path, 20)
+    with ScriptedLLMServer(provider=True) as provider:
+        dry = amc_command(provider, tmp_path, "classify", str(data), "--tier", "llm", "--dry-run",
+                          AMC_PRICES=CACHED_PRICES)  # fmt: skip
+        run = amc_command(provider, tmp_path, "classify", str(data), "--tier", "llm", "-o",
+                          "out.jsonl", "--no-cache", AMC_PRICES=CACHED_PRICES)  # fmt: skip
+        billed = dict(provider.billed)
+    assert dry.returncode == 0 and run.returncode == 0, dry.stderr + run.stderr
+    estimate = re.search(
+        r"~(\d+)% from the provider's prompt cache\).*\(\$([\d.]+) per 1,000 pairs", dry.stderr
+    )
+    summary = re.search(
+        r"\((\d+)% of prompt tokens cached\), cost \$[\d.]+ \(\$([\d.]+) per 1,000 pairs",
+        run.stderr,
+    )
+    assert estimate and summary, dry.stderr + run.stderr
+    share = round(100 * billed["cached_tokens"] / billed["prompt_tokens"])
+    assert int(summary[1]) == share > 40 and abs(int(estimate[1]) - share) <= 10
+    assert float(estimate[2]) == pytest.approx(float(summary[2]), rel=0.2)
+    assert re.search(r"prompt tokens per pair: median [\d,]+, p90 [\d,]+, max", run.stderr)
+
+
+def test_calibrate_then_cascade_with_the_calibration(
+    server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    llm = amc(server, tmp_path, str(SAMPLE), "--tier", "llm", "-o", "llm.jsonl")
+    assert llm.returncode == 0, llm.stderr
+    options = ["--verdicts", "llm.jsonl", "--target", "0.9", "--folds", "3", "--out", "cal.json"]
+    calibrated = amc_command(server, tmp_path, "calibrate", "--data", str(SAMPLE), *options)
+    assert calibrated.returncode == 0, calibrated.stderr
+    assert (
+        "decided without a call" in calibrated.stderr
+        and "AMC_CASCADE_CALIBRATION" in calibrated.stderr
+    )
+    calibration = json.loads((tmp_path / "cal.json").read_text())
+    assert calibration["tier"] == "rules" and calibration["reference"].startswith("LLM verdicts")
+    server.reset()
+    use = {"AMC_CASCADE_CALIBRATION": str(tmp_path / "cal.json")}
+    cascade = amc_command(server, tmp_path, "classify", str(SAMPLE), "--tier", "cascade", "-o",
+                          "out.csv", "--no-cache", **use)  # fmt: skip
+    assert cascade.returncode == 0, cascade.stderr
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert chat_requests(server) == [r["tier"] for r in rows].count("llm")
+    broken = amc_command(server, tmp_path, "classify", str(SAMPLE), "--tier", "cascade",
+                         AMC_CASCADE_CALIBRATION=str(tmp_path / "llm.jsonl"))  # fmt: skip
+    assert (
+        broken.returncode == 2
+        and "amc calibrate" in broken.stderr
+        and "Traceback" not in broken.stderr
+    )

@@ -23,6 +23,7 @@ from amc.domain.models import (
     ErrorInfo,
     Evidence,
     LabelConfidence,
+    LLMCall,
     TelescopeLabels,
     Usage,
 )
@@ -308,7 +309,9 @@ def test_classification_round_trips_through_the_store(store: Store, batch: str) 
         registry_hash="r" * 64,
         started_at=datetime(2025, 3, 1, 12, 30, 5, 123456, tzinfo=timezone(timedelta(hours=2))),
         elapsed_s=1.5,
-        usage=Usage(calls=2, prompt_tokens=1200, completion_tokens=80, cost_usd=0.0042),
+        usage=Usage(
+            calls=2, prompt_tokens=1200, completion_tokens=80, cached_tokens=1024, cost_usd=0.0042
+        ),
         n_snippets=7,
         gold=TelescopeLabels.only("science"),
         source="papers.parquet#row=3",
@@ -363,7 +366,7 @@ def test_batch_progress_counts_papers_pairs_errors_and_cost(store: Store, batch:
     ids = store.add_papers(batch, [(f"b{i}", "f", "h") for i in range(5)])
     store.claim_paper(ids[0])
     store.claim_paper(ids[1])
-    usage = Usage(calls=1, prompt_tokens=100, completion_tokens=10, cost_usd=0.25)
+    usage = Usage(calls=1, prompt_tokens=100, completion_tokens=10, cached_tokens=60, cost_usd=0.25)
     store.save_results(
         batch,
         ids[1],
@@ -381,6 +384,26 @@ def test_batch_progress_counts_papers_pairs_errors_and_cost(store: Store, batch:
     assert progress.errors == {"pdf": 2, "TimeoutError": 1}
     assert (progress.prompt_tokens, progress.completion_tokens) == (200, 20)
     assert progress.cost_usd == pytest.approx(0.5)
+    assert progress.cached_tokens == 120 and progress.cached_share == pytest.approx(0.6)
+    assert progress.cost_per_1000_pairs == pytest.approx(250.0)  # $0.50 over 2 pairs
+
+
+def test_llm_calls_keep_their_prompt_cache_tokens(store: Store, batch: str) -> None:
+    (paper_id,) = store.add_papers(batch, [("b1", "f", "h")])
+    call = LLMCall(model="gpt-x", prompt_tokens=2811, completion_tokens=190, cached_tokens=1536,
+                   cache_write_tokens=128, cost_usd=0.001)  # fmt: skip
+    usage = Usage(calls=1, prompt_tokens=2811, completion_tokens=190, cached_tokens=1536,
+                  cache_write_tokens=128, cost_usd=0.001, call_log=[call])  # fmt: skip
+    store.save_results(batch, paper_id, [_classification("b1", usage=usage)])
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                LlmCallRow.prompt_tokens, LlmCallRow.cached_tokens, LlmCallRow.cache_write_tokens
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(2811, 1536, 128)]
+    [back] = store.iter_results(batch)
+    assert back.usage.cached_tokens == 1536
 
 
 # -- LLM calls, human labels, audit state ----------------------------------------

@@ -1,15 +1,27 @@
 """The cascade: the cheap tier decides every pair it is sure of; the LLM gets the rest.
 
 The cheap tier is the trained model when one is configured, else the rules. A pair
-goes to the LLM when the cheap tier's confidence in its decision is below
-``settings.cascade_threshold`` (and there is something for a model to read).
+goes to the LLM when there is something for a model to read and the cheap tier is
+unsure: with a calibration (``amc.classify.calibration``; the trained artifact's, or
+``settings.cascade_calibration`` for the rules), when the calibrated chance that the
+LLM would agree is below the threshold chosen for the target agreement; without
+one, when the confidence in its decision is below ``settings.cascade_threshold``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future
+from functools import lru_cache
+from pathlib import Path
 
+from amc.classify.calibration import (
+    ARTIFACT_MANIFEST,
+    CalibrationError,
+    CascadeCalibration,
+    artifact_calibration,
+    load_calibration,
+)
 from amc.classify.local import classify_local
 from amc.domain.models import NONE_TELESCOPE, Classification, Pair, PairSnippets
 from amc.registry import Registry
@@ -25,11 +37,56 @@ def cheap_tier(
 
 def needs_llm(c: Classification, pair: Pair, settings: Settings) -> bool:
     """Whether the cheap tier's verdict is too unsure to keep."""
-    if pair.telescope == NONE_TELESCOPE or not c.ok or c.labels is None:
+    if not could_ask(c, pair):
         return False
-    if c.n_snippets == 0:  # no hit at all: nothing for a model to read
-        return False
-    return c.confidence.decided(c.labels) < settings.cascade_threshold
+    assert c.labels is not None
+    confidence = c.confidence.decided(c.labels)
+    calibration = cascade_calibration(settings)
+    if calibration is not None:
+        return not calibration.decides(confidence)
+    return confidence < settings.cascade_threshold
+
+
+def could_ask(c: Classification, pair: Pair) -> bool:
+    """Whether the LLM could be asked about this pair at all: a telescope pair the cheap
+    tier classified, with a hit for a model to read."""
+    ok = pair.telescope != NONE_TELESCOPE and c.ok and c.labels is not None
+    return ok and c.n_snippets > 0
+
+
+def cascade_calibration(settings: Settings) -> CascadeCalibration | None:
+    """The calibration of the configured cheap tier: the trained artifact's, else the file
+    of ``settings.cascade_calibration``; None without one. ``CalibrationError`` when it
+    was made for the other cheap tier."""
+    if settings.model_path is not None:
+        where = Path(settings.model_path) / ARTIFACT_MANIFEST
+        found = _from_manifest(where, _mtime(where))
+        tier = "trained"
+    elif settings.cascade_calibration is not None:
+        found = _from_file(Path(settings.cascade_calibration), _mtime(settings.cascade_calibration))
+        tier = "rules"
+    else:
+        return None
+    if found is not None and found.tier != tier:
+        raise CalibrationError(
+            f"the cascade calibration was made for the {found.tier} tier but the cheap tier is "
+            f"{tier}; run `amc calibrate` with the same AMC_MODEL_PATH as the cascade"
+        )
+    return found
+
+
+def _mtime(path: Path) -> int:
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+@lru_cache(maxsize=8)
+def _from_manifest(path: Path, mtime: int) -> CascadeCalibration | None:
+    return artifact_calibration(path.parent)
+
+
+@lru_cache(maxsize=8)
+def _from_file(path: Path, mtime: int) -> CascadeCalibration:
+    return load_calibration(path)
 
 
 def merged(

@@ -7,7 +7,7 @@ from itertools import chain
 
 from amc.classify.cascade import cheap_tier, needs_llm
 from amc.classify.dispatch import with_snippets
-from amc.classify.llm.cost import CostEstimate, estimate_cost
+from amc.classify.llm.cost import CostEstimate, PrefixCache, estimate_cost
 from amc.domain.models import NONE_TELESCOPE, Pair, PairOrFailure, PairSnippets
 from amc.registry import Registry
 from amc.settings import Settings
@@ -24,6 +24,7 @@ def estimate(
     config = settings.llm
     total = CostEstimate(model=config.model, pairs=0, calls=0, prompt_tokens=0,
                          completion_tokens=0, cost_usd=0.0)  # fmt: skip
+    cache = PrefixCache(config)  # what the provider will have cached, across chunks
     chunk: list[PairSnippets] = []
     for item in chain(items, [None]):
         if isinstance(item, Pair) and item.telescope == NONE_TELESCOPE:
@@ -40,7 +41,7 @@ def estimate(
             )
             chunk.extend([pair_item] if keep else [])
         if chunk and (item is None or len(chunk) >= settings.llm.chunk_pairs):
-            total = _add(total, estimate_cost(chunk, config, registry))
+            total = _add(total, estimate_cost(chunk, config, registry, cache))
             chunk = []
     return total
 
@@ -53,6 +54,7 @@ def _add(a: CostEstimate, b: CostEstimate) -> CostEstimate:
             "calls": a.calls + b.calls,
             "prompt_tokens": a.prompt_tokens + b.prompt_tokens,
             "completion_tokens": a.completion_tokens + b.completion_tokens,
+            "cached_tokens": a.cached_tokens + b.cached_tokens,
             "cost_usd": cost,
             "pairs_without_call": a.pairs_without_call + b.pairs_without_call,
         }

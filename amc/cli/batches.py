@@ -197,8 +197,10 @@ def _print_progress(store: Store, batch_id: str, progress: BatchProgress) -> Non
     for paper in store.failed_papers(batch_id)[:5]:
         typer.echo(f"  {paper.bibcode}: [{paper.error_kind}] {paper.error_message}")
     if progress.prompt_tokens:
-        typer.echo(f"tokens: {progress.prompt_tokens} prompt + {progress.completion_tokens} "
-                   f"completion, cost ${progress.cost_usd:.4f}")  # fmt: skip
+        typer.echo(f"tokens: {progress.prompt_tokens} prompt ({progress.cached_share:.0%} "
+                   f"cached) + {progress.completion_tokens} completion, cost "
+                   f"${progress.cost_usd:.4f} (${progress.cost_per_1000_pairs:.2f} per 1,000 "
+                   "pairs)")  # fmt: skip
 
 
 def results(

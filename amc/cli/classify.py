@@ -270,15 +270,14 @@ def _show(lines: list[str]) -> None:
 
 
 def _print_estimate(est: CostEstimate, settings: Settings) -> None:
-    cost = (
-        "unknown (no price for this model: set AMC_PRICES)"
-        if est.cost_usd is None
-        else (f"${est.cost_usd:.4f}")
-    )
+    cost = "unknown (no price for this model: set AMC_PRICES)"
+    if est.cost_usd is not None and est.cost_per_1000_pairs is not None:
+        cost = f"${est.cost_usd:.4f} (${est.cost_per_1000_pairs:.2f} per 1,000 pairs)"
     err.print(
         f"dry run ({settings.tier} tier, model {est.model}): {est.pairs} pairs would need "
         f"{est.calls} LLM calls ({est.pairs_without_call} decided without one), "
-        f"~{est.prompt_tokens} prompt + ~{est.completion_tokens} completion tokens, cost {cost}"
+        f"~{est.prompt_tokens} prompt tokens (~{est.cached_share:.0%} from the provider's "
+        f"prompt cache) + ~{est.completion_tokens} completion tokens, cost {cost}"
     )
 
 

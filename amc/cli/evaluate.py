@@ -1,4 +1,5 @@
-"""Evaluation commands: ``amc eval run|score|submit|links``, ``amc train`` and ``amc audit``.
+"""Evaluation commands: ``amc eval run|score|submit|links`` and ``amc audit`` (``amc train``
+and ``amc calibrate`` are in ``amc.cli.training``, with the options they share from here).
 
 Thin shells: settings are built once here, the work is done by the workflows of
 ``eval.run`` (evaluation, scoring, submissions, training, the incremental audit). An
@@ -66,18 +67,18 @@ LimitOpt = Annotated[
 ]
 
 
-def _echo(message: str) -> None:
+def say(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _load(
+def load_for_command(
     config: Path | None, registry_files: list[Path] | None, **flags: Any
 ) -> tuple[Settings, Registry]:
     settings = load_settings(config_file=config, registry_files=registry_files or None, **flags)
     return settings, load_registry(settings.registry_files)
 
 
-def _workflows() -> ModuleType:
+def eval_workflows() -> ModuleType:
     """``eval.run``, imported by the commands that need it: it loads pandas, matplotlib and
     scikit-learn, which the other commands never need (seconds of start-up)."""
     require_extra("eval", "this command (amc eval, train, audit)", ("pandas", "matplotlib"))
@@ -103,10 +104,12 @@ def eval_run(
 
         amc eval run --data tracs/ --split HST_reference_test --limit 500 --out reports/hst
     """
-    settings, registry = _load(config, registry_files, tier=tier, model_path=model, progress=False)
-    run = _workflows().evaluate(data, split, registry, settings, limit, out)
+    settings, registry = load_for_command(
+        config, registry_files, tier=tier, model_path=model, progress=False
+    )
+    run = eval_workflows().evaluate(data, split, registry, settings, limit, out)
     typer.echo(f"{run.report.headline(4, '; ')}; {run.n_pairs} pairs")
-    _echo(f"report: {run.files['html']} (and report.md, report.json, PNGs, submission.csv)")
+    say(f"report: {run.files['html']} (and report.md, report.json, PNGs, submission.csv)")
 
 
 @eval_app.command("score", cls=Command)
@@ -127,11 +130,11 @@ def eval_score(
 
         amc eval score submission.csv solution.csv --out reports/dev
     """
-    workflows = _workflows()
+    workflows = eval_workflows()
     report, written = workflows.score_files(submission, solution, out)
     typer.echo(workflows.score_markdown(report))
     if written:
-        _echo(f"report: {written['html']}")
+        say(f"report: {written['html']}")
 
 
 @eval_app.command("submit", cls=Command)
@@ -161,9 +164,11 @@ def eval_submit(
 
         amc eval submit test.csv -o submission.csv --tier trained --model-path models/amc
     """
-    settings, registry = _load(config, registry_files, tier=tier, model_path=model, progress=False)
+    settings, registry = load_for_command(
+        config, registry_files, tier=tier, model_path=model, progress=False
+    )
     check_ready(settings)
-    workflows = _workflows()
+    workflows = eval_workflows()
     summary = RunSummary()
     try:
         with result_file(output, "kaggle") as writer:
@@ -171,9 +176,9 @@ def eval_submit(
                           summary)  # fmt: skip
     finally:
         for line in summary.errors_lines():
-            _echo(line)
+            say(line)
     rows = workflows.check_submission(output)
-    _echo(f"wrote {rows} rows to {output}")
+    say(f"wrote {rows} rows to {output}")
     raise_if_pairs_failed(summary, writer)
     if solution is not None:
         report, _ = workflows.score_files(output, solution)
@@ -215,82 +220,7 @@ def eval_links(
     typer.echo(links_markdown(report), nl=False)
     if out is not None:
         files = write_links_report(report, out)
-        _echo(f"report: {files['markdown']} (and {files['json'].name})")
-
-
-def train(
-    data: Annotated[
-        Path,
-        typer.Option(
-            "--data",
-            metavar="PATH",
-            help="The pairs to train on: a labelled file or a folder of TRACS splits; with "
-            "--from-verdicts, the input the LLM run classified (its labels, if any, win).",
-        ),
-    ],
-    from_verdicts: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--from-verdicts",
-            metavar="FILE",
-            help="JSONL of an `amc classify --tier llm -o RUN.jsonl` run: its verdicts label "
-            "the pairs of --data that have no label (repeatable; failed rows are skipped).",
-        ),
-    ] = None,
-    split: Annotated[
-        str | None,
-        typer.Option(
-            "--split",
-            metavar="SPLIT",
-            help="Split file(s) of a TRACS folder, as for `amc eval run` [train; a folder "
-            "with no split files: all its files].",
-        ),
-    ] = None,
-    model: Annotated[
-        Path | None,
-        typer.Option(
-            "--model-path", metavar="DIR", help="Artifact folder to write [models/amc-trained]."
-        ),
-    ] = None,
-    folds: Annotated[int, typer.Option("--folds", metavar="N", help="Cross-validation folds.")] = 5,
-    limit: LimitOpt = None,
-    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")] = 0,
-    registry_files: RegistryOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Train the scikit-learn tier on labelled pairs and save a versioned artifact.
-
-    The labels are the input's own, or the verdicts of an LLM run (--from-verdicts): label
-    a few thousand pairs with an LLM once, then classify the rest for free. Prints the
-    cross-validated scores and where the labels came from (both also stored in the
-    artifact's manifest.json).
-
-    Examples:
-
-        amc train --data tracs/ --split train --model-path models/amc
-
-        amc classify papers.parquet --tier llm -o run.jsonl
-        amc train --data papers.parquet --from-verdicts run.jsonl --model-path models/llm-taught
-    """
-    settings, registry = _load(config, registry_files, model_path=model, progress=False)
-    result, folder, sources = _workflows().train(
-        data, split, registry, settings, folds, limit, seed, from_verdicts or ()
-    )
-    cv = result.cv_report
-    _echo(f"labels: {sources.summary()}")
-    _echo(f"trained on {len(result.labels)} pairs; {folds}-fold cross-validated: "
-          f"cell macro-F1 {cv['cell_macro_f1']:.3f}, sklearn macro-F1 "
-          f"{cv['sklearn_macro_f1']:.3f}, micro-F1 {cv['micro_f1']:.3f}")  # fmt: skip
-    by_source = result.model.manifest.get("cv_metrics_by_source", {})
-    if len(by_source) > 1:
-        _echo("cross-validated by label source: " + "; ".join(
-            f"{name} ({m['n_pairs']} pairs) cell macro-F1 {_fmt(m['cell_macro_f1'])}"
-            for name, m in by_source.items()))  # fmt: skip
-    _echo(f"model written to {folder} (use --model-path {folder} or AMC_MODEL_PATH={folder})")
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+        say(f"report: {files['markdown']} (and {files['json'].name})")
 
 
 def audit(
@@ -334,12 +264,12 @@ def audit(
 
         amc audit --labels historical.parquet --out audit-reports/ --fail-on-new
     """
-    workflows = _workflows()
+    workflows = eval_workflows()
     settings = load_settings(config_file=config, registry_files=registry_files or None,
                              audit_threshold=threshold, progress=False)  # fmt: skip
     given = workflows.load_verdicts(verdicts) if verdicts is not None else None
     result = workflows.run_incremental_audit(settings, labels, out, full=full, verdicts=given)
-    _echo(f"audited {result.n_pairs} pairs ({result.n_scored} re-scored): "
+    say(f"audited {result.n_pairs} pairs ({result.n_scored} re-scored): "
           f"{len(result.suspects)} suspect(s), {len(result.new_suspects)} new; "
           f"report {result.files.get('html')}")  # fmt: skip
     if fail_on_new and result.new_suspects:
@@ -347,7 +277,6 @@ def audit(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``eval`` (run, score, submit), ``train`` and ``audit`` to the ``amc`` app."""
+    """Add ``eval`` (run, score, submit, links) and ``audit`` to the ``amc`` app."""
     app.add_typer(eval_app, name="eval")
-    app.command("train", cls=Command)(train)
     app.command("audit", cls=Command)(audit)

@@ -24,7 +24,7 @@ import typer
 
 from amc import __version__
 from amc.classify.llm import LLMRunStopped
-from amc.cli import batches, classify, evaluate, review, web
+from amc.cli import batches, classify, evaluate, review, training, web
 from amc.cli.common import EXIT_CANNOT_RUN, EXIT_PAIRS_FAILED, EXIT_STOPPED, PairsFailed, err
 from amc.domain.errors import AmcError, ConfigError
 from amc.jobs.interrupts import Interrupted, signals_raise
@@ -87,7 +87,7 @@ def _root(
     """
 
 
-for _module in (classify, batches, review, evaluate, web):
+for _module in (classify, batches, review, evaluate, training, web):
     _module.register(app)
 
 

@@ -292,6 +292,10 @@ class LLMCall(BaseModel):
     model: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: prompt tokens the provider read from its prompt cache (part of ``prompt_tokens``)
+    cached_tokens: int = 0
+    #: prompt tokens the provider wrote to its prompt cache (Anthropic; part of ``prompt_tokens``)
+    cache_write_tokens: int = 0
     cost_usd: float | None = None
     latency_s: float = 0.0
 
@@ -302,6 +306,10 @@ class Usage(BaseModel):
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: of ``prompt_tokens``, read from the provider's prompt cache (billed at its cached rate)
+    cached_tokens: int = 0
+    #: of ``prompt_tokens``, written to the provider's prompt cache (Anthropic)
+    cache_write_tokens: int = 0
     cost_usd: float | None = 0.0
     #: every call behind these totals (a paper-mode call is listed on its first pair only)
     call_log: list[LLMCall] = Field(default_factory=list)

@@ -25,7 +25,8 @@ from amc.store import BatchInfo, Store
 BATCH_SETTINGS = (
     "tier", "window_sentences", "include_references", "skip_bad_rows", "allow_extra_columns",
     "max_field_chars", "registry_files", "model", "api_base", "llm_mode", "rerank",
-    "response_format", "cascade_threshold",
+    "response_format", "cascade_threshold", "cascade_calibration",
+    "llm_prompt_name", "llm_paper_prompt_name", "llm_evidence_tokens",
 )  # fmt: skip
 #: how a batch is run, not what it gives: stored with it, not hashed, and replaced when the
 #: same content is submitted again (a run stopped by its budget resumes with a new one)

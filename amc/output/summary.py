@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ class RunSummary:
     tiers: Counter[str] = field(default_factory=Counter)
     llm_calls: int = 0
     tokens: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    #: prompt tokens of each pair that made LLM calls (for their distribution)
+    prompt_tokens_per_pair: list[int] = field(default_factory=list)
 
     def add(self, c: Classification) -> None:
         self.pairs += 1
@@ -37,6 +42,10 @@ class RunSummary:
         self.cost_usd += c.usage.cost_usd or 0.0
         self.llm_calls += c.usage.calls
         self.tokens += c.usage.prompt_tokens + c.usage.completion_tokens
+        self.prompt_tokens += c.usage.prompt_tokens
+        self.cached_tokens += c.usage.cached_tokens
+        if c.usage.prompt_tokens:
+            self.prompt_tokens_per_pair.append(c.usage.prompt_tokens)
         if c.error is not None or c.labels is None:
             kind = c.error.kind if c.error else "error"
             message = c.error.message if c.error else "no labels"
@@ -91,9 +100,32 @@ class RunSummary:
             saved = self.pairs - self.tiers.get("llm", 0)
             out.append(f"tiers: {decided} ({saved} pairs decided without an LLM call)")
         if self.llm_calls:
-            cost = f"${self.cost_usd:.4f}" if self.cost_usd else "unknown (no price configured)"
-            out.append(f"LLM: {self.llm_calls} calls, {self.tokens} tokens, cost {cost}")
+            out += self._llm_lines()
         report = self.score()
         if report is not None:
             out.append(f"scored on {len(self.gold)} labelled pairs: {report.headline()}")
         return out
+
+    def _llm_lines(self) -> list[str]:
+        cached = self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+        cost = "unknown (no price configured)"
+        if self.cost_usd:
+            per_1000 = 1000 * self.cost_usd / self.pairs
+            cost = f"${self.cost_usd:.4f} (${per_1000:.2f} per 1,000 pairs)"
+        lines = [
+            f"LLM: {self.llm_calls} calls, {self.tokens} tokens ({cached:.0%} of prompt tokens "
+            f"cached), cost {cost}"
+        ]
+        if self.prompt_tokens_per_pair:
+            lines.append(f"prompt tokens per pair: {distribution(self.prompt_tokens_per_pair)}")
+        return lines
+
+
+def distribution(values: list[int]) -> str:
+    """Median, 90th percentile (nearest rank) and maximum of counts, as one phrase."""
+    ordered = sorted(values)
+
+    def at(q: float) -> int:
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+    return f"median {at(0.5):,}, p90 {at(0.9):,}, max {ordered[-1]:,}"

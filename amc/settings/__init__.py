@@ -81,7 +81,15 @@ class Settings(BaseModel):
         0.8,
         ge=0.0,
         le=1.0,
-        description="Cascade: pairs whose cheaper-tier confidence is below this go to the LLM.",
+        description="Cascade: pairs whose cheaper-tier confidence is below this go to the LLM "
+        "(used only without a calibration).",
+    )
+    cascade_calibration: Path | None = Field(
+        None,
+        description="Cascade: a calibration file written by `amc calibrate` for the rules "
+        "tier; a trained model (AMC_MODEL_PATH) carries its own. With one, the cheap tier "
+        "keeps a pair when its calibrated chance of agreeing with the LLM reaches the "
+        "threshold chosen for the target agreement.",
     )
     # --- where amc keeps its files; store, workers, audit ---------------------------------
     home: Path = Field(

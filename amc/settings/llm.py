@@ -32,12 +32,38 @@ def _flat(name: str) -> dict[str, Any]:
 
 
 class ModelPrice(BaseModel):
-    """US dollars per million tokens; overrides litellm's bundled price map."""
+    """US dollars per million tokens; overrides litellm's bundled price map. Prompt tokens
+    read from the provider's prompt cache cost ``cached_input_per_mtok`` and those written
+    to it ``cache_write_per_mtok`` (both default to the input price: no discount assumed)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input_per_mtok: float = Field(ge=0.0)
     output_per_mtok: float = Field(ge=0.0)
+    cached_input_per_mtok: float | None = Field(None, ge=0.0)
+    cache_write_per_mtok: float | None = Field(None, ge=0.0)
+
+    def cost(
+        self, prompt_tokens: int, completion_tokens: int, cached: int = 0, written: int = 0
+    ) -> float:
+        """US dollars of one call; ``cached`` and ``written`` are parts of ``prompt_tokens``."""
+        cached_price = (
+            self.input_per_mtok
+            if self.cached_input_per_mtok is None
+            else (self.cached_input_per_mtok)
+        )
+        write_price = (
+            self.input_per_mtok
+            if self.cache_write_per_mtok is None
+            else (self.cache_write_per_mtok)
+        )
+        plain = max(0, prompt_tokens - cached - written)
+        return (
+            plain * self.input_per_mtok
+            + cached * cached_price
+            + written * write_price
+            + completion_tokens * self.output_per_mtok
+        ) / 1e6
 
 
 class LLMSettings(BaseModel):
@@ -84,12 +110,27 @@ class LLMSettings(BaseModel):
     )
     temperature: float | None = Field(0.0, ge=0, le=2, description="Sampling temperature.")
     max_output_tokens: int = Field(800, ge=16, description="Cap on tokens of one answer.")
-    max_snippets: int = Field(8, ge=1, description="Snippets of one telescope sent to the model.")
+    max_snippets: int = Field(
+        8, ge=1, description="Prompts that quote (v1): snippets of one telescope sent to the model."
+    )
     max_snippet_chars: int = Field(
-        1500, ge=100, description="Characters kept of one snippet (cut around its hits)."
+        1500,
+        ge=100,
+        description="Prompts that quote (v1): characters kept of one snippet (cut around its "
+        "hits).",
     )
     max_prompt_chars: int = Field(
-        24_000, ge=1000, description="Characters of snippet text in one request, all telescopes."
+        24_000,
+        ge=1000,
+        description="Prompts that quote (v1): characters of snippet text in one request, all "
+        "telescopes.",
+    )
+    evidence_tokens: int = Field(
+        400,
+        ge=50,
+        description="Evidence budget of prompts that number sentences (the default ones): "
+        "about this many tokens (characters / 4) of paper text per pair, filled by rank, hit "
+        "sentences first, then their context; repeated sentences are sent once.",
     )
     mode: LLMMode = Field(
         "pair", description="One LLM call per pair, or per paper for all its telescopes."
@@ -107,8 +148,8 @@ class LLMSettings(BaseModel):
         description="Structured-output style sent to the model.",
         json_schema_extra=_flat("response_format"),
     )
-    prompt_name: str = Field("classify_pair.v1", description="Prompt file of pair mode.")
-    paper_prompt_name: str = Field("classify_paper.v1", description="Prompt file of paper mode.")
+    prompt_name: str = Field("classify_pair.v2", description="Prompt file of pair mode.")
+    paper_prompt_name: str = Field("classify_paper.v2", description="Prompt file of paper mode.")
     prompts_dir: Path | None = Field(
         None, description="Folder of prompt files (default: the prompts shipped with amc)."
     )
@@ -124,8 +165,10 @@ class LLMSettings(BaseModel):
     )
     prices: dict[str, ModelPrice] = Field(
         default_factory=dict,
-        description='Prices per model, e.g. {"openai/local": {"input_per_mtok": 0.1, '
-        '"output_per_mtok": 0.4}} (JSON in the environment).',
+        description='Prices per model in US dollars per million tokens, e.g. {"openai/local": '
+        '{"input_per_mtok": 0.4, "output_per_mtok": 1.6, "cached_input_per_mtok": 0.1}} (JSON in '
+        "the environment); cached_input_per_mtok (prompt-cache reads) and cache_write_per_mtok "
+        "(cache writes) default to the input price.",
         json_schema_extra=_flat("prices"),
     )
     max_cost_usd: float | None = Field(
@@ -134,6 +177,12 @@ class LLMSettings(BaseModel):
         description="Hard ceiling on an LLM run's cost in dollars: a request whose worst case "
         "does not fit in what is left is not sent (the model needs a price).",
         json_schema_extra=_flat("max_cost_usd"),
+    )
+    cache_hints: bool = Field(
+        True,
+        description="Ask the provider to cache the prompt's static start: prompt_cache_key "
+        "(one per paper) for OpenAI-style endpoints, cache_control on the system message for "
+        "Anthropic models; turn off for a server that rejects unknown request fields.",
     )
     chunk_pairs: int = Field(
         256,

@@ -76,6 +76,20 @@ class BatchProgress(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    #: of ``prompt_tokens``, read from the provider's prompt cache
+    cached_tokens: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cached_share(self) -> float:
+        """The share of prompt tokens the provider served from its prompt cache."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cost_per_1000_pairs(self) -> float:
+        """Dollars per 1,000 pairs saved so far."""
+        return 1000 * self.cost_usd / self.pairs if self.pairs else 0.0
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -173,6 +187,7 @@ def classification_values(
         "llm_calls": c.usage.calls,
         "prompt_tokens": c.usage.prompt_tokens,
         "completion_tokens": c.usage.completion_tokens,
+        "cached_tokens": c.usage.cached_tokens,
         "cost_usd": c.usage.cost_usd,
         "n_snippets": c.n_snippets,
         "error_kind": c.error.kind if c.error else None,
@@ -197,6 +212,7 @@ def llm_call_values(c: Classification, batch_id: str, now: datetime) -> list[dic
             "batch_id": batch_id, "pair_id": c.pair_id, "model": call.model,
             "prompt_hash": c.prompt_hash, "request_hash": None,
             "prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens,
+            "cached_tokens": call.cached_tokens, "cache_write_tokens": call.cache_write_tokens,
             "cost_usd": call.cost_usd, "latency_s": call.latency_s, "status": "ok",
             "error": None, "created_at": now,
         }
@@ -233,6 +249,7 @@ def classification(row: ClassificationRow, links: Sequence[Link] = ()) -> Classi
             calls=row.llm_calls,
             prompt_tokens=row.prompt_tokens,
             completion_tokens=row.completion_tokens,
+            cached_tokens=row.cached_tokens,
             cost_usd=row.cost_usd,
         ),
         n_snippets=row.n_snippets,

@@ -323,6 +323,7 @@ class Store(RecoveryMixin, HistoryMixin, TokenMixin, ReviewMixin, LabelsMixin, L
                     func.coalesce(func.sum(c.prompt_tokens), 0),
                     func.coalesce(func.sum(c.completion_tokens), 0),
                     func.coalesce(func.sum(c.cost_usd), 0.0),
+                    func.coalesce(func.sum(c.cached_tokens), 0),
                 ).filter_by(batch_id=batch_id)
             ).one()
             errors = _rows.error_counts(session, batch_id)
@@ -334,4 +335,5 @@ class Store(RecoveryMixin, HistoryMixin, TokenMixin, ReviewMixin, LabelsMixin, L
             prompt_tokens=int(totals[2]),
             completion_tokens=int(totals[3]),
             cost_usd=float(totals[4] or 0.0),
+            cached_tokens=int(totals[5]),
         )

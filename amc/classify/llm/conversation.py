@@ -19,11 +19,20 @@ from pydantic import BaseModel
 from amc.classify.llm.cache import AnswerCache, cache_key
 from amc.classify.llm.cost import add_usage, call_cost
 from amc.classify.llm.errors import LLMAnswerError, LLMError, LLMRunStopped
-from amc.classify.llm.provider.chat import LLMClient
+from amc.classify.llm.provider.chat import Completion, LLMClient
 from amc.classify.llm.provider.common import ChatMessages
 from amc.classify.llm.quotes import QuoteLocator
 from amc.classify.llm.request import Request
-from amc.classify.llm.schema import PairAnswer, PaperAnswer, check_paper_answer, parse_answer
+from amc.classify.llm.schema import (
+    AnyPairAnswer,
+    CitedPairAnswer,
+    CitedPaperAnswer,
+    PairAnswer,
+    PaperAnswer,
+    check_paper_answer,
+    parse_answer,
+)
+from amc.classify.llm.sentences import check_citations
 from amc.classify.llm.verdict import Verdict, downgrade, judge
 from amc.domain.models import LLMCall, Usage
 from amc.settings.llm import LLMSettings
@@ -131,20 +140,20 @@ class _Conversation:
 
     async def _call(self) -> str:
         clock = time.monotonic()
-        completion = await self.client.complete(self.messages, self.request.schema)
-        cost = call_cost(self.config, completion.prompt_tokens, completion.completion_tokens)
-        record = LLMCall(
-            model=self.config.model,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            cost_usd=cost,
-            latency_s=round(time.monotonic() - clock, 4),
+        completion = await self.client.complete(
+            self.messages,
+            self.request.schema,
+            max_tokens=self.request.max_tokens,
+            cache_key=self.request.cache_key,
         )
+        record = call_record(self.config, completion, time.monotonic() - clock)
         call = Usage(
             calls=1,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            cost_usd=cost,
+            prompt_tokens=record.prompt_tokens,
+            completion_tokens=record.completion_tokens,
+            cached_tokens=record.cached_tokens,
+            cache_write_tokens=record.cache_write_tokens,
+            cost_usd=record.cost_usd,
             call_log=[record],
         )
         self.usage = add_usage(self.usage, call)  # the client has settled it with the budget
@@ -158,26 +167,50 @@ class _Conversation:
         ]
 
 
+def call_record(config: LLMSettings, completion: Completion, latency_s: float) -> LLMCall:
+    """One answered call as logged: its tokens (cache reads and writes apart) and price."""
+    cost = call_cost(
+        config,
+        completion.prompt_tokens,
+        completion.completion_tokens,
+        cached=completion.cached_tokens,
+        written=completion.cache_write_tokens,
+    )
+    return LLMCall(
+        model=config.model,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        cached_tokens=completion.cached_tokens,
+        cache_write_tokens=completion.cache_write_tokens,
+        cost_usd=cost,
+        latency_s=round(latency_s, 4),
+    )
+
+
 def _parse(request: Request, text: str) -> BaseModel:
+    """The validated answer: the schema, one entry per telescope, cited numbers shown."""
     answer = parse_answer(text, request.answer_model)
-    if isinstance(answer, PaperAnswer):
+    if isinstance(answer, PaperAnswer | CitedPaperAnswer):
         check_paper_answer(answer, request.telescopes)
+    cited = [c.sentence for a in _answers(request, answer) if isinstance(a, CitedPairAnswer)
+             for c in a.evidence]  # fmt: skip
+    check_citations(cited, len(request.sentences))
     return answer
 
 
-def _answers(request: Request, answer: BaseModel) -> list[PairAnswer]:
+def _answers(request: Request, answer: BaseModel) -> list[AnyPairAnswer]:
     """The per-pair answers in request order."""
-    if isinstance(answer, PaperAnswer):
+    if isinstance(answer, PaperAnswer | CitedPaperAnswer):
         by_key = {r.telescope: r for r in answer.results}
         return [by_key[key] for key in request.telescopes]
-    assert isinstance(answer, PairAnswer)
+    assert isinstance(answer, PairAnswer | CitedPairAnswer)
     return [answer]
 
 
 def _judged(request: Request, answer: BaseModel) -> list[Verdict]:
     locator = QuoteLocator(request.inputs[0].pair.paper)
     return [
-        judge(a, item, locator)
+        judge(a, item, locator, request.sentences)
         for a, item in zip(_answers(request, answer), request.inputs, strict=True)
     ]
 

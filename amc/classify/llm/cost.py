@@ -8,6 +8,8 @@ crash. The estimate renders the real prompts and counts their tokens offline
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 
@@ -16,7 +18,9 @@ from pydantic import BaseModel
 from amc.classify.llm.errors import LLMBudgetExceeded
 from amc.classify.llm.planning import plan_requests
 from amc.classify.llm.provider.common import ChatMessages
-from amc.classify.llm.provider.tokens import bundled_price, count_tokens
+from amc.classify.llm.provider.protocol import initial_style
+from amc.classify.llm.provider.tokens import bundled_price, count_text_tokens, count_tokens
+from amc.classify.llm.request import FENCE_OPEN, Request
 from amc.domain.errors import ConfigError
 from amc.domain.models import Pair, Snippet, Usage
 from amc.registry import Registry
@@ -41,25 +45,33 @@ def call_cost(
     model: str | None = None,
     *,
     discounted: bool | None = None,
+    cached: int = 0,
+    written: int = 0,
 ) -> float | None:
     """US dollars of one call to ``model`` (default ``config.model``), or None (with a
     warning once per model) when no price is known. ``discounted``: at Batch API / flex
-    prices (default: when ``config`` asks for flex processing)."""
-    cost = _list_price(config, prompt_tokens, completion_tokens, model or config.model)
+    prices (default: when ``config`` asks for flex processing). ``cached`` and ``written``
+    are the prompt tokens read from and written to the provider's prompt cache (parts of
+    ``prompt_tokens``), priced at the model's cache rates."""
+    model = model or config.model
+    cost = _list_price(config, prompt_tokens, completion_tokens, model, cached, written)
     if cost is not None and (config.flex if discounted is None else discounted):
         cost *= DISCOUNTED_PRICE_FACTOR
     return cost
 
 
 def _list_price(
-    config: LLMSettings, prompt_tokens: int, completion_tokens: int, model: str
+    config: LLMSettings,
+    prompt_tokens: int,
+    completion_tokens: int,
+    model: str,
+    cached: int = 0,
+    written: int = 0,
 ) -> float | None:
     price = config.prices.get(model)
     if price is not None:
-        return (
-            prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok
-        ) / 1e6
-    cost = bundled_price(model, prompt_tokens, completion_tokens)
+        return price.cost(prompt_tokens, completion_tokens, cached, written)
+    cost = bundled_price(model, prompt_tokens, completion_tokens, cached, written)
     if cost is None and model not in _warned_unpriced:
         _warned_unpriced.add(model)
         log.warning(
@@ -79,6 +91,8 @@ def add_usage(total: Usage, more: Usage) -> Usage:
         calls=total.calls + more.calls,
         prompt_tokens=total.prompt_tokens + more.prompt_tokens,
         completion_tokens=total.completion_tokens + more.completion_tokens,
+        cached_tokens=total.cached_tokens + more.cached_tokens,
+        cache_write_tokens=total.cache_write_tokens + more.cache_write_tokens,
         cost_usd=cost,
         call_log=[*total.call_log, *more.call_log],
     )
@@ -186,31 +200,106 @@ class CostEstimate(BaseModel):
     pairs: int
     calls: int
     prompt_tokens: int
-    #: assumes ``ANSWER_TOKENS_PER_TELESCOPE`` per telescope answered (no re-asks)
+    #: typical answer sizes (``typical_answer_tokens``), no re-asks
     completion_tokens: int
     #: None when the model has no known price
     cost_usd: float | None
     #: pairs with no snippet: decided without a call
     pairs_without_call: int = 0
+    #: of ``prompt_tokens``, expected from the provider's prompt cache (``PrefixCache``)
+    cached_tokens: int = 0
 
     @property
     def tokens_per_pair(self) -> float:
         return (self.prompt_tokens + self.completion_tokens) / max(1, self.pairs)
 
+    @property
+    def cached_share(self) -> float:
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    @property
+    def cost_per_1000_pairs(self) -> float | None:
+        return None if self.cost_usd is None else 1000 * self.cost_usd / max(1, self.pairs)
+
+
+#: typical answer tokens per telescope: a quoting answer (v1 prompts) copies two or three
+#: sentences and gives two sentences of reason; a citing one gives numbers and one short
+#: sentence (the sizes ``tests/llm_provider.py`` answers with, see ``bench/llm_cost.py``)
+TYPICAL_ANSWER_TOKENS = {"quotes": ANSWER_TOKENS_PER_TELESCOPE, "sentences": 100}
+#: providers cache a repeated prompt start of at least this many tokens, in these steps
+CACHE_MIN_TOKENS = 1024
+CACHE_STEP = 128
+
+
+class PrefixCache:
+    """Which static prompt starts earlier requests of a run sent, to estimate the prompt
+    tokens a provider's automatic prefix caching will bill as cached: the structured-output
+    schema (sent before the system message), the system message and the user message up
+    to the paper's evidence (the telescope), each counted once per distinct text."""
+
+    def __init__(self, config: LLMSettings) -> None:
+        self.config = config
+        self._seen: set[str] = set()
+        self._tokens: dict[str, int] = {}
+
+    def cached_tokens(self, request: Request) -> int:
+        """The cached prompt tokens ``request`` would get after the ones already seen."""
+        matched = total = 0
+        key = ""
+        for part in self._parts(request):
+            key = hashlib.sha256(f"{key}|{part}".encode()).hexdigest()
+            total += self._count(part)
+            if key in self._seen and matched == total - self._count(part):
+                matched = total  # every part up to this one was sent before, in this order
+            self._seen.add(key)
+        steps = matched // CACHE_STEP * CACHE_STEP
+        return steps if steps >= CACHE_MIN_TOKENS else 0
+
+    def prompt_tokens(self, request: Request) -> int:
+        """The request's prompt tokens, its output schema's included when it is sent as
+        ``json_schema`` (the provider reads it as part of the prompt)."""
+        schema = self._schema(request)
+        return count_tokens(self.config.model, request.messages) + (
+            self._count(schema) if schema else 0
+        )
+
+    def _parts(self, request: Request) -> list[str]:
+        user = request.messages[1]["content"]
+        parts = [self._schema(request), request.messages[0]["content"], user.split(FENCE_OPEN)[0]]
+        return [p for p in parts if p]
+
+    def _schema(self, request: Request) -> str:
+        style = initial_style(self.config)
+        return json.dumps(request.schema, separators=(",", ":")) if style == "json_schema" else ""
+
+    def _count(self, text: str) -> int:
+        if text not in self._tokens:
+            self._tokens[text] = count_text_tokens(self.config.model, text)
+        return self._tokens[text]
+
 
 def estimate_cost(
-    items: Sequence[tuple[Pair, list[Snippet]]], config: LLMSettings, registry: Registry
+    items: Sequence[tuple[Pair, list[Snippet]]],
+    config: LLMSettings,
+    registry: Registry,
+    cache: PrefixCache | None = None,
 ) -> CostEstimate:
-    """Tokens and dollars a run over ``items`` would cost with ``config`` (no network)."""
+    """Tokens and dollars a run over ``items`` would cost with ``config`` (no network).
+    ``cache`` carries the prompt starts already counted across calls (a streamed estimate)."""
+    cache = cache or PrefixCache(config)
     requests, no_call = plan_requests(items, registry, config)
-    prompt_tokens = sum(count_tokens(config.model, r.messages) for r in requests)
-    completion_tokens = sum(ANSWER_TOKENS_PER_TELESCOPE * len(r.inputs) for r in requests)
+    prompt_tokens = sum(cache.prompt_tokens(r) for r in requests)
+    cached = sum(cache.cached_tokens(r) for r in requests)
+    completion_tokens = sum(
+        TYPICAL_ANSWER_TOKENS[r.prompt.evidence] * len(r.inputs) for r in requests
+    )
     return CostEstimate(
         model=config.model,
         pairs=len(items),
         calls=len(requests),
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        cost_usd=call_cost(config, prompt_tokens, completion_tokens),
+        cost_usd=call_cost(config, prompt_tokens, completion_tokens, cached=cached),
         pairs_without_call=len(no_call),
+        cached_tokens=cached,
     )

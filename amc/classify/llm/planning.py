@@ -9,19 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.request import PairInput, Request, pair_request, paper_request
 from amc.domain.models import Pair, Snippet
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
+from amc.snippets.budget import evidence_patterns
 from amc.snippets.ranking import rank_snippets, select_snippets, trim_snippet
 
 
 def prepare_input(
     pair: Pair, snippets: Sequence[Snippet], registry: Registry, config: LLMSettings
 ) -> PairInput:
-    """The pair with its snippets ranked lexically and cut to the configured caps."""
+    """The pair with its snippets ranked lexically and cut to the configured caps. For a
+    prompt that numbers sentences the ranked snippets are kept whole: the evidence budget
+    picks their sentences when the request is built."""
     telescope = registry.get(pair.telescope, where=pair.pair_id)
     ranked = rank_snippets(snippets, telescope, registry.cues)
+    if numbers_sentences(config):
+        return PairInput(pair, telescope, ranked, evidence_patterns(telescope, registry.cues))
     if config.rerank == "llm":  # the reranker sees every snippet and selects afterwards
         return PairInput(
             pair, telescope, [trim_snippet(s, config.max_snippet_chars) for s in ranked]
@@ -30,6 +36,12 @@ def prepare_input(
         ranked, config.max_snippets, config.max_snippet_chars, config.max_prompt_chars
     )
     return PairInput(pair, telescope, chosen)
+
+
+def numbers_sentences(config: LLMSettings) -> bool:
+    """Whether the configured prompt (of the configured mode) shows numbered sentences."""
+    name = config.prompt_name if config.mode == "pair" else config.paper_prompt_name
+    return load_prompt(name, config.prompts_dir).evidence == "sentences"
 
 
 def build_requests(
@@ -48,11 +60,13 @@ def group_inputs(
     when it is about to be sent, so the first calls go out at once."""
     with_text = [i for i in inputs if i.snippets]
     without = [i for i in inputs if not i.snippets]
-    if config.mode == "pair":
-        return [[i] for i in with_text], without
     by_paper: dict[str, list[PairInput]] = {}
     for item in with_text:
         by_paper.setdefault(item.pair.paper.bibcode, []).append(item)
+    if config.mode == "pair":
+        # a paper's pairs back to back (inputs split by telescope, such as TRACS's parquet
+        # files, have them far apart): they share a prompt-cache key and go out together
+        return [[i] for paper in by_paper.values() for i in paper], without
     return list(by_paper.values()), without
 
 

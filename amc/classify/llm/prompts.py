@@ -5,6 +5,7 @@ message templates, each with the variables it uses::
 
     name: classify_pair.v1
     description: ...
+    evidence: sentences          # optional: quotes (the default) or sentences
     messages:
       system: {variables: [answer_schema], text: "..."}
       user:   {variables: [telescope_key, snippets], text: "... ${telescope_key} ..."}
@@ -24,7 +25,7 @@ import string
 import sys
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -50,6 +51,9 @@ class PromptTemplate(BaseModel):
 
     name: str
     description: str = ""
+    #: how the model gives its evidence: ``quotes`` copied from ranked snippets (v1), or
+    #: the numbers of ``sentences`` chosen within the evidence budget and numbered
+    evidence: Literal["quotes", "sentences"] = "quotes"
     messages: dict[str, MessageTemplate]
     #: sha256 of the file's text, first 16 hex digits
     hash: str = ""

@@ -1,29 +1,60 @@
 """Build the chat messages of one request from prompt files and ranked snippets.
 
+Layout, for providers' prompt caching: the system message (instructions, label
+definitions, the answer's JSON schema) is the same in every request of a prompt
+file, byte for byte; the user message starts with the telescope (the same in
+every request about that telescope) and ends with the paper's evidence. So
+every request after the first reuses the cached static start.
+
 Paper text only ever appears inside the ``<<<PAPER_SNIPPETS`` fence, and any
 fence marker inside the paper is defused first, so a paper cannot close the
-fence and write outside it.
+fence and write outside it. A prompt file with ``evidence: sentences`` gets the
+pair's sentences chosen within the evidence budget and numbered
+(``sentences``); one with the default ``evidence: quotes`` gets whole ranked
+snippets to quote from (the v1 prompts).
+
+The user message is built from named sections; a prompt's user template uses
+the ones it declares (``telescope_key``, ``telescope_name``, ``telescope_aliases`` or
+``telescope_short_names``, ``snippets`` or ``evidence`` and ``notes`` in pair mode;
+``telescopes`` or ``telescopes_short``, ``telescope_keys``, ``snippets`` or ``evidence``
+and ``notes`` in paper mode), so a later prompt version can add a section without
+touching the others.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
+from amc.classify.llm.errors import PromptError
 from amc.classify.llm.prompts import PromptTemplate, load_prompt
 from amc.classify.llm.provider.common import ChatMessages
-from amc.classify.llm.schema import PairAnswer, answer_schema, paper_answer_model
+from amc.classify.llm.schema import (
+    CitedPairAnswer,
+    CitedPaperAnswer,
+    PairAnswer,
+    answer_schema,
+    answer_token_cap,
+    paper_answer_model,
+)
+from amc.classify.llm.sentences import NumberedEvidence, defuse, number_sentences
 from amc.domain.models import Pair, Snippet
 from amc.registry import Telescope
+from amc.registry.patterns import Matcher
 from amc.settings.llm import LLMSettings
+from amc.snippets.budget import Sentence, budget_sentences
 
 FENCE_OPEN = "<<<PAPER_SNIPPETS"
 FENCE_CLOSE = "PAPER_SNIPPETS>>>"
 _KIND_NOTE = {"false_positive": "known false positive", "grant": "grant"}
+
+__all__ = ["FENCE_CLOSE", "FENCE_OPEN", "PairInput", "Request", "defuse", "pair_request",
+           "paper_request", "rerank_messages"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -33,6 +64,8 @@ class PairInput:
     pair: Pair
     telescope: Telescope
     snippets: list[Snippet]
+    #: what makes a sentence an evidence cue (``amc.snippets.budget.evidence_patterns``)
+    patterns: tuple[Matcher, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,15 +77,21 @@ class Request:
     answer_model: type[BaseModel]
     schema: dict[str, Any]
     prompt: PromptTemplate
+    #: the numbered sentences shown (number n is ``sentences[n - 1]``); empty for quotes
+    sentences: tuple[Sentence, ...] = ()
+    #: this request's answer cap (None: the configured ``max_output_tokens``)
+    max_tokens: int | None = None
 
     @property
     def telescopes(self) -> tuple[str, ...]:
         return tuple(item.telescope.key for item in self.inputs)
 
-
-def defuse(text: str) -> str:
-    """Paper text with fence-like markers broken up so it cannot end the fence."""
-    return text.replace("<<<", "< < <").replace(">>>", "> > >")
+    @property
+    def cache_key(self) -> str:
+        """The provider's prompt-cache key: one per paper, so a paper's calls share it (a
+        hash: a bibcode of an unpublished paper is nobody else's business)."""
+        bibcode = self.inputs[0].pair.paper.bibcode
+        return "amc-" + hashlib.sha256(bibcode.encode()).hexdigest()[:16]
 
 
 def format_snippets(inputs: Sequence[PairInput]) -> str:
@@ -82,33 +121,84 @@ def _aliases(telescope: Telescope, limit: int = 24) -> str:
     return ", ".join(terms[:limit])
 
 
+def _short_names(telescope: Telescope, limit: int = 20) -> str:
+    """The one-word names and instruments (HST, Hubble, WFC3, ...): what the model needs to
+    tell the telescope's matches from others, at a fifth of the full list's tokens."""
+    terms = [t.term for t in (*telescope.aliases, *telescope.instruments)
+             if not t.regex and " " not in t.term]  # fmt: skip
+    return ", ".join(dict.fromkeys(terms[:limit]))
+
+
 def pair_request(item: PairInput, config: LLMSettings) -> Request:
-    """The request of pair mode: one telescope, its snippets."""
+    """The request of pair mode: one telescope, its snippets or numbered sentences."""
     prompt = load_prompt(config.prompt_name, config.prompts_dir)
-    schema = answer_schema(PairAnswer)
-    user = prompt.render(
-        "user",
-        telescope_key=item.telescope.key,
-        telescope_name=item.telescope.name,
-        telescope_aliases=_aliases(item.telescope),
-        snippets=format_snippets([item]),
-    )
-    return Request([item], _messages(prompt, schema, user), PairAnswer, schema, prompt)
+    sections: dict[str, Callable[[], str]] = {
+        "telescope_key": lambda: item.telescope.key,
+        "telescope_name": lambda: item.telescope.name,
+        "telescope_aliases": lambda: _aliases(item.telescope),
+        "telescope_short_names": lambda: _short_names(item.telescope),
+        "snippets": lambda: format_snippets([item]),
+    }
+    if prompt.evidence == "quotes":
+        schema = answer_schema(PairAnswer)
+        user = _render_user(prompt, sections)
+        return Request([item], _messages(prompt, schema, user), PairAnswer, schema, prompt)
+    numbered = number_sentences(item.pair.paper, [(None, _sentences(item, config))])
+    schema = answer_schema(CitedPairAnswer)
+    user = _render_user(prompt, sections | _numbered_sections(numbered))
+    messages = _messages(prompt, schema, user)
+    cap = answer_token_cap(CitedPairAnswer)
+    return Request([item], messages, CitedPairAnswer, schema, prompt, numbered.sentences, cap)
 
 
 def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
     """The request of paper mode: every candidate telescope of one paper at once."""
     prompt = load_prompt(config.paper_prompt_name, config.prompts_dir)
     keys = tuple(item.telescope.key for item in items)
-    model = paper_answer_model(keys)
-    schema = answer_schema(model)
     listing = "\n".join(
         f"- {i.telescope.key}: {i.telescope.name}; {_aliases(i.telescope)}" for i in items
     )
-    user = prompt.render(
-        "user", telescopes=listing, telescope_keys=", ".join(keys), snippets=format_snippets(items)
+    short = "\n".join(
+        f"- {i.telescope.key}: {i.telescope.name}; {_short_names(i.telescope)}" for i in items
     )
-    return Request(list(items), _messages(prompt, schema, user), model, schema, prompt)
+    sections: dict[str, Callable[[], str]] = {
+        "telescopes": lambda: listing,
+        "telescopes_short": lambda: short,
+        "telescope_keys": lambda: ", ".join(keys),
+        "snippets": lambda: format_snippets(items),
+    }
+    if prompt.evidence == "quotes":
+        model = paper_answer_model(keys)
+        schema = answer_schema(model)
+        user = _render_user(prompt, sections)
+        return Request(list(items), _messages(prompt, schema, user), model, schema, prompt)
+    groups = [(i.telescope.key, _sentences(i, config)) for i in items]
+    numbered = number_sentences(items[0].pair.paper, groups)
+    schema = answer_schema(CitedPaperAnswer)
+    user = _render_user(prompt, sections | _numbered_sections(numbered))
+    messages = _messages(prompt, schema, user)
+    cap = answer_token_cap(CitedPaperAnswer, len(items))
+    return Request(list(items), messages, CitedPaperAnswer, schema, prompt, numbered.sentences, cap)
+
+
+def _sentences(item: PairInput, config: LLMSettings) -> list[Sentence]:
+    return budget_sentences(item.pair.paper, item.snippets, config.evidence_tokens, item.patterns)
+
+
+def _numbered_sections(numbered: NumberedEvidence) -> dict[str, Callable[[], str]]:
+    return {"evidence": lambda: numbered.text, "notes": lambda: numbered.notes}
+
+
+def _render_user(prompt: PromptTemplate, sections: dict[str, Callable[[], str]]) -> str:
+    """The user message with the sections its template declares (each built only then)."""
+    declared = prompt.messages["user"].variables
+    unknown = [v for v in declared if v not in sections]
+    if unknown:
+        raise PromptError(
+            f"prompt {prompt.name}: its user message uses {unknown}, which amc does not provide "
+            f"for evidence={prompt.evidence!r}; it provides {sorted(sections)}"
+        )
+    return prompt.render("user", **{name: sections[name]() for name in declared})
 
 
 def _messages(prompt: PromptTemplate, schema: dict[str, Any], user: str) -> ChatMessages:

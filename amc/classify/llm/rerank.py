@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from amc.classify.llm.cost import call_cost
 from amc.classify.llm.errors import LLMRequestError
+from amc.classify.llm.planning import numbers_sentences
 from amc.classify.llm.provider.chat import LLMClient
 from amc.classify.llm.request import PairInput, rerank_messages
 from amc.domain.models import Snippet, Usage
@@ -80,7 +82,11 @@ async def _rerank(
 
 
 def _selected(item: PairInput, ranked: list[Snippet], config: LLMSettings) -> PairInput:
+    """The item with its snippets in the reranker's order: whole, for a prompt whose
+    evidence budget picks their sentences; else capped and cut as usual."""
+    if numbers_sentences(config):
+        return replace(item, snippets=ranked)
     chosen = select_snippets(
         ranked, config.max_snippets, config.max_snippet_chars, config.max_prompt_chars
     )
-    return PairInput(item.pair, item.telescope, chosen)
+    return replace(item, snippets=chosen)

@@ -122,6 +122,8 @@ def split_usage(usage: Usage, parts: int) -> list[Usage]:
             call_log=usage.call_log if i == 0 else [],
             prompt_tokens=share(usage.prompt_tokens, i),
             completion_tokens=share(usage.completion_tokens, i),
+            cached_tokens=share(usage.cached_tokens, i),
+            cache_write_tokens=share(usage.cache_write_tokens, i),
             cost_usd=None if usage.cost_usd is None else usage.cost_usd / parts,
         )
         for i in range(parts)

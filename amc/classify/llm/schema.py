@@ -10,6 +10,7 @@ Precedence between the labels is applied afterwards by ``TelescopeLabels``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -31,6 +32,24 @@ class AnswerConfidence(BaseModel):
     instrumentation: float = Field(ge=0.0, le=1.0)
     mention: float = Field(ge=0.0, le=1.0)
     not_telescope: float = Field(ge=0.0, le=1.0)
+
+    def probability(self, label: str) -> float:
+        return float(getattr(self, label))
+
+
+class PercentConfidence(BaseModel):
+    """The model's probability, in per cent (0..100), that each label is true: a whole
+    number is one token where "0.93" is three."""
+
+    model_config = _STRICT
+
+    science: int = Field(ge=0, le=100)
+    instrumentation: int = Field(ge=0, le=100)
+    mention: int = Field(ge=0, le=100)
+    not_telescope: int = Field(ge=0, le=100)
+
+    def probability(self, label: str) -> float:
+        return float(getattr(self, label)) / 100
 
 
 class AnswerQuote(BaseModel):
@@ -78,9 +97,99 @@ def paper_answer_model(telescopes: tuple[str, ...]) -> type[PaperAnswer]:
     return create_model("PaperAnswer", __base__=PaperAnswer, results=(list[item], ...))
 
 
+# --- answers that cite numbered sentences (prompt files with ``evidence: sentences``) -----
+
+#: longest reason accepted (the prompt asks for one short sentence)
+CITED_REASON_CHARS = 300
+#: most citations accepted per telescope
+MAX_CITATIONS = 5
+
+
+class Citation(BaseModel):
+    """A sentence of the prompt, by its number, and the label it supports."""
+
+    model_config = _STRICT
+
+    sentence: int = Field(description="the number in [brackets] before a sentence of the paper")
+    supports: LabelName
+
+
+class CitedPairAnswer(BaseModel):
+    """The answer for one pair, citing sentence numbers instead of copying quotes (fewer
+    answer tokens; the cited sentence is the quote, located by construction). Evidence
+    and reason come first: the model writes down what it read before it decides."""
+
+    model_config = _STRICT
+
+    evidence: list[Citation] = Field(
+        max_length=MAX_CITATIONS,
+        description="up to 5 sentences that decide the labels, most telling first",
+    )
+    reason: str = Field(
+        max_length=CITED_REASON_CHARS, description="one short sentence (at most 25 words)"
+    )
+    science: bool
+    instrumentation: bool
+    mention: bool
+    not_telescope: bool
+    confidence: PercentConfidence
+
+
+class CitedTelescopeAnswer(CitedPairAnswer):
+    """A cited pair answer inside a paper answer. ``telescope`` is a plain string, not an
+    enum of the paper's telescopes: the schema is part of the prompt prefix providers
+    cache, so it must be the same in every request; ``check_paper_answer`` then wants
+    exactly the paper's telescopes."""
+
+    telescope: str
+
+
+class CitedPaperAnswer(BaseModel):
+    """The answer for all candidate telescopes of one paper, citing sentence numbers."""
+
+    model_config = _STRICT
+
+    results: list[CitedTelescopeAnswer]
+
+
+#: a pair's answer, with quotes (v1 prompts) or with sentence numbers
+AnyPairAnswer = PairAnswer | CitedPairAnswer
+#: a paper's answer, with quotes (v1 prompts) or with sentence numbers
+AnyPaperAnswer = PaperAnswer | CitedPaperAnswer
+
+
+def answer_token_cap(model: type[BaseModel], telescopes: int = 1) -> int:
+    """Enough answer tokens for the longest valid answer of ``model`` for ``telescopes``
+    telescopes (the request's ``max_tokens``): the widest instance serialised, at three
+    characters a token (JSON punctuation tokenises densely), plus a margin."""
+    return math.ceil(len(_widest(model)) * telescopes / 3) + 32
+
+
+@cache
+def _widest(model: type[BaseModel]) -> str:
+    """JSON of a widest valid answer: the longest strings and lists the schema admits."""
+    widest = {"results": [_widest_pair()]} if "results" in model.model_fields else _widest_pair()
+    return json.dumps(widest)
+
+
+def _widest_pair() -> dict[str, Any]:
+    labels = dict.fromkeys(("science", "instrumentation", "mention", "not_telescope"), False)
+    return {
+        "evidence": [{"sentence": 999, "supports": "instrumentation"}] * MAX_CITATIONS,
+        "reason": "x" * CITED_REASON_CHARS,
+        **labels,
+        "confidence": dict.fromkeys(labels, 100),
+        "telescope": "TELESCOPE",
+    }
+
+
 def answer_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema with ``$ref``s inlined (llama.cpp grammars and some
-    providers do not follow references) and titles dropped (noise for the model)."""
+    providers do not follow references) and titles dropped (noise for the model). The
+    schemas of cited answers are compact too: no descriptions and no number bounds (the
+    prompt explains the fields; pydantic checks the bounds on the way back), because the
+    schema is sent with every request, in the system message and as the structured-output
+    format."""
     schema: dict[str, Any] = json.loads(_answer_schema_json(model))  # a fresh copy per call
     return schema
 
@@ -90,24 +199,26 @@ def _answer_schema_json(model: type[BaseModel]) -> str:
     # pydantic takes ~3 ms to build a schema: once per answer model, not once per request
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
-    return json.dumps(_inline(schema, defs))
+    compact = issubclass(model, CitedPairAnswer | CitedPaperAnswer)
+    return json.dumps(_inline(schema, defs, _COMPACT_DROPPED if compact else _DROPPED_KEYWORDS))
 
 
 #: ``title`` is noise for the model; OpenAI strict mode rejects ``maxLength`` (pydantic still
 #: checks it on the way back, so an overlong quote leads to a re-ask)
-_DROPPED_KEYWORDS = {"title", "maxLength"}
+_DROPPED_KEYWORDS = frozenset({"title", "maxLength"})
+_COMPACT_DROPPED = _DROPPED_KEYWORDS | {"description", "minimum", "maximum"}
 
 
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
+def _inline(node: Any, defs: dict[str, Any], dropped: frozenset[str] = _DROPPED_KEYWORDS) -> Any:
     if isinstance(node, dict):
         if "$ref" in node:
-            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
-        out = {k: _inline(v, defs) for k, v in node.items() if k not in _DROPPED_KEYWORDS}
+            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs, dropped)
+        out = {k: _inline(v, defs, dropped) for k, v in node.items() if k not in dropped}
         if "const" in out:  # a one-telescope Literal; "enum" is the more widely supported form
             out["enum"] = [out.pop("const")]
         return out
     if isinstance(node, list):
-        return [_inline(v, defs) for v in node]
+        return [_inline(v, defs, dropped) for v in node]
     return node
 
 
@@ -140,15 +251,16 @@ def _validation_summary(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def check_paper_answer(answer: PaperAnswer, telescopes: Sequence[str]) -> None:
-    """Every requested telescope answered exactly once, or ``ValueError``."""
+def check_paper_answer(answer: AnyPaperAnswer, telescopes: Sequence[str]) -> None:
+    """Every requested telescope answered exactly once, and no other, or ``ValueError``."""
     seen = [r.telescope for r in answer.results]
     missing = [t for t in telescopes if t not in seen]
     repeated = sorted({t for t in seen if seen.count(t) > 1})
-    if missing or repeated:
+    unasked = sorted({t for t in seen if t not in telescopes})
+    if missing or repeated or unasked:
         raise ValueError(
             f"results must hold one entry per telescope {list(telescopes)}; "
-            f"missing {missing}, repeated {repeated}"
+            f"missing {missing}, repeated {repeated}, not asked for {unasked}"
         )
 
 

@@ -53,6 +53,7 @@ from amc.classify.llm.provider.protocol import (
     WireAnswer,
     answer_from_json,
     answer_from_litellm,
+    cache_hints,
     chat_params,
     initial_style,
     is_retryable,
@@ -64,6 +65,7 @@ from amc.classify.llm.provider.transport import (
     TransportPool,
     check_credentials,
     import_transports,
+    provider_of,
     transport_for,
 )
 from amc.domain.errors import ConfigError
@@ -85,6 +87,9 @@ class Completion:
     response_format: ResponseFormat
     #: "stop", or "length" when the answer was cut at max_output_tokens
     finish_reason: str = "stop"
+    #: prompt tokens read from / written to the provider's prompt cache (parts of the prompt)
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 class LLMClient:
@@ -128,16 +133,29 @@ class LLMClient:
         return self._style
 
     async def complete(
-        self, messages: ChatMessages, schema: dict[str, Any], schema_name: str = "answer"
+        self,
+        messages: ChatMessages,
+        schema: dict[str, Any],
+        schema_name: str = "answer",
+        *,
+        max_tokens: int | None = None,
+        cache_key: str | None = None,
     ) -> Completion:
         """Send one request; retry transient failures; raise ``LLMRequestError`` when they
         persist or the request is rejected, ``LLMRunStopped`` when the run has stopped
-        (provider down or refusing, budget spent): then nothing more is sent."""
+        (provider down or refusing, budget spent): then nothing more is sent.
+        ``max_tokens`` caps this answer (within ``max_output_tokens``); ``cache_key`` names
+        the requests that share a prompt prefix (sent as a cache hint, see ``cache_hints``)."""
         last_error: Exception | None = None
         attempts = 0
         while attempts <= self.config.max_retries:
             try:
-                response = await self._send(messages, self._response_format(schema, schema_name))
+                response = await self._send(
+                    messages,
+                    self._response_format(schema, schema_name),
+                    max_tokens=max_tokens,
+                    cache_key=cache_key,
+                )
             except LLMRunStopped:
                 raise
             except Exception as exc:
@@ -168,6 +186,9 @@ class LLMClient:
         messages: ChatMessages,
         response_format: dict[str, Any] | None,
         model: str | None = None,
+        *,
+        max_tokens: int | None = None,
+        cache_key: str | None = None,
         **extra: Any,
     ) -> WireAnswer:
         if self._semaphore is None:
@@ -175,7 +196,10 @@ class LLMClient:
             self._first = asyncio.Lock()
         assert self._first is not None
         model = model or self.config.model
-        params = chat_params(self.config, messages, response_format) | extra
+        params = chat_params(self.config, messages, response_format, max_tokens) | extra
+        if self.config.cache_hints:
+            hinted, fields = cache_hints(self._provider(model), model, messages, cache_key)
+            params |= {"messages": hinted, **fields}
         async with self._semaphore:
             if not self._heard:
                 # the first request goes alone: a refused key or model stops the run after
@@ -186,6 +210,12 @@ class LLMClient:
                         self._heard = True
                         return answer
             return await self._send_now(model, messages, params)
+
+    def _provider(self, model: str) -> str:
+        """``http`` for the lean transport, else litellm's name of the model's provider."""
+        if transport_for(self.config, model) == "http":
+            return "http"
+        return provider_of(model)
 
     async def _send_now(
         self, model: str, messages: ChatMessages, params: dict[str, Any]
@@ -205,7 +235,14 @@ class LLMClient:
                 self._raise_if_fatal(exc)
                 self._heard = True  # an answer, or a failure a retry may fix
             raise
-        cost = call_cost(self.config, answer.prompt_tokens, answer.completion_tokens, model)
+        cost = call_cost(
+            self.config,
+            answer.prompt_tokens,
+            answer.completion_tokens,
+            model,
+            cached=answer.cached_tokens,
+            written=answer.cache_write_tokens,
+        )
         self.budget.settle(reserved, cost)
         self._budget_changed()
         return answer
@@ -321,6 +358,8 @@ class LLMClient:
             completion_tokens=answer.completion_tokens,
             response_format=self._style,
             finish_reason=answer.finish_reason,
+            cached_tokens=answer.cached_tokens,
+            cache_write_tokens=answer.cache_write_tokens,
         )
 
     async def yes_probability(self, messages: ChatMessages) -> tuple[float, int, int]:

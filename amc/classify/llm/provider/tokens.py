@@ -19,13 +19,21 @@ def count_text_tokens(model: str, text: str) -> int:
 _unpriced_models: set[str] = set()
 
 
-def bundled_price(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """Cost in US dollars from litellm's bundled price map; None for an unmapped model."""
+def bundled_price(
+    model: str, prompt_tokens: int, completion_tokens: int, cached: int = 0, written: int = 0
+) -> float | None:
+    """Cost in US dollars from litellm's bundled price map, with the prompt-cache tokens
+    (``cached`` read, ``written``; both parts of ``prompt_tokens``) at the model's cache
+    prices where the map has them; None for an unmapped model."""
     if model in _unpriced_models:
         return None
     try:
         prompt_cost, completion_cost = load_litellm().cost_per_token(
-            model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+            model=model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cache_read_input_tokens=cached,
+            cache_creation_input_tokens=written,
         )
     except Exception:  # litellm raises several kinds for unmapped (local) models
         _unpriced_models.add(model)

@@ -63,6 +63,16 @@ def check_credentials(config: LLMSettings) -> None:
             )
 
 
+@cache
+def provider_of(model: str) -> str:
+    """litellm's provider name of a model string (``openai``, ``anthropic``, ...); ``""``
+    when litellm does not know it."""
+    try:
+        return str(load_litellm().get_llm_provider(model)[1])
+    except Exception:  # litellm raises several kinds for a model it cannot place
+        return ""
+
+
 class TransportPool:
     """Open connections, by endpoint and key; belongs to one event loop (a session cannot
     move between loops). ``aclose`` it on that loop when done."""

@@ -99,7 +99,9 @@ def render_unit(
 
 def _line(custom_id: str, request: Request, model: str, config: LLMSettings) -> str:
     response_format = response_format_for(initial_style(config), request.schema)
-    params = chat_params(config, request.messages, response_format, online=False)
+    params = chat_params(
+        config, request.messages, response_format, request.max_tokens, online=False
+    )
     line = {"custom_id": custom_id, "method": "POST", "url": CHAT_ENDPOINT,
             "body": {"model": model, **params}}  # fmt: skip
     return json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n"

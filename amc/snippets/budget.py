@@ -1,0 +1,231 @@
+"""An evidence budget: the sentences of a pair's ranked snippets that fit a token budget.
+
+A snippet is a window of +/- N sentences around hits, and most of a window is
+context. Sending whole windows in rank order spends the budget on the context
+of the first snippets and drops the hits of the later ones. Here the budget is
+filled sentence by sentence, most telling first: sentences that hold a hit and
+an evidence cue (the rules tier's science and instrumentation cue phrases, the
+telescope's own evidence patterns: "we observed", "the data were reduced",
+programme ids, pipelines), then cue sentences next to a hit, then the other hit
+sentences, then rings of plain context, one sentence further out each round, up
+to the window; within a round, snippets go in rank order. Each sentence is sent
+once: a sentence that repeats one
+already chosen (an abstract sentence restated in the body, an acknowledgment
+duplicated by a PDF's running text), exactly or nearly, is skipped. The
+paper's title comes first when the paper has one: it says what the paper is
+about for a few tokens. Every chosen sentence keeps its field and offsets
+into the original text, so a citation of it is evidence located by
+construction.
+
+Tokens are estimated as characters / ``CHARS_PER_TOKEN`` (no tokenizer needed;
+within a few per cent of GPT tokenizers on paper text, see ``bench/llm_cost.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from amc.domain.models import TEXT_FIELDS, Hit, Paper, Snippet, TextField
+from amc.registry import Cues, Telescope
+from amc.registry.patterns import Matcher, match_spans
+from amc.snippets.sentences import sentence_spans
+
+#: characters per token of English paper text for GPT-style tokenizers (measured)
+CHARS_PER_TOKEN = 4.0
+#: a longer sentence (a table row run-on, a reference dump) is cut to this many characters
+MAX_SENTENCE_CHARS = 600
+#: word-set overlap (Jaccard) at or above which two sentences count as the same one
+NEAR_DUPLICATE = 0.8
+#: sentences with fewer distinct words are only skipped when repeated exactly
+_MIN_WORDS_NEAR = 6
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence chosen for the prompt: ``text == paper.<field>[start:end]``."""
+
+    field: TextField
+    start: int
+    end: int
+    text: str
+    #: registry hits inside the sentence (any kind), for the prompt's notes
+    hits: tuple[Hit, ...] = ()
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        """Document order: field, then offset."""
+        return (_FIELD_ORDER.get(self.field, len(_FIELD_ORDER)), self.start, self.end)
+
+
+_FIELD_ORDER = {field: i for i, field in enumerate((*TEXT_FIELDS, "references"))}
+
+
+def approx_tokens(text: str) -> int:
+    """Estimated tokens of ``text`` (characters / ``CHARS_PER_TOKEN``, rounded up)."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def evidence_patterns(telescope: Telescope, cues: Cues | None) -> tuple[Matcher, ...]:
+    """The patterns that make a sentence an evidence cue for ``telescope``."""
+    compiled = cues.compiled if cues is not None else {}
+    # the rules tier's data-use phrases: generic ones, first-person ones ("we observed"),
+    # re-analysis and the acknowledgment formulae (``amc/data/telescopes.yaml``, cues)
+    lists = ("science", "own_data", "reprocessing", "boilerplate", "instrumentation")
+    found = (*(compiled.get(name) for name in lists),
+             telescope.compiled.science, telescope.compiled.instrumentation)  # fmt: skip
+    return tuple(p for p in found if p is not None)
+
+
+def budget_sentences(
+    paper: Paper,
+    ranked: Sequence[Snippet],
+    budget_tokens: int,
+    patterns: Sequence[Matcher] = (),
+    window: int = 3,
+) -> list[Sentence]:
+    """The sentences to send for one pair, in document order, within ``budget_tokens``.
+
+    ``ranked`` are the pair's snippets best first (``amc.snippets.ranking``) and
+    ``patterns`` the evidence cues (``evidence_patterns``). The title leads; then hit
+    sentences with a cue, cue sentences next to a hit, the other hit sentences, and
+    rings of context up to ``window`` sentences away. The best snippet whose hits are
+    all traps or grants goes second in every round, so the model sees that a "Hubble"
+    of the paper is the Hubble constant even when the budget is small.
+    """
+    chosen: list[Sentence] = []
+    seen = _Seen()
+    used = 0
+    for sentence in _candidates(paper, ranked, window, patterns):
+        if seen.repeats(sentence.text):
+            continue
+        cost = approx_tokens(sentence.text)
+        if used + cost > budget_tokens:
+            continue  # a shorter later sentence may still fit
+        chosen.append(sentence)
+        seen.add(sentence.text)
+        used += cost
+    return sorted(chosen, key=lambda s: s.key)
+
+
+def _candidates(
+    paper: Paper, ranked: Sequence[Snippet], window: int, patterns: Sequence[Matcher]
+) -> Iterator[Sentence]:
+    """Every sentence worth sending, most telling first (may repeat; the caller skips)."""
+    if paper.title.strip():
+        text = paper.title.strip()
+        start = paper.title.index(text)
+        yield _capped(Sentence("title", start, start + len(text), text), None)
+    rings = [_rings(paper, snippet, window) for snippet in _trap_second(ranked)]
+
+    def cue(sentence: Sentence) -> bool:
+        return any(next(match_spans(p, sentence.text), None) is not None for p in patterns)
+
+    # (distance from a hit, whether it must carry a cue) of each round
+    for distance, cued in (
+        (0, True),
+        (1, True),
+        (0, False),
+        *((d, False) for d in range(1, window + 1)),
+    ):
+        for ring in rings:
+            yield from (s for s in ring.get(distance, []) if cue(s) or not cued)
+
+
+def _trap_second(ranked: Sequence[Snippet]) -> list[Snippet]:
+    """``ranked`` with the best trap/grant-only snippet moved up to second place."""
+    order = list(ranked)
+    other = next((i for i, s in enumerate(order) if not s.real_hits), None)
+    if other is not None and other > 1:
+        order.insert(1, order.pop(other))
+    return order
+
+
+def _rings(paper: Paper, snippet: Snippet, window: int) -> dict[int, list[Sentence]]:
+    """The snippet's sentences by distance (in sentences) from the nearest hit sentence;
+    at equal distance the one nearer the snippet's first hit first."""
+    text = paper.text(snippet.field)
+    spans = sentence_spans(text, snippet.start, snippet.end) or [(snippet.start, snippet.end)]
+    with_hit = [i for i, (a, b) in enumerate(spans) if any(a <= h.start < b for h in snippet.hits)]
+    if not with_hit:
+        with_hit = [0]
+    first = with_hit[0]
+    by_distance: dict[int, list[tuple[int, Sentence]]] = {}
+    for i, (a, b) in enumerate(spans):
+        distance = min(abs(i - j) for j in with_hit)
+        if distance > window:
+            continue
+        hits = tuple(h for h in snippet.hits if a <= h.start < b)
+        sentence = _capped(Sentence(snippet.field, a, b, text[a:b], hits), text, toward=first - i)
+        if sentence.text.strip():
+            by_distance.setdefault(distance, []).append((abs(i - first), sentence))
+    return {d: [s for _, s in sorted(g, key=lambda x: x[0])] for d, g in by_distance.items()}
+
+
+def _capped(sentence: Sentence, text: str | None, toward: int = 0) -> Sentence:
+    """The sentence stripped of surrounding white space and cut to ``MAX_SENTENCE_CHARS``:
+    around its first hit, or at the end facing the hits (``toward`` > 0: they come
+    after it, keep its end)."""
+    source = text if text is not None else sentence.text
+    base = 0 if text is not None else sentence.start
+    a, b = sentence.start - base, sentence.end - base
+    while a < b and source[a].isspace():
+        a += 1
+    while b > a and source[b - 1].isspace():
+        b -= 1
+    if b - a > MAX_SENTENCE_CHARS:
+        if sentence.hits:
+            anchor = sentence.hits[0].start - base
+            a = max(a, min(anchor - MAX_SENTENCE_CHARS // 3, b - MAX_SENTENCE_CHARS))
+        elif toward > 0:
+            a = b - MAX_SENTENCE_CHARS
+        b = a + MAX_SENTENCE_CHARS if b - a > MAX_SENTENCE_CHARS else b
+        a, b = _word_bounds(source, a, b)
+    start, end = a + base, b + base
+    return Sentence(sentence.field, start, end, source[a:b], sentence.hits)
+
+
+def _word_bounds(text: str, a: int, b: int) -> tuple[int, int]:
+    """[a, b) moved inwards to white space so no word is cut in half."""
+    lo, hi = a, b
+    if lo > 0 and not text[lo - 1].isspace():
+        while lo < hi and not text[lo].isspace():
+            lo += 1
+        while lo < hi and text[lo].isspace():
+            lo += 1
+    if hi < len(text) and not text[hi].isspace():
+        while hi > lo and not text[hi - 1].isspace():
+            hi -= 1
+        while hi > lo and text[hi - 1].isspace():
+            hi -= 1
+    return (lo, hi) if hi > lo else (a, b)
+
+
+class _Seen:
+    """Sentences already chosen, to skip exact and near repeats."""
+
+    def __init__(self) -> None:
+        self.exact: set[str] = set()
+        self.word_sets: list[frozenset[str]] = []
+
+    def repeats(self, text: str) -> bool:
+        words = _WORD.findall(text.lower())
+        if " ".join(words) in self.exact:
+            return True
+        distinct = frozenset(words)
+        if len(distinct) < _MIN_WORDS_NEAR:
+            return False
+        return any(_jaccard(distinct, other) >= NEAR_DUPLICATE for other in self.word_sets)
+
+    def add(self, text: str) -> None:
+        words = _WORD.findall(text.lower())
+        self.exact.add(" ".join(words))
+        if len(set(words)) >= _MIN_WORDS_NEAR:
+            self.word_sets.append(frozenset(words))
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b)

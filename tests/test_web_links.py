@@ -249,9 +249,7 @@ def test_downloads_carry_the_final_links(client: TestClient, batch: str) -> None
     assert got["instruments"] == "WFC3;STIS" and "link_edits" not in got
 
 
-def test_a_demoted_pair_loses_its_links_in_the_bibliography(
-    client: TestClient, batch: str
-) -> None:
+def test_a_demoted_pair_loses_its_links_in_the_bibliography(client: TestClient, batch: str) -> None:
     body = {"bibcode": PLANET[0], "telescope": "HST", "labels": {"mention": True}}
     assert client.post("/api/labels", json=body).status_code == 201
     assert _links(client, batch, PLANET)["applies"] is False

@@ -147,13 +147,17 @@ def test_a_reviewer_adds_removes_and_restores_links(client: TestClient, batch: s
     assert cos["quote"] == "" and cos["edit"]["note"] == "spectra in sec. 3"
 
     assert _edit(client, "/api/links", "instrument", "STIS").status_code == 201  # re-add
+    assert _edit(client, "/api/links/remove", "grant", "HST:16543").status_code == 201
+    assert _edit(client, "/api/links", "grant", "HST:16543").status_code == 201  # restored
     assert _edit(client, "/api/links/remove", "instrument", "COS").status_code == 201
     final = _final(_links(client, batch, PLANET))
     assert ("instrument", "STIS", "rules") in final  # the model's link, with its quote
+    assert ("grant", "HST:16543", "rules") in final
     assert not any(v == "COS" for _, v, _ in final)
     history = client.get("/api/links/history", params={"bibcode": PLANET[0], "telescope": "hst"})
     assert [(e["action"], e["value"]) for e in history.json()] == [
-        ("remove", "COS"), ("add", "STIS"), ("remove", "STIS"),
+        ("remove", "COS"), ("add", "HST:16543"), ("remove", "HST:16543"), ("add", "STIS"),
+        ("remove", "STIS"),
         ("add", "10.17909/abcd-1234"), ("add", "HST:16000"), ("add", "COS"),
     ]  # fmt: skip
 

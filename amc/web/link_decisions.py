@@ -51,7 +51,9 @@ def edit_link(
             "links; correct its label first"
         )
     kind, value = link
-    if action == "add":
+    if action == "add" and (kind, value.strip()) in {(r.kind, r.value) for r in links.removed}:
+        value = value.strip()  # a removed model link (a grant too) comes back as it was
+    elif action == "add":
         value = canonical_value(registry.get(telescope), kind, value)
     else:
         value = _final_value(links, kind, value, registry.telescopes.get(telescope))

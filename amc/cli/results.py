@@ -11,7 +11,7 @@ from amc.classify.llm import LLMRunStopped
 from amc.cli.common import err, raise_if_pairs_failed, result_file, write_results
 from amc.domain.models import Classification
 from amc.jobs.process import run_batch
-from amc.output.final import REVIEW_COLUMNS, final_classification, review_columns
+from amc.output.final import REVIEW_COLUMNS, final_columns
 from amc.output.summary import RunSummary
 from amc.output.writers import ResultWriter, infer_format
 from amc.settings import Settings
@@ -54,9 +54,11 @@ def write_batch_results(
 
 
 def _final_rows(store: Store, batch_id: str) -> Iterator[tuple[Classification, dict[str, Any]]]:
-    """Each pair with its final labels, and the columns saying where they come from."""
+    """Each pair with its final labels and links, and the columns saying where they come
+    from."""
+    edits = store.batch_link_edits(batch_id)
     for c, review in store.iter_reviewed_results(batch_id):
-        yield final_classification(c, review), review_columns(c, review)
+        yield final_columns(c, review, edits.get((c.bibcode, c.telescope), ()))
 
 
 def run_and_write(

@@ -16,7 +16,7 @@ from typing import Literal
 
 from amc.domain.errors import AmcError
 from amc.domain.metrics import label_names
-from amc.domain.models import LABELS, NONE_TELESCOPE, TelescopeLabels
+from amc.domain.models import LABELS, NONE_TELESCOPE, LinkKind, TelescopeLabels
 
 #: how a reviewer label came to be
 ReviewAction = Literal["accept", "correct", "bulk_accept", "undo", "audit_keep", "audit_take"]
@@ -25,6 +25,9 @@ REVIEW_ACTIONS: tuple[str, ...] = (
 )  # fmt: skip
 #: where a pair's final label comes from
 LabelSource = Literal["reviewer", "model", "failed"]
+#: what a reviewer did to a link of a pair
+LinkAction = Literal["add", "remove"]
+LINK_ACTIONS: tuple[LinkAction, ...] = ("add", "remove")
 
 
 class ReviewError(AmcError):
@@ -65,6 +68,24 @@ class ReviewerLabel:
     def names(self) -> str:
         """``science+instrumentation``, ``mention``, ... (``none`` for all-false)."""
         return label_names(self.labels)
+
+
+@dataclass(frozen=True)
+class LinkEdit:
+    """One reviewer edit of a pair's bibliography links: a link added or removed, by
+    whom, when, with a note. The last edit of a (kind, value) is the one in force; a
+    removed link comes back by adding it again, an added one goes by removing it."""
+
+    bibcode: str
+    telescope: str
+    kind: LinkKind
+    value: str
+    action: LinkAction
+    reviewer: str
+    note: str
+    created_at: datetime
+    id: int = 0
+    token_id: int | None = None
 
 
 def reviewer_labels(

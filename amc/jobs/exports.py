@@ -12,7 +12,7 @@ from amc.output.bibliography import (
     bibliography_entries,
     write_bibliography,
 )
-from amc.output.final import REVIEW_COLUMNS, final_classification, review_columns
+from amc.output.final import REVIEW_COLUMNS, final_columns
 from amc.output.writers import OutputFormat, ResultWriter
 from amc.store import Store
 
@@ -24,15 +24,17 @@ def export_results(
     pairs beside it); the number of rows written.
 
     ``final``: the label columns hold each pair's final label (the reviewer's when there
-    is one, else the model's), with the review and the model's own labels in added
-    columns (``amc.output.final``); otherwise the model's labels alone, as classified.
+    is one, else the model's) and the link columns its final links, with the review and
+    the model's own labels and links in added columns (``amc.output.final``); otherwise
+    the model's labels and links alone, as classified.
     """
     store.get_batch(batch_id)  # an unknown id is a clear error, not an empty file
     extra = REVIEW_COLUMNS if final else ()
+    edits = store.batch_link_edits(batch_id) if final else {}
     with ResultWriter(path, fmt, extra_columns=extra, errors_file=False) as writer:
         for c, review in store.iter_reviewed_results(batch_id):
             if final:
-                writer.write(final_classification(c, review), review_columns(c, review))
+                writer.write(*final_columns(c, review, edits.get((c.bibcode, c.telescope), ())))
             else:
                 writer.write(c)
     return writer.count
@@ -48,5 +50,6 @@ def export_bibliography(
 ) -> int:
     """Write the batch's bibliography of record (``amc.output.bibliography``) to ``path``."""
     store.get_batch(batch_id)
-    entries = bibliography_entries(store.iter_reviewed_results(batch_id), telescope)
+    entries = bibliography_entries(store.iter_reviewed_results(batch_id), telescope,
+                                   store.batch_link_edits(batch_id))  # fmt: skip
     return write_bibliography(path, entries, fmt, labels)

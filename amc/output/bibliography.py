@@ -1,8 +1,9 @@
 """The bibliography of record: per telescope, every bibcode with its final labels.
 
 ``csv``: one row per pair (bibcode, telescope, final labels, where they come from, who
-reviewed them and when, the model's own labels and confidence), sorted by telescope
-and bibcode, the shape of a telbib-style list. ``txt``: the bibcodes whose final labels
+reviewed them and when, the model's own labels and confidence, the final links:
+``instruments``, ``programmes``, ``obsids``, ``dois``, ``;``-separated), sorted by
+telescope and bibcode, the shape of a telbib-style list. ``txt``: the bibcodes whose final labels
 include one of the chosen labels (science and instrumentation by default), one per
 line, ready to paste into an ADS library. Pairs the model failed on and nobody
 reviewed have no final label: they are listed in the CSV as ``failed``, never guessed,
@@ -12,21 +13,24 @@ and left out of the text list.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
 from amc.domain.metrics import label_names
 from amc.domain.models import LABELS, Classification, TelescopeLabels
-from amc.domain.reviews import LabelSource, ReviewerLabel, final_labels
+from amc.domain.reviews import LabelSource, LinkEdit, ReviewerLabel, final_labels
+from amc.links.reviewed import PairLinks, review_links
+from amc.output.writers import LINK_COLUMNS, LINK_SEPARATOR
 
 BibliographyFormat = Literal["csv", "txt"]
 #: labels that put a paper in a telescope's bibliography by default
 DEFAULT_LABELS: tuple[Literal["science", "instrumentation"], ...] = ("science", "instrumentation")
 BIBLIOGRAPHY_COLUMNS = [
     "bibcode", "telescope", "labels", *[label.value for label in LABELS], "label_source",
-    "reviewer", "reviewed_at", "review_note", "model_labels", "model_confidence", "Id",
+    "reviewer", "reviewed_at", "review_note", "model_labels", "model_confidence",
+    *LINK_COLUMNS, "Id",
 ]  # fmt: skip
 
 
@@ -38,6 +42,8 @@ class BibliographyEntry:
     labels: TelescopeLabels | None
     source: LabelSource
     review: ReviewerLabel | None
+    #: the final links (under the final labels)
+    links: PairLinks | None = None
 
     def row(self) -> dict[str, object]:
         c, review = self.result, self.review if self.source == "reviewer" else None
@@ -53,21 +59,29 @@ class BibliographyEntry:
             "review_note": review.note if review else "",
             "model_labels": label_names(c.labels) if c.labels is not None else "failed",
             "model_confidence": "" if confidence is None else f"{confidence:.3f}",
+            **{col: LINK_SEPARATOR.join(self.links.values(kind)) if self.links else ""
+               for col, kind in LINK_COLUMNS.items()},
             "Id": c.pair_id,
         }  # fmt: skip
 
 
 def bibliography_entries(
-    results: Iterable[tuple[Classification, ReviewerLabel | None]], telescope: str | None = None
+    results: Iterable[tuple[Classification, ReviewerLabel | None]],
+    telescope: str | None = None,
+    link_edits: Mapping[tuple[str, str], Sequence[LinkEdit]] | None = None,
 ) -> list[BibliographyEntry]:
-    """The pairs of ``telescope`` (all telescopes when None) with their final labels,
+    """The pairs of ``telescope`` (all telescopes when None) with their final labels and
+    final links (the model's with ``link_edits``, by (bibcode, telescope), applied),
     sorted by telescope then bibcode."""
     wanted = telescope.upper() if telescope else None
-    entries = [
-        BibliographyEntry(c, *final_labels(c.labels, review), review)
-        for c, review in results
-        if wanted is None or c.telescope == wanted
-    ]
+    edits = link_edits or {}
+    entries = []
+    for c, review in results:
+        if wanted is not None and c.telescope != wanted:
+            continue
+        labels, source = final_labels(c.labels, review)
+        links = review_links(c.links, edits.get((c.bibcode, c.telescope), ()), labels)
+        entries.append(BibliographyEntry(c, labels, source, review, links))
     return sorted(entries, key=lambda e: (e.result.telescope, e.result.bibcode))
 
 

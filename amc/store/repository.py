@@ -22,6 +22,7 @@ from amc.store import records as _rows
 from amc.store.engine import StoreError, dialect_insert
 from amc.store.history import HistoryMixin
 from amc.store.labels import LabelsMixin
+from amc.store.link_edits import LinkEditsMixin
 from amc.store.links import LinkMixin, replace_links
 from amc.store.records import BatchInfo, BatchProgress, PaperRecord
 from amc.store.recovery import NO_SYNC as _NO_SYNC
@@ -52,7 +53,9 @@ def submission_hash(files: Iterable[Path | bytes], telescopes: Iterable[str], ti
     return whole.hexdigest()
 
 
-class Store(RecoveryMixin, HistoryMixin, TokenMixin, ReviewMixin, LabelsMixin, LinkMixin):
+class Store(
+    RecoveryMixin, HistoryMixin, TokenMixin, ReviewMixin, LabelsMixin, LinkMixin, LinkEditsMixin
+):
     """The job store over one engine; build it with ``amc.store.open_store``."""
 
     def __init__(self, engine: Engine) -> None:

@@ -305,6 +305,28 @@ class ReviewStateRow(Base):
     reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LinkEditRow(Base):
+    """Append-only history of reviewer link edits (a link added or removed: who, when,
+    note); the last edit of a pair's (kind, value) is in force."""
+
+    __tablename__ = "link_edits"
+    __table_args__ = (
+        CheckConstraint("action IN ('add', 'remove')", name="action"),
+        Index("ix_link_edits_bibcode_telescope", "bibcode", "telescope"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bibcode: Mapped[str] = mapped_column(Text)
+    telescope: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(8))
+    reviewer: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditResolutionRow(Base):
     """A suspect of the label audit that a librarian resolved (kept the stored label or
     took the suggestion); the incremental audit does not flag it again while the pair's

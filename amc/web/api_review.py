@@ -1,5 +1,6 @@
-"""The reviewing half of the HTTP API: pairs, reviewer labels (record, undo, history), the
-review queue and its progress, bulk accept, the bibliography of record, the audit.
+"""The reviewing half of the HTTP API: pairs, reviewer labels (record, undo, history),
+reviewer link edits (add, remove, history), the review queue and its progress, bulk
+accept, the bibliography of record, the audit.
 
 The reviewer of every decision is the token's holder; a body naming a reviewer is
 refused (422), like labels that break the precedence rules (422) and labels for a pair
@@ -21,6 +22,8 @@ from amc.web.api import BatchId, RowId, SettingsDep, StoreDep, ViewDep, export_f
 from amc.web.audit import latest_audit, resolve_suspect
 from amc.web.auth import Principal, api_principal
 from amc.web.decisions import bulk_accept, record_labels, undo_last
+from amc.web.link_decisions import edit_link
+from amc.web.link_schemas import LinkEditOut, LinkIn
 from amc.web.review import pair_view
 from amc.web.schemas import (
     AuditOut,
@@ -90,6 +93,40 @@ def label_history(
 ) -> list[ReviewOut]:
     """Every reviewer decision on the pair, newest first (who, when, action, note)."""
     return [ReviewOut.of(h) for h in store.review_history(bibcode, telescope)]
+
+
+@router.post("/links", response_model=LinkEditOut, status_code=201,
+             responses={400: {"description": "not a link"},
+                        409: {"description": "does not fit the pair"}})  # fmt: skip
+def add_link(
+    body: LinkIn, store: StoreDep, settings: SettingsDep, principal: PrincipalDep
+) -> LinkEditOut:
+    """Add a link to a science/instrumentation pair of a batch (the value made canonical:
+    the registry's instrument name, ``TELESCOPE:NUMBER``, a lower-cased DOI). 400 for an
+    instrument the registry does not know or a malformed id; 409 when the pair has it."""
+    pair, link = (body.bibcode, body.telescope), (body.kind, body.value)
+    return LinkEditOut.of(edit_link(store, settings, pair, link, "add", principal, body.note))
+
+
+@router.post("/links/remove", response_model=LinkEditOut, status_code=201,
+             responses={409: {"description": "not a link of the pair"}})  # fmt: skip
+def remove_link(
+    body: LinkIn, store: StoreDep, settings: SettingsDep, principal: PrincipalDep
+) -> LinkEditOut:
+    """Remove one of the pair's final links (the model's or a reviewer's); adding it
+    again brings it back."""
+    pair, link = (body.bibcode, body.telescope), (body.kind, body.value)
+    return LinkEditOut.of(edit_link(store, settings, pair, link, "remove", principal, body.note))
+
+
+@router.get("/links/history", response_model=list[LinkEditOut])
+def link_history(
+    store: StoreDep,
+    bibcode: Annotated[str, Query(min_length=1, max_length=200)],
+    telescope: Annotated[str, Query(min_length=1, max_length=50)],
+) -> list[LinkEditOut]:
+    """Every reviewer edit of the pair's links, newest first (who, when, what, note)."""
+    return [LinkEditOut.of(e) for e in reversed(store.link_edits(bibcode, telescope))]
 
 
 @router.post("/batches/{batch_id}/accept", response_model=BulkAcceptOut)

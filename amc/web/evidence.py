@@ -8,7 +8,8 @@ breaks shows as a few lines. Marks, by offsets into the stored text:
 
 - ``term``: a registry term of the telescope (``HST``, ``WFC3``, ``Hubble Space Telescope``);
 - ``trap``: a term inside a known false positive or grant (``Hubble constant``, ``HST-HF2``);
-- ``quote``: a quote of the verdict that was verified in the text.
+- ``quote``: a quote of the verdict that was verified in the text;
+- ``link``: the quote of a bibliography link (``Link``) of the pair.
 
 Passages holding a quote come first, then the best-ranked; the template shows the first
 ``SHOWN_PASSAGES`` and folds the rest. ``html`` escapes the text before it marks it, and
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from amc.domain.models import Evidence, Hit, Paper, Snippet
+from amc.domain.models import Evidence, Hit, Link, Paper, Snippet
 from amc.web.latex import display_pieces
 
 #: characters of context kept around a mark when a window is cut for display
@@ -41,7 +42,7 @@ class Mark:
 
     start: int
     end: int
-    kind: str  # term | trap | quote
+    kind: str  # term | trap | quote | link
 
 
 @dataclass(frozen=True)
@@ -80,20 +81,32 @@ class Passage:
 
 
 def pair_passages(
-    paper: Paper, snippets: Sequence[Snippet], quotes: Sequence[Evidence]
+    paper: Paper,
+    snippets: Sequence[Snippet],
+    quotes: Sequence[Evidence],
+    links: Sequence[Link] = (),
 ) -> list[Passage]:
     """The passages of a pair, best first: ``snippets`` (ranked, with ``score``) plus a
-    window around each located quote outside them, cut for display, marked."""
+    window around each located quote (of the verdict, or of a link) outside them, cut
+    for display, marked."""
     located = [q for q in quotes if _located(paper, q)]
-    windows = [(s.field, s.start, s.end, s.score) for s in snippets]
-    for q in located:
-        assert q.field is not None and q.start is not None and q.end is not None
-        if not any(f == q.field and s <= q.start and q.end <= e for f, s, e, _ in windows):
-            windows.append((q.field, q.start - CONTEXT_CHARS, q.end + CONTEXT_CHARS, 0.0))
+    linked = [k for k in links if k.verified and 0 <= k.start < k.end <= len(paper.text(k.field))]
+    windows: list[tuple[str, int, int, float]] = [
+        (s.field, s.start, s.end, s.score) for s in snippets
+    ]
+    spans: list[tuple[str | None, int | None, int | None]] = [
+        *((q.field, q.start, q.end) for q in located),
+        *((k.field, k.start, k.end) for k in linked),
+    ]
+    for where, lo, hi in spans:
+        assert where is not None and lo is not None and hi is not None
+        if not any(f == where and s <= lo and hi <= e for f, s, e, _ in windows):
+            windows.append((where, lo - CONTEXT_CHARS, hi + CONTEXT_CHARS, 0.0))
     hits = [h for s in snippets for h in s.hits]
     out: list[Passage] = []
     for field, start, end, score in _merge_windows(windows, paper):
         marks = _marks(field, hits, located)
+        marks += [Mark(k.start, k.end, "link") for k in linked if k.field == field]
         out += _excerpts(paper, field, start, end, score, marks)
     out.sort(key=lambda p: (not p.has_quote, -p.score, p.field, p.start))
     return out[:MAX_PASSAGES]

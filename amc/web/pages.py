@@ -39,8 +39,8 @@ from amc.web.auth import (
     set_session_cookie,
     store_of,
 )
+from amc.web.fields import no_nul
 from amc.web.review import ViewParams, paper_view
-from amc.web.schemas import no_nul
 from amc.web.submissions import submit_uploads
 
 TEMPLATES = Path(__file__).parent / "templates"

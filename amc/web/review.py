@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from amc.domain.errors import AmcError
-from amc.domain.models import Pair, Paper
+from amc.domain.models import Link, Pair, Paper
+from amc.domain.reviews import final_labels
 from amc.jobs.spool import load_paper
 from amc.jobs.submit import batch_settings, registry_for
+from amc.links.reviewed import PairLinks, review_links
 from amc.settings import Settings
 from amc.snippets import find_snippets
 from amc.snippets.ranking import rank_snippets
@@ -36,7 +39,7 @@ from amc.store import (
     ReviewCounts,
     Store,
 )
-from amc.web.evidence import Passage, pair_passages
+from amc.web.evidence import Passage, highlight, pair_passages
 
 LabelFilter = Literal["science", "instrumentation", "mention", "not_telescope", "none", "error"]
 InputFilter = Literal["has", "none", "agree", "disagree"]
@@ -131,12 +134,24 @@ class PairView:
     passages: list[Passage]
     history: list[HumanLabel]
     queue: Queue
+    #: the pair's bibliography links after review
+    pair_links: PairLinks
     #: why the paper's text cannot be shown (spool missing), else None
     text_error: str | None = None
 
     @property
     def links(self) -> list[tuple[str, str]]:
         return paper_links(self.paper, self.row.result.bibcode)
+
+    def quote_html(self, link: Link) -> Markup:
+        """A link's quote as the passages show it (LaTeX leftovers readable), with the field
+        and PDF page it is on."""
+        page = self.paper.page_at(link.field, link.start) if self.paper is not None else None
+        where = link.field + (f", p. {page}" if page else "")
+        verified = "" if link.verified else ", not verified"
+        return Markup('“{}” <span class="hint">({}{})</span>').format(
+            highlight(link.quote, []), where, verified
+        )
 
     @property
     def authors(self) -> str:
@@ -166,9 +181,19 @@ def pair_view(store: Store, settings: Settings, result_id: int, view: ViewParams
     row = store.get_result(result_id)
     record = store.get_paper(row.paper_id)
     paper, text_error = _paper_of(store, settings, record, row.result.telescope)
-    passages = _passages(paper, row, batch_settings(settings, store.get_batch(row.batch_id)))
+    links = pair_links(store, row)
+    passages = _passages(paper, row, batch_settings(settings, store.get_batch(row.batch_id)),
+                         links)  # fmt: skip
     history = store.review_history(row.result.bibcode, row.result.telescope)
-    return PairView(row, record, paper, passages, history, queue_of(store, row, view), text_error)
+    return PairView(row, record, paper, passages, history, queue_of(store, row, view), links,
+                    text_error)  # fmt: skip
+
+
+def pair_links(store: Store, row: ResultRow) -> PairLinks:
+    """The links of a result's pair after review (under its final labels)."""
+    c = row.result
+    labels, _ = final_labels(c.labels, row.review)
+    return review_links(c.links, store.link_edits(c.bibcode, c.telescope), labels)
 
 
 def _paper_of(
@@ -207,7 +232,9 @@ def paper_view(store: Store, settings: Settings, paper_id: int) -> PaperView:
     return PaperView(record, paper, rows, text_error)
 
 
-def _passages(paper: Paper | None, row: ResultRow, settings: Settings) -> list[Passage]:
+def _passages(
+    paper: Paper | None, row: ResultRow, settings: Settings, links: PairLinks
+) -> list[Passage]:
     if paper is None:
         return []
     registry = registry_for(settings)
@@ -218,7 +245,8 @@ def _passages(paper: Paper | None, row: ResultRow, settings: Settings) -> list[P
         found = find_snippets(paper, telescope, settings.window_sentences,
                               settings.include_references)  # fmt: skip
         snippets = rank_snippets(found, telescope, registry.cues)
-    return pair_passages(paper, snippets, c.evidence)
+    quoted = [r.link for r in links.final if r.link is not None]
+    return pair_passages(paper, snippets, c.evidence, quoted)
 
 
 def paper_links(paper: Paper | None, bibcode: str) -> list[tuple[str, str]]:

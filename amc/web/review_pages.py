@@ -24,6 +24,7 @@ from amc.web import api, api_review
 from amc.web.audit import latest_audit, resolve_suspect
 from amc.web.auth import Principal, check_csrf
 from amc.web.decisions import accept_result, bulk_accept, record_labels, undo_last
+from amc.web.link_decisions import edit_link
 from amc.web.pages import SettingsDep, StoreDep, UserDep, ViewDep, redirect, render
 from amc.web.review import ViewParams, at, how_decided, pair_view
 from amc.web.schemas import Text
@@ -43,6 +44,16 @@ class DecisionForm(ViewParams):
     note: Text = Field("", max_length=5000)
     #: the result whose last decision an undo takes back (default: this pair)
     undo_id: int | None = Field(None, ge=1, le=2**31 - 1)
+
+
+class LinkForm(ViewParams):
+    """The pair page's link forms: add a link (kind, value as typed) or remove one."""
+
+    csrf: str = Field("", max_length=200)
+    action: Literal["add", "remove"] = "add"
+    kind: Literal["instrument", "programme", "obsid", "doi", "grant"] = "instrument"
+    value: Text = Field("", max_length=300)
+    note: Text = Field("", max_length=5000)
 
 
 class AcceptForm(ViewParams):
@@ -127,6 +138,29 @@ def decide(
     if following is None:
         return redirect(f"/batches/{row.batch_id}?{view.query(done=1)}")
     return redirect(f"/pairs/{following}?{view.query(last=row.id)}")
+
+
+@router.post("/pairs/{result_id}/links")
+def edit_links(
+    request: Request,
+    result_id: api.RowId,
+    user: UserDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    form: Annotated[LinkForm, Form()],
+) -> Response:
+    """Add a link to the pair or remove one of its links; then back to the pair."""
+    check_csrf(user, form.csrf)
+    c = store.get_result(result_id).result
+    view = ViewParams.model_validate(form.model_dump(include=set(ViewParams.model_fields)))
+    try:
+        edit_link(store, settings, (c.bibcode, c.telescope), (form.kind, form.value),
+                  form.action, user, form.note)  # fmt: skip
+    except AmcError as exc:
+        return _pair(request, user, store, settings, result_id, view,
+                     getattr(exc, "status_code", 400), link_error=str(exc),
+                     link_form=form)  # fmt: skip
+    return redirect(f"{at(f'/pairs/{result_id}', view.query())}#links")
 
 
 @router.get("/batches/{batch_id}/accept")

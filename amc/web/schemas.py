@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from amc.domain.models import Classification, TelescopeLabels
 from amc.store import BatchInfo, BatchProgress, HumanLabel, ResultRow, ReviewCounts
 from amc.web.evidence import Passage
+from amc.web.fields import Text
+from amc.web.link_schemas import PairLinksOut
 from amc.web.review import PairView, ViewParams
 from eval.suspects import SuspectRow
-
-
-def no_nul(value: str) -> str:
-    """Text the database can hold: PostgreSQL refuses NUL characters."""
-    if "\x00" in value:
-        raise ValueError("contains a NUL character (\\x00); remove it")
-    return value
-
-
-#: request text: no NUL characters
-Text = Annotated[str, AfterValidator(no_nul)]
 
 
 class Health(BaseModel):
@@ -133,7 +124,7 @@ class MarkOut(BaseModel):
     start: int
     end: int
     #: term (a registry term of the telescope), trap (a known false positive or grant),
-    #: quote (a verified quote of the verdict)
+    #: quote (a verified quote of the verdict), link (the quote of a bibliography link)
     kind: str
 
 
@@ -175,6 +166,8 @@ class PairOut(BaseModel):
     history: list[ReviewOut]
     queue: QueueOut
     text_error: str | None
+    #: the pair's bibliography links after review (final and removed), with their quotes
+    bibliography_links: PairLinksOut
 
     @classmethod
     def of(cls, v: PairView) -> PairOut:
@@ -186,7 +179,8 @@ class PairOut(BaseModel):
                    authors=paper.authors if paper else [], year=paper.year if paper else None,
                    links=dict(v.links), passages=[PassageOut.of(p) for p in v.passages],
                    history=[ReviewOut.of(h) for h in v.history], queue=queue,
-                   text_error=v.text_error)  # fmt: skip
+                   text_error=v.text_error,
+                   bibliography_links=PairLinksOut.of(v.pair_links, v.paper))  # fmt: skip
 
 
 class PaperOut(BaseModel):

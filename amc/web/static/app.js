@@ -92,7 +92,7 @@ function reviewKeys() {
   document.addEventListener("keydown", (e) => {
     const target = e.target;
     const typing = target instanceof HTMLElement &&
-      (target.tagName === "TEXTAREA" || target.isContentEditable ||
+      (target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable ||
        (target.tagName === "INPUT" && target.type !== "checkbox"));
     if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
     const action = keys[e.key];

@@ -81,7 +81,9 @@ def load_for_command(
 def eval_workflows() -> ModuleType:
     """``eval.run``, imported by the commands that need it: it loads pandas, matplotlib and
     scikit-learn, which the other commands never need (seconds of start-up)."""
-    require_extra("eval", "this command (amc eval, train, audit)", ("pandas", "matplotlib"))
+    require_extra(
+        "eval", "this command (amc eval, train, calibrate, audit)", ("pandas", "matplotlib")
+    )
     import eval.run
 
     return eval.run

@@ -238,6 +238,13 @@ def default_answer(request: dict[str, Any]) -> str:
     return json.dumps(rule([x for found in per_telescope.values() for x in found]))
 
 
+def request_telescopes(request: dict[str, Any]) -> list[str]:
+    """The telescopes a classification request asks about, in the order it shows them
+    (v2 prompts: the "Telescope:" line or the "== KEY ==" headings; v1: snippet headers)."""
+    found = numbered_sentences(request) if wants_citations(request) else fenced_snippets(request)
+    return list(found)
+
+
 def wants_paper_answer(request: dict[str, Any]) -> bool:
     return '"results"' in first_user_message(request)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from llm_answers import chat_completion, default_answer, error_body, fenced_snippets
+from llm_answers import chat_completion, default_answer, error_body, request_telescopes
 
 Usage = tuple[int, int]
 
@@ -174,7 +174,7 @@ class FaultServer:
         entry = Entry(
             at=time.monotonic(),
             prompt=first_user_message(request),
-            telescopes=tuple(sorted(fenced_snippets(request))),
+            telescopes=tuple(sorted(request_telescopes(request))),
             max_tokens=request.get("max_tokens"),
         )
         with self._lock:

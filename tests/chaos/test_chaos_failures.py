@@ -20,7 +20,7 @@ from chaos_support import (
     write_papers,
 )
 from fault_server import ConnectionCounter, Fault, FaultServer
-from llm_answers import fenced_snippets
+from llm_answers import request_telescopes
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -32,7 +32,7 @@ NO_BREAKER = {
 
 
 def _jwst_not_json(request: dict[str, Any]) -> Fault | None:
-    return Fault.not_json() if "JWST" in fenced_snippets(request) else None
+    return Fault.not_json() if "JWST" in request_telescopes(request) else None
 
 
 def _kaggle_command(

@@ -32,7 +32,8 @@ def test_tab_or_newline_in_a_bibcode_keeps_one_tsv_line_per_pair(amc: Amc) -> No
     assert result.returncode == 0, tail(result.stderr)
     lines = result.stdout.split("\n")
     assert lines[-1] == "", "the output does not end with a newline"
-    lines = lines[:-1]
+    header, *lines = lines[:-1]
+    assert header == "pair_id\tlabels\tmin_confidence\treason", header
     assert len(lines) == len(rows), f"{len(lines)} lines for {len(rows)} pairs: {lines}"
     columns = Counter(len(line.split("\t")) for line in lines)
     assert columns == Counter({4: len(rows)}), f"columns per line: {dict(columns)}: {lines}"

@@ -18,7 +18,9 @@ the ones it declares (``telescope_key``, ``telescope_name``, ``telescope_aliases
 ``telescope_short_names``, ``snippets`` or ``evidence`` and ``notes`` in pair mode;
 ``telescopes`` or ``telescopes_short``, ``telescope_keys``, ``snippets`` or ``evidence``
 and ``notes`` in paper mode), so a later prompt version can add a section without
-touching the others.
+touching the others. Prompts with ``evidence: sentences`` may also ask for the pair's
+links: ``instruments`` (the telescope's canonical instrument names) and
+``candidates`` (the candidate ids, see ``links.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from amc.classify.llm.errors import PromptError
+from amc.classify.llm.links import candidate_labels, candidate_listing, with_candidate_sentences
 from amc.classify.llm.prompts import PromptTemplate, load_prompt
 from amc.classify.llm.provider.common import ChatMessages
 from amc.classify.llm.schema import (
@@ -44,6 +47,7 @@ from amc.classify.llm.schema import (
 )
 from amc.classify.llm.sentences import NumberedEvidence, defuse, number_sentences
 from amc.domain.models import Pair, Snippet
+from amc.links import Judged
 from amc.registry import Telescope
 from amc.registry.patterns import Matcher
 from amc.settings.llm import LLMSettings
@@ -66,6 +70,8 @@ class PairInput:
     snippets: list[Snippet]
     #: what makes a sentence an evidence cue (``amc.snippets.budget.evidence_patterns``)
     patterns: tuple[Matcher, ...] = ()
+    #: candidate ids and DOIs the answer confirms or rejects (``links.id_candidates``)
+    candidates: tuple[Judged, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,11 @@ class Request:
     @property
     def telescopes(self) -> tuple[str, ...]:
         return tuple(item.telescope.key for item in self.inputs)
+
+    @property
+    def candidates(self) -> list[dict[str, Judged]]:
+        """Each input's candidates by the id the prompt gave them (``P1``, ...)."""
+        return candidate_labels([item.candidates for item in self.inputs])
 
     @property
     def cache_key(self) -> str:
@@ -144,8 +155,13 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
         user = _render_user(prompt, sections)
         return Request([item], _messages(prompt, schema, user), PairAnswer, schema, prompt)
     numbered = number_sentences(item.pair.paper, [(None, _sentences(item, config))])
+    [labelled] = candidate_labels([item.candidates])
+    sections |= _numbered_sections(numbered) | {
+        "instruments": lambda: _instruments(item.telescope),
+        "candidates": lambda: _candidates(candidate_listing(labelled, numbered.sentences)),
+    }
     schema = answer_schema(CitedPairAnswer)
-    user = _render_user(prompt, sections | _numbered_sections(numbered))
+    user = _render_user(prompt, sections)
     messages = _messages(prompt, schema, user)
     cap = answer_token_cap(CitedPairAnswer)
     return Request([item], messages, CitedPairAnswer, schema, prompt, numbered.sentences, cap)
@@ -174,15 +190,44 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
         return Request(list(items), _messages(prompt, schema, user), model, schema, prompt)
     groups = [(i.telescope.key, _sentences(i, config)) for i in items]
     numbered = number_sentences(items[0].pair.paper, groups)
+    labelled = candidate_labels([i.candidates for i in items])
+    sections |= _numbered_sections(numbered) | {
+        "instruments": lambda: "; ".join(
+            f"{i.telescope.key}: {_instruments(i.telescope)}" for i in items
+        ),
+        "candidates": lambda: _paper_candidates(items, labelled, numbered.sentences),
+    }
     schema = answer_schema(CitedPaperAnswer)
-    user = _render_user(prompt, sections | _numbered_sections(numbered))
+    user = _render_user(prompt, sections)
     messages = _messages(prompt, schema, user)
     cap = answer_token_cap(CitedPaperAnswer, len(items))
     return Request(list(items), messages, CitedPaperAnswer, schema, prompt, numbered.sentences, cap)
 
 
 def _sentences(item: PairInput, config: LLMSettings) -> list[Sentence]:
-    return budget_sentences(item.pair.paper, item.snippets, config.evidence_tokens, item.patterns)
+    """The evidence budget's sentences, plus those holding a candidate id the budget left out."""
+    paper = item.pair.paper
+    chosen = budget_sentences(paper, item.snippets, config.evidence_tokens, item.patterns)
+    return with_candidate_sentences(paper, chosen, item.candidates)
+
+
+def _paper_candidates(
+    items: Sequence[PairInput], labelled: list[dict[str, Judged]], shown: Sequence[Sentence]
+) -> str:
+    """``Candidate ids: HST: P1 HST:12345 (sentence 4); JWST: P2 ...``, or nothing."""
+    per = [
+        (i.telescope.key, candidate_listing(c, shown)) for i, c in zip(items, labelled, strict=True)
+    ]
+    return _candidates("; ".join(f"{key}: {text}" for key, text in per if text))
+
+
+def _instruments(telescope: Telescope) -> str:
+    return ", ".join(telescope.link_instruments) or "none"
+
+
+def _candidates(listing: str) -> str:
+    """The candidate line; empty when there are none (most pairs: tokens saved)."""
+    return f"Candidate ids: {listing}." if listing else ""
 
 
 def _numbered_sections(numbered: NumberedEvidence) -> dict[str, Callable[[], str]]:

@@ -131,7 +131,7 @@ def frontier_answer(request: dict[str, Any]) -> str:
     answers = {
         t: _answer(t, sentences, traps.get(t, set()), citing) for t, sentences in found.items()
     }
-    if citing and "Instrument names for links:" in first_user_message(request):
+    if citing and "; instruments: " in first_user_message(request):
         for t, answer in answers.items():
             answer.update(_links(request, t, found[t], answer["science"]))
     if wants_paper_answer(request):
@@ -204,7 +204,9 @@ def _reason(telescope: str, label: str, short: bool) -> str:
     return first.format(t=telescope) if short else f"{first} {second}".format(t=telescope)
 
 
-_INSTRUMENT_LINE = re.compile(r"Instrument names for links: (.*)\.$", re.M)
+_INSTRUMENTS = re.compile(
+    r"^(?:Telescope: |- )(?P<key>[A-Z0-9\-]+)[: ].*?; instruments: (?P<names>[^\n]*?)\.?$", re.M
+)
 _CANDIDATE = re.compile(r"(?:([A-Z0-9\-]+): )?(P\d+) \S+?(?: \(sentence (\d+)\))?(?=; |\.$)")
 _FUNDING = re.compile(r"\b(?:grant|support|award|fund)", re.I)
 _DATA = re.compile(r"\b(?:data|archive|MAST|observations?)\b", re.I)
@@ -217,8 +219,8 @@ def _links(
     if not science:
         return {"instruments": [], "ids": []}
     text = first_user_message(request)
-    line = _INSTRUMENT_LINE.search(text)
-    names = _instrument_names(line[1] if line else "", telescope)
+    names = [n for m in _INSTRUMENTS.finditer(text) if m["key"] == telescope
+             for n in m["names"].split(", ") if n != "none"]  # fmt: skip
     shown = dict(sentences)
     used = [n for n, s in sentences if _SCIENCE.search(s)]
     instruments = []
@@ -241,14 +243,3 @@ def _links(
         )  # fmt: skip
         ids.append(f"{match[2]}:{use}")
     return {"instruments": instruments[:2], "ids": ids}
-
-
-def _instrument_names(line: str, telescope: str) -> list[str]:
-    """The instrument names of ``telescope`` in the prompt's list (paper mode: ``KEY: ...;``)."""
-    if ": " not in line:
-        return [n.strip() for n in line.split(",") if n.strip() and n.strip() != "none"]
-    for part in line.split("; "):
-        key, _, names = part.partition(": ")
-        if key == telescope:
-            return [n.strip() for n in names.split(",") if n.strip() and n.strip() != "none"]
-    return []

@@ -79,7 +79,11 @@ def test_the_request_lists_candidate_ids_with_their_sentences_and_the_instrument
     run(server, registry, Reply.answer(cited([], [])))
     [request] = server.chat_requests
     user = request.messages[1]["content"]
-    assert "Instrument names for links: WFC3, ACS, STIS, COS, NICMOS, WFPC2, FGS, FOS" in user
+    assert (
+        "Telescope: HST (Hubble Space Telescope); short names: HST, Hubble, HLA, HUDF, HDF, "
+        "HFF, HSC, WFPC, HSP, COSTAR; instruments: WFC3, ACS, STIS, COS, NICMOS, WFPC2, FGS, "
+        "FOS, FOC, GHRS.\n" in user
+    )
     assert (
         "Candidate ids: P1 HST:12345 (sentence 3); P2 HST:9999 (sentence 5); "
         "P3 HST:15678 (sentence 6); P4 10.17909/abcd-1234 (sentence 7)." in user
@@ -191,7 +195,10 @@ def test_paper_mode_lists_candidates_per_telescope_and_links_each(server, regist
     [request] = server.chat_requests
     user = request.messages[1]["content"]
     assert f"[{WE_OBSERVED}] We observed NGC 1234" in user
-    assert re.search(r"Instrument names for links: HST: WFC3, ACS.*; JWST: NIRCam", user)
+    assert "- HST: Hubble Space Telescope; short names: HST, Hubble" in user
+    assert re.search(
+        r"- JWST: James Webb Space Telescope; short names: .*; instruments: NIRCam", user
+    )
     assert "Candidate ids: HST: P1 HST:12345 (sentence 3); P2 HST:9999 (sentence" in user
     by_telescope = {r.telescope: r for r in results}
     assert [(k.kind, k.value, k.source) for k in by_telescope["HST"].links] == [

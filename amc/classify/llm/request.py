@@ -19,8 +19,9 @@ the ones it declares (``telescope_key``, ``telescope_name``, ``telescope_aliases
 ``telescopes`` or ``telescopes_short``, ``telescope_keys``, ``snippets`` or ``evidence``
 and ``notes`` in paper mode), so a later prompt version can add a section without
 touching the others. Prompts with ``evidence: sentences`` may also ask for the pair's
-links: ``instruments`` (the telescope's canonical instrument names) and
-``candidates`` (the candidate ids, see ``links.py``).
+links: ``telescope_names`` / ``telescopes_names`` (short names, and the canonical
+instrument names an answer may give) and ``candidates`` (the candidate ids, see
+``links.py``).
 """
 
 from __future__ import annotations
@@ -132,12 +133,21 @@ def _aliases(telescope: Telescope, limit: int = 24) -> str:
     return ", ".join(terms[:limit])
 
 
-def _short_names(telescope: Telescope, limit: int = 20) -> str:
+def _short_names(telescope: Telescope, limit: int = 20, leave_out: Sequence[str] = ()) -> str:
     """The one-word names and instruments (HST, Hubble, WFC3, ...): what the model needs to
     tell the telescope's matches from others, at a fifth of the full list's tokens."""
     terms = [t.term for t in (*telescope.aliases, *telescope.instruments)
              if not t.regex and " " not in t.term]  # fmt: skip
-    return ", ".join(dict.fromkeys(terms[:limit]))
+    return ", ".join(t for t in dict.fromkeys(terms[:limit]) if t not in leave_out)
+
+
+def _names_and_instruments(telescope: Telescope) -> str:
+    """``short names: HST, Hubble, ...; instruments: WFC3, ACS, ...``: the instruments are the
+    registry's canonical names, the ones an answer's ``instruments`` may use; the short
+    names are the other one-word names (each name listed once)."""
+    instruments = list(telescope.link_instruments)
+    short = _short_names(telescope, leave_out=instruments)
+    return f"short names: {short}; instruments: {', '.join(instruments) or 'none'}"
 
 
 def pair_request(item: PairInput, config: LLMSettings) -> Request:
@@ -148,6 +158,7 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
         "telescope_name": lambda: item.telescope.name,
         "telescope_aliases": lambda: _aliases(item.telescope),
         "telescope_short_names": lambda: _short_names(item.telescope),
+        "telescope_names": lambda: _names_and_instruments(item.telescope),
         "snippets": lambda: format_snippets([item]),
     }
     if prompt.evidence == "quotes":
@@ -157,7 +168,6 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
     numbered = number_sentences(item.pair.paper, [(None, _sentences(item, config))])
     [labelled] = candidate_labels([item.candidates])
     sections |= _numbered_sections(numbered) | {
-        "instruments": lambda: _instruments(item.telescope),
         "candidates": lambda: _candidates(candidate_listing(labelled, numbered.sentences)),
     }
     schema = answer_schema(CitedPairAnswer)
@@ -180,6 +190,10 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
     sections: dict[str, Callable[[], str]] = {
         "telescopes": lambda: listing,
         "telescopes_short": lambda: short,
+        "telescopes_names": lambda: "\n".join(
+            f"- {i.telescope.key}: {i.telescope.name}; {_names_and_instruments(i.telescope)}"
+            for i in items
+        ),
         "telescope_keys": lambda: ", ".join(keys),
         "snippets": lambda: format_snippets(items),
     }
@@ -192,9 +206,6 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
     numbered = number_sentences(items[0].pair.paper, groups)
     labelled = candidate_labels([i.candidates for i in items])
     sections |= _numbered_sections(numbered) | {
-        "instruments": lambda: "; ".join(
-            f"{i.telescope.key}: {_instruments(i.telescope)}" for i in items
-        ),
         "candidates": lambda: _paper_candidates(items, labelled, numbered.sentences),
     }
     schema = answer_schema(CitedPaperAnswer)
@@ -219,10 +230,6 @@ def _paper_candidates(
         (i.telescope.key, candidate_listing(c, shown)) for i, c in zip(items, labelled, strict=True)
     ]
     return _candidates("; ".join(f"{key}: {text}" for key, text in per if text))
-
-
-def _instruments(telescope: Telescope) -> str:
-    return ", ".join(telescope.link_instruments) or "none"
 
 
 def _candidates(listing: str) -> str:

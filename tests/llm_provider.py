@@ -20,7 +20,10 @@ every match is a registry trap or grant; else mention); what makes them realisti
 their size, which follows what the prompt asks for. To a quoting prompt (v1) the model
 copies up to three sentences whole and writes two sentences of reason, about 190
 tokens in all, the size measured for a frontier model on today's prompts (issue #17);
-to a citing prompt (v2) it gives the same sentences' numbers and one short sentence.
+to a citing prompt (v2) it gives the same sentences' numbers and one short sentence,
+and, when the prompt asks for links, the instruments named in its science sentences
+(each citing one) and a use for every candidate id listed (data when its sentence
+reads as data use, grant when as funding, else no).
 """
 
 from __future__ import annotations
@@ -128,6 +131,9 @@ def frontier_answer(request: dict[str, Any]) -> str:
     answers = {
         t: _answer(t, sentences, traps.get(t, set()), citing) for t, sentences in found.items()
     }
+    if citing and "; instruments: " in first_user_message(request):
+        for t, answer in answers.items():
+            answer.update(_links(request, t, found[t], answer["science"]))
     if wants_paper_answer(request):
         return json.dumps({"results": [{"telescope": t, **a} for t, a in answers.items()]})
     return json.dumps(next(iter(answers.values()), _answer("?", [], set(), citing)))
@@ -196,3 +202,44 @@ _REASONS = {
 def _reason(telescope: str, label: str, short: bool) -> str:
     first, second = _REASONS[label]
     return first.format(t=telescope) if short else f"{first} {second}".format(t=telescope)
+
+
+_INSTRUMENTS = re.compile(
+    r"^(?:Telescope: |- )(?P<key>[A-Z0-9\-]+)[: ].*?; instruments: (?P<names>[^\n]*?)\.?$", re.M
+)
+_CANDIDATE = re.compile(r"(?:([A-Z0-9\-]+): )?(P\d+) \S+?(?: \(sentence (\d+)\))?(?=; |\.$)")
+_FUNDING = re.compile(r"\b(?:grant|support|award|fund)", re.I)
+_DATA = re.compile(r"\b(?:data|archive|MAST|observations?)\b", re.I)
+
+
+def _links(
+    request: dict[str, Any], telescope: str, sentences: list[tuple[int, str]], science: bool
+) -> dict[str, Any]:
+    """The link fields of a science answer: instruments and candidate uses; empty otherwise."""
+    if not science:
+        return {"instruments": [], "ids": []}
+    text = first_user_message(request)
+    names = [n for m in _INSTRUMENTS.finditer(text) if m["key"] == telescope
+             for n in m["names"].split(", ") if n != "none"]  # fmt: skip
+    shown = dict(sentences)
+    used = [n for n, s in sentences if _SCIENCE.search(s)]
+    instruments = []
+    for name in names:
+        cited = [n for n in used if re.search(rf"\b{re.escape(name)}\b", shown[n])]
+        if cited:
+            instruments.append(f"{name}:{cited[0]}")
+    ids = []
+    listing = text[text.rfind("Candidate ids:") :].split("\n", 1)[0]
+    current = telescope
+    for match in _CANDIDATE.finditer(listing):
+        current = match[1] or current
+        if current != telescope:
+            continue
+        sentence = shown.get(int(match[3])) if match[3] else None
+        use = (
+            "grant" if sentence and _FUNDING.search(sentence)
+            else "data" if sentence and (_SCIENCE.search(sentence) or _DATA.search(sentence))
+            else "no"
+        )  # fmt: skip
+        ids.append(f"{match[2]}:{use}")
+    return {"instruments": instruments[:2], "ids": ids}

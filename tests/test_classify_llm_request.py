@@ -78,9 +78,11 @@ def test_answer_cap_covers_the_widest_valid_answer() -> None:
         "reason": " ".join(["an unusually long but still valid reason"] * 7)[:300],
         "science": True, "instrumentation": True, "mention": False, "not_telescope": False,
         "confidence": {"science": 100, "instrumentation": 100, "mention": 0, "not_telescope": 0},
+        "instruments": ["NIRSpec:999"] * 4,
+        "ids": ["P99:grant"] * 6,
     }  # fmt: skip
     CitedPairAnswer.model_validate(widest)
-    assert len(tokens(json.dumps(widest, indent=2))) < answer_token_cap(CitedPairAnswer) < 400
+    assert len(tokens(json.dumps(widest, indent=2))) < answer_token_cap(CitedPairAnswer) < 500
     paper = {"results": [{"telescope": "HST", **widest}, {"telescope": "JWST", **widest}]}
     CitedPaperAnswer.model_validate(paper)
     assert len(tokens(json.dumps(paper, indent=2))) < answer_token_cap(CitedPaperAnswer, 2)

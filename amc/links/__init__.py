@@ -53,6 +53,7 @@ __all__ = [
     "Judged",
     "extract_links",
     "judge_candidates",
+    "order_links",
     "pair_links",
     "prepare_links",
     "verify_link",
@@ -119,6 +120,11 @@ def extract_links(
         verified = verify_link(link, paper, telescope)
         if verified is not None:
             links.append(verified)
+    return order_links(links)
+
+
+def order_links(links: Sequence[Link]) -> list[Link]:
+    """``links`` by kind (instrument, programme, obsid, doi, grant), then first mention."""
     return sorted(links, key=lambda k: (_KIND_ORDER[k.kind], _FIELD_ORDER.get(k.field, 9), k.start))
 
 

@@ -41,6 +41,8 @@ class Judged:
     reason: str
     #: the quote's span in the field: the sentence (or table row) holding the candidate
     quote: tuple[int, int]
+    #: False when the candidate was rejected as another telescope's (or one that could be)
+    owned: bool = True
 
 
 def judge(
@@ -50,7 +52,7 @@ def judge(
     quote = c.row if c.row is not None else ft.quote(c.start, c.end)
     owner = _owner(c, ft, telescope, rival)
     if owner is not None:
-        return Judged(c, "rejected", owner, quote)
+        return Judged(c, "rejected", owner, quote, owned=False)
     if c.row is not None:
         return Judged(c, "data", "listed in a table", quote)
     verdict, reason = _context(c, ft, telescope, registry)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from amc.classify.llm.cache import AnswerCache, cache_key
 from amc.classify.llm.cost import add_usage, call_cost
 from amc.classify.llm.errors import LLMAnswerError, LLMError, LLMRunStopped
+from amc.classify.llm.links import answer_links, check_links
 from amc.classify.llm.provider.chat import Completion, LLMClient
 from amc.classify.llm.provider.common import ChatMessages
 from amc.classify.llm.quotes import QuoteLocator
@@ -192,9 +193,13 @@ def _parse(request: Request, text: str) -> BaseModel:
     answer = parse_answer(text, request.answer_model)
     if isinstance(answer, PaperAnswer | CitedPaperAnswer):
         check_paper_answer(answer, request.telescopes)
-    cited = [c.sentence for a in _answers(request, answer) if isinstance(a, CitedPairAnswer)
+    answers = _answers(request, answer)
+    cited = [c.sentence for a in answers if isinstance(a, CitedPairAnswer)
              for c in a.evidence]  # fmt: skip
     check_citations(cited, len(request.sentences))
+    for a, item, labelled in zip(answers, request.inputs, request.candidates, strict=True):
+        if isinstance(a, CitedPairAnswer):
+            check_links(a, item.telescope, labelled, len(request.sentences))
     return answer
 
 
@@ -216,9 +221,20 @@ def _judged(request: Request, answer: BaseModel) -> list[Verdict]:
 
 
 def _final(request: Request, answer: BaseModel, verdicts: list[Verdict]) -> list[Verdict]:
-    """The verdicts with unsupported science/instrumentation claims downgraded."""
-    answers = _answers(request, answer)
-    return [
-        downgrade(verdict, item, pair_answer)
-        for verdict, item, pair_answer in zip(verdicts, request.inputs, answers, strict=True)
-    ]
+    """The verdicts with unsupported science/instrumentation claims downgraded, and the
+    answer's links on those still science or instrumentation."""
+    out = []
+    for verdict, item, pair_answer, labelled in zip(
+        verdicts, request.inputs, _answers(request, answer), request.candidates, strict=True
+    ):
+        final = downgrade(verdict, item, pair_answer)
+        if isinstance(pair_answer, CitedPairAnswer) and pair_answer.gives_links:
+            strong = final.labels.science or final.labels.instrumentation
+            paper = item.pair.paper
+            final.links = (
+                answer_links(pair_answer, paper, item.telescope, labelled, request.sentences)
+                if strong
+                else []
+            )
+        out.append(final)
+    return out

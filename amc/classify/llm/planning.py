@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from amc.classify.llm.links import id_candidates
 from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.request import PairInput, Request, pair_request, paper_request
 from amc.domain.models import Pair, Snippet
@@ -23,11 +24,18 @@ def prepare_input(
 ) -> PairInput:
     """The pair with its snippets ranked lexically and cut to the configured caps. For a
     prompt that numbers sentences the ranked snippets are kept whole: the evidence budget
-    picks their sentences when the request is built."""
+    picks their sentences when the request is built, and a prompt that asks for links
+    gets the pair's candidate ids."""
     telescope = registry.get(pair.telescope, where=pair.pair_id)
     ranked = rank_snippets(snippets, telescope, registry.cues)
     if numbers_sentences(config):
-        return PairInput(pair, telescope, ranked, evidence_patterns(telescope, registry.cues))
+        patterns = evidence_patterns(telescope, registry.cues)
+        found = (
+            id_candidates(pair.paper, telescope, registry, ranked)
+            if ranked and asks_links(config)
+            else ()
+        )
+        return PairInput(pair, telescope, ranked, patterns, found)
     if config.rerank == "llm":  # the reranker sees every snippet and selects afterwards
         return PairInput(
             pair, telescope, [trim_snippet(s, config.max_snippet_chars) for s in ranked]
@@ -42,6 +50,12 @@ def numbers_sentences(config: LLMSettings) -> bool:
     """Whether the configured prompt (of the configured mode) shows numbered sentences."""
     name = config.prompt_name if config.mode == "pair" else config.paper_prompt_name
     return load_prompt(name, config.prompts_dir).evidence == "sentences"
+
+
+def asks_links(config: LLMSettings) -> bool:
+    """Whether the configured prompt shows candidate ids for the answer to confirm."""
+    name = config.prompt_name if config.mode == "pair" else config.paper_prompt_name
+    return "candidates" in load_prompt(name, config.prompts_dir).messages["user"].variables
 
 
 def build_requests(

@@ -18,7 +18,10 @@ the ones it declares (``telescope_key``, ``telescope_name``, ``telescope_aliases
 ``telescope_short_names``, ``snippets`` or ``evidence`` and ``notes`` in pair mode;
 ``telescopes`` or ``telescopes_short``, ``telescope_keys``, ``snippets`` or ``evidence``
 and ``notes`` in paper mode), so a later prompt version can add a section without
-touching the others.
+touching the others. Prompts with ``evidence: sentences`` may also ask for the pair's
+links: ``telescope_names`` / ``telescopes_names`` (short names, and the canonical
+instrument names an answer may give) and ``candidates`` (the candidate ids, see
+``links.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from amc.classify.llm.errors import PromptError
+from amc.classify.llm.links import candidate_labels, candidate_listing, with_candidate_sentences
 from amc.classify.llm.prompts import PromptTemplate, load_prompt
 from amc.classify.llm.provider.common import ChatMessages
 from amc.classify.llm.schema import (
@@ -44,6 +48,7 @@ from amc.classify.llm.schema import (
 )
 from amc.classify.llm.sentences import NumberedEvidence, defuse, number_sentences
 from amc.domain.models import Pair, Snippet
+from amc.links import Judged
 from amc.registry import Telescope
 from amc.registry.patterns import Matcher
 from amc.settings.llm import LLMSettings
@@ -66,6 +71,8 @@ class PairInput:
     snippets: list[Snippet]
     #: what makes a sentence an evidence cue (``amc.snippets.budget.evidence_patterns``)
     patterns: tuple[Matcher, ...] = ()
+    #: candidate ids and DOIs the answer confirms or rejects (``links.id_candidates``)
+    candidates: tuple[Judged, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,11 @@ class Request:
     @property
     def telescopes(self) -> tuple[str, ...]:
         return tuple(item.telescope.key for item in self.inputs)
+
+    @property
+    def candidates(self) -> list[dict[str, Judged]]:
+        """Each input's candidates by the id the prompt gave them (``P1``, ...)."""
+        return candidate_labels([item.candidates for item in self.inputs])
 
     @property
     def cache_key(self) -> str:
@@ -121,12 +133,21 @@ def _aliases(telescope: Telescope, limit: int = 24) -> str:
     return ", ".join(terms[:limit])
 
 
-def _short_names(telescope: Telescope, limit: int = 20) -> str:
+def _short_names(telescope: Telescope, limit: int = 20, leave_out: Sequence[str] = ()) -> str:
     """The one-word names and instruments (HST, Hubble, WFC3, ...): what the model needs to
     tell the telescope's matches from others, at a fifth of the full list's tokens."""
     terms = [t.term for t in (*telescope.aliases, *telescope.instruments)
              if not t.regex and " " not in t.term]  # fmt: skip
-    return ", ".join(dict.fromkeys(terms[:limit]))
+    return ", ".join(t for t in dict.fromkeys(terms[:limit]) if t not in leave_out)
+
+
+def _names_and_instruments(telescope: Telescope) -> str:
+    """``short names: HST, Hubble, ...; instruments: WFC3, ACS, ...``: the instruments are the
+    registry's canonical names, the ones an answer's ``instruments`` may use; the short
+    names are the other one-word names (each name listed once)."""
+    instruments = list(telescope.link_instruments)
+    short = _short_names(telescope, leave_out=instruments)
+    return f"short names: {short}; instruments: {', '.join(instruments) or 'none'}"
 
 
 def pair_request(item: PairInput, config: LLMSettings) -> Request:
@@ -137,6 +158,7 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
         "telescope_name": lambda: item.telescope.name,
         "telescope_aliases": lambda: _aliases(item.telescope),
         "telescope_short_names": lambda: _short_names(item.telescope),
+        "telescope_names": lambda: _names_and_instruments(item.telescope),
         "snippets": lambda: format_snippets([item]),
     }
     if prompt.evidence == "quotes":
@@ -144,8 +166,12 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
         user = _render_user(prompt, sections)
         return Request([item], _messages(prompt, schema, user), PairAnswer, schema, prompt)
     numbered = number_sentences(item.pair.paper, [(None, _sentences(item, config))])
+    [labelled] = candidate_labels([item.candidates])
+    sections |= _numbered_sections(numbered) | {
+        "candidates": lambda: _candidates(candidate_listing(labelled, numbered.sentences)),
+    }
     schema = answer_schema(CitedPairAnswer)
-    user = _render_user(prompt, sections | _numbered_sections(numbered))
+    user = _render_user(prompt, sections)
     messages = _messages(prompt, schema, user)
     cap = answer_token_cap(CitedPairAnswer)
     return Request([item], messages, CitedPairAnswer, schema, prompt, numbered.sentences, cap)
@@ -164,6 +190,10 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
     sections: dict[str, Callable[[], str]] = {
         "telescopes": lambda: listing,
         "telescopes_short": lambda: short,
+        "telescopes_names": lambda: "\n".join(
+            f"- {i.telescope.key}: {i.telescope.name}; {_names_and_instruments(i.telescope)}"
+            for i in items
+        ),
         "telescope_keys": lambda: ", ".join(keys),
         "snippets": lambda: format_snippets(items),
     }
@@ -174,15 +204,37 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
         return Request(list(items), _messages(prompt, schema, user), model, schema, prompt)
     groups = [(i.telescope.key, _sentences(i, config)) for i in items]
     numbered = number_sentences(items[0].pair.paper, groups)
+    labelled = candidate_labels([i.candidates for i in items])
+    sections |= _numbered_sections(numbered) | {
+        "candidates": lambda: _paper_candidates(items, labelled, numbered.sentences),
+    }
     schema = answer_schema(CitedPaperAnswer)
-    user = _render_user(prompt, sections | _numbered_sections(numbered))
+    user = _render_user(prompt, sections)
     messages = _messages(prompt, schema, user)
     cap = answer_token_cap(CitedPaperAnswer, len(items))
     return Request(list(items), messages, CitedPaperAnswer, schema, prompt, numbered.sentences, cap)
 
 
 def _sentences(item: PairInput, config: LLMSettings) -> list[Sentence]:
-    return budget_sentences(item.pair.paper, item.snippets, config.evidence_tokens, item.patterns)
+    """The evidence budget's sentences, plus those holding a candidate id the budget left out."""
+    paper = item.pair.paper
+    chosen = budget_sentences(paper, item.snippets, config.evidence_tokens, item.patterns)
+    return with_candidate_sentences(paper, chosen, item.candidates)
+
+
+def _paper_candidates(
+    items: Sequence[PairInput], labelled: list[dict[str, Judged]], shown: Sequence[Sentence]
+) -> str:
+    """``Candidate ids: HST: P1 HST:12345 (sentence 4); JWST: P2 ...``, or nothing."""
+    per = [
+        (i.telescope.key, candidate_listing(c, shown)) for i, c in zip(items, labelled, strict=True)
+    ]
+    return _candidates("; ".join(f"{key}: {text}" for key, text in per if text))
+
+
+def _candidates(listing: str) -> str:
+    """The candidate line; empty when there are none (most pairs: tokens saved)."""
+    return f"Candidate ids: {listing}." if listing else ""
 
 
 def _numbered_sections(numbered: NumberedEvidence) -> dict[str, Callable[[], str]]:

@@ -90,8 +90,12 @@ def classifications(
                 labels=verdict.labels,
                 confidence=verdict.confidence,
                 evidence=verdict.evidence,
-                # the rules' links for now; the answer schema will confirm them (#14, #17)
-                links=pair_links(item.pair, verdict.labels, registry),
+                # the answer's links; the rules' when it gave none (v1 prompts)
+                links=(
+                    pair_links(item.pair, verdict.labels, registry)
+                    if verdict.links is None
+                    else verdict.links
+                ),
                 reason=" | ".join([verdict.reason.strip(), *notes]).strip(" |"),
                 tier=TIER,
                 model=config.model,

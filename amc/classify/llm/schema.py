@@ -103,6 +103,9 @@ def paper_answer_model(telescopes: tuple[str, ...]) -> type[PaperAnswer]:
 CITED_REASON_CHARS = 300
 #: most citations accepted per telescope
 MAX_CITATIONS = 5
+#: most instruments and candidate ids accepted per telescope
+MAX_INSTRUMENTS = 4
+MAX_IDS = 6
 
 
 class Citation(BaseModel):
@@ -114,10 +117,25 @@ class Citation(BaseModel):
     supports: LabelName
 
 
+#: an instrument used and the sentence that shows it: ``"WFC3:4"``
+INSTRUMENT_USE = re.compile(r"^\s*(?P<name>[^:]+?)\s*:\s*(?P<sentence>\d+)\s*$")
+#: a candidate id and its use: ``"P1:data"``, ``"P2:grant"``, ``"P3:no"``
+ID_USE = re.compile(r"^\s*(?P<id>P\d+)\s*:\s*(?P<use>data|grant|no)\s*$")
+
+
 class CitedPairAnswer(BaseModel):
     """The answer for one pair, citing sentence numbers instead of copying quotes (fewer
     answer tokens; the cited sentence is the quote, located by construction). Evidence
-    and reason come first: the model writes down what it read before it decides."""
+    and reason come first: the model writes down what it read before it decides.
+
+    ``instruments`` (``"WFC3:4"``: a canonical instrument name and the sentence that
+    shows it) and ``ids`` (``"P1:data"``: a candidate id of the prompt and its use,
+    ``data``, ``grant`` or ``no``) are the pair's bibliography links (science and
+    instrumentation only), checked by ``links.check_links``. They are strings rather
+    than objects because the schema is sent twice with every request and the answer is
+    a third of the bill: a list of objects costs about twice the tokens. The schema
+    sent requires them (strict structured output); an answer without them (written to
+    an earlier prompt) validates with None, and its verdict gets the rules' links."""
 
     model_config = _STRICT
 
@@ -133,6 +151,13 @@ class CitedPairAnswer(BaseModel):
     mention: bool
     not_telescope: bool
     confidence: PercentConfidence
+    instruments: list[str] | None = Field(default=None, max_length=MAX_INSTRUMENTS)
+    ids: list[str] | None = Field(default=None, max_length=MAX_IDS)
+
+    @property
+    def gives_links(self) -> bool:
+        """Whether the answer has the link fields (answers to earlier prompts do not)."""
+        return self.instruments is not None or self.ids is not None
 
 
 class CitedTelescopeAnswer(CitedPairAnswer):
@@ -160,16 +185,17 @@ AnyPaperAnswer = PaperAnswer | CitedPaperAnswer
 
 def answer_token_cap(model: type[BaseModel], telescopes: int = 1) -> int:
     """Enough answer tokens for the longest valid answer of ``model`` for ``telescopes``
-    telescopes (the request's ``max_tokens``): the widest instance serialised, at three
-    characters a token (JSON punctuation tokenises densely), plus a margin."""
-    return math.ceil(len(_widest(model)) * telescopes / 3) + 32
+    telescopes (the request's ``max_tokens``): the widest instance pretty-printed (a model
+    may indent its JSON), at 3.4 characters a token (JSON punctuation and indentation
+    tokenise densely), plus a margin."""
+    return math.ceil(len(_widest(model)) * telescopes / 3.4) + 32
 
 
 @cache
 def _widest(model: type[BaseModel]) -> str:
     """JSON of a widest valid answer: the longest strings and lists the schema admits."""
     widest = {"results": [_widest_pair()]} if "results" in model.model_fields else _widest_pair()
-    return json.dumps(widest)
+    return json.dumps(widest, indent=2)
 
 
 def _widest_pair() -> dict[str, Any]:
@@ -179,6 +205,8 @@ def _widest_pair() -> dict[str, Any]:
         "reason": "x" * CITED_REASON_CHARS,
         **labels,
         "confidence": dict.fromkeys(labels, 100),
+        "instruments": ["NIRSpec:999"] * MAX_INSTRUMENTS,
+        "ids": ["P99:grant"] * MAX_IDS,
         "telescope": "TELESCOPE",
     }
 
@@ -186,7 +214,7 @@ def _widest_pair() -> dict[str, Any]:
 def answer_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema with ``$ref``s inlined (llama.cpp grammars and some
     providers do not follow references) and titles dropped (noise for the model). The
-    schemas of cited answers are compact too: no descriptions and no number bounds (the
+    schemas of cited answers are compact too: no descriptions, number or list bounds (the
     prompt explains the fields; pydantic checks the bounds on the way back), because the
     schema is sent with every request, in the system message and as the structured-output
     format."""
@@ -200,13 +228,31 @@ def _answer_schema_json(model: type[BaseModel]) -> str:
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
     compact = issubclass(model, CitedPairAnswer | CitedPaperAnswer)
-    return json.dumps(_inline(schema, defs, _COMPACT_DROPPED if compact else _DROPPED_KEYWORDS))
+    inlined = _inline(schema, defs, _COMPACT_DROPPED if compact else _DROPPED_KEYWORDS)
+    return json.dumps(_all_required(inlined) if compact else inlined)
+
+
+def _all_required(node: Any) -> Any:
+    """Strict structured output wants every property required and no null-able extras:
+    an optional field (``list[X] | None = None``) is sent as a required ``list[X]``."""
+    if isinstance(node, list):
+        return [_all_required(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    options = node.get("anyOf")
+    if options is not None and {"type": "null"} in options and len(options) == 2:
+        [kept] = [o for o in options if o != {"type": "null"}]
+        return _all_required(kept)
+    out = {k: _all_required(v) for k, v in node.items() if k != "default"}
+    if "properties" in out:
+        out["required"] = list(out["properties"])
+    return out
 
 
 #: ``title`` is noise for the model; OpenAI strict mode rejects ``maxLength`` (pydantic still
 #: checks it on the way back, so an overlong quote leads to a re-ask)
 _DROPPED_KEYWORDS = frozenset({"title", "maxLength"})
-_COMPACT_DROPPED = _DROPPED_KEYWORDS | {"description", "minimum", "maximum"}
+_COMPACT_DROPPED = _DROPPED_KEYWORDS | {"description", "minimum", "maximum", "maxItems"}
 
 
 def _inline(node: Any, defs: dict[str, Any], dropped: frozenset[str] = _DROPPED_KEYWORDS) -> Any:

@@ -26,7 +26,7 @@ from amc.classify.llm.quotes import QuoteLocator
 from amc.classify.llm.request import PairInput
 from amc.classify.llm.schema import AnyPairAnswer, CitedPairAnswer
 from amc.classify.llm.sentences import cited_evidence
-from amc.domain.models import Evidence, Label, LabelConfidence, TelescopeLabels
+from amc.domain.models import Evidence, Label, LabelConfidence, Link, TelescopeLabels
 from amc.registry.patterns import PatternUnion
 from amc.snippets.budget import Sentence
 
@@ -64,6 +64,8 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
     #: science/instrumentation claimed without an acceptable quote
     unsupported: list[Label] = field(default_factory=list)
+    #: the answer's links (``links.answer_links``); None: the answer gave none, use the rules'
+    links: list[Link] | None = None
 
     @property
     def unverified_quotes(self) -> list[str]:

@@ -14,7 +14,8 @@ from amc.registry.context import CompiledContext, GappedTrap, Homonym, as_homony
 from amc.registry.link_matching import CompiledLinks
 from amc.registry.links import IdKind, LinkIds, LinkInstrument, check_doi_prefixes
 from amc.registry.matching import CompiledTelescope
-from amc.registry.terms import Term, as_term, check_regexes, regex_union
+from amc.registry.patterns import PatternUnion
+from amc.registry.terms import Term, as_term, check_regexes, regex_union, union_pattern
 
 # no "_": a Kaggle Id is split on its last underscore
 KEY_RE = re.compile(r"^[A-Z][A-Z0-9\-]*$")
@@ -163,4 +164,11 @@ class Cues(BaseModel):
 
     @cached_property
     def compiled(self) -> dict[str, re.Pattern[str] | None]:
+        """Each cue list as one regex, for readers that need match objects (rules tier)."""
         return {name: regex_union(getattr(self, name), flags=re.IGNORECASE) for name in CUE_LISTS}
+
+    @cached_property
+    def unions(self) -> dict[str, PatternUnion | None]:
+        """The same lists searched fast (``PatternUnion``): for counting and finding spans
+        in every snippet and sentence (ranking, the evidence budget)."""
+        return {name: union_pattern(getattr(self, name), flags=re.IGNORECASE) for name in CUE_LISTS}

@@ -71,7 +71,7 @@ def approx_tokens(text: str) -> int:
 
 def evidence_patterns(telescope: Telescope, cues: Cues | None) -> tuple[Matcher, ...]:
     """The patterns that make a sentence an evidence cue for ``telescope``."""
-    compiled = cues.compiled if cues is not None else {}
+    compiled = cues.unions if cues is not None else {}
     # the rules tier's data-use phrases: generic ones, first-person ones ("we observed"),
     # re-analysis and the acknowledgment formulae (``amc/data/telescopes.yaml``, cues)
     lists = ("science", "own_data", "reprocessing", "boilerplate", "instrumentation")
@@ -121,8 +121,14 @@ def _candidates(
         yield _capped(Sentence("title", start, start + len(text), text), None)
     rings = [_rings(paper, snippet, window) for snippet in _trap_second(ranked)]
 
-    def cue(sentence: Sentence) -> bool:
-        return any(next(match_spans(p, sentence.text), None) is not None for p in patterns)
+    cued_by: dict[tuple[str, int, int], bool] = {}
+
+    def cue(sentence: Sentence) -> bool:  # each sentence searched once, whatever the round
+        key = (sentence.field, sentence.start, sentence.end)
+        if key not in cued_by:
+            found = (next(match_spans(p, sentence.text), None) for p in patterns)
+            cued_by[key] = any(span is not None for span in found)
+        return cued_by[key]
 
     # (distance from a hit, whether it must carry a cue) of each round
     for distance, cued in (
@@ -132,7 +138,7 @@ def _candidates(
         *((d, False) for d in range(1, window + 1)),
     ):
         for ring in rings:
-            yield from (s for s in ring.get(distance, []) if cue(s) or not cued)
+            yield from (s for s in ring.get(distance, []) if not cued or cue(s))
 
 
 def _trap_second(ranked: Sequence[Snippet]) -> list[Snippet]:

@@ -45,7 +45,7 @@ def _score(snippet: Snippet, telescope: Telescope, cues: Cues | None) -> float:
     real = snippet.real_hits
     score = min(len(real), 3) * 2.0 + sum(1.0 for h in real if h.kind == "alias")
     science, instrument = telescope.compiled.science, telescope.compiled.instrumentation
-    compiled = cues.compiled if cues is not None else {}
+    compiled = cues.unions if cues is not None else {}
     score += 3.0 * _count(science, text) + 3.0 * _count(instrument, text)
     score += 1.5 * _count(compiled.get("science") or _GENERIC_SCIENCE, text)
     score += 1.5 * _count(compiled.get("instrumentation"), text)

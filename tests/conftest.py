@@ -9,15 +9,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from llm_server import ScriptedLLMServer
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from pgdb import postgres_database
 
 from amc.registry import Registry, load_registry
 from amc.store import Store, open_store
@@ -70,33 +68,7 @@ def _clean_amc_env(
 
 # --- job stores ------------------------------------------------------------------
 
-PG_ADMIN_URL = os.environ.get(
-    "AMC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-# read at import: the suite's autouse fixture clears AMC_* variables before each test
-SKIP_POSTGRES = os.environ.get("AMC_TEST_SKIP_POSTGRES") == "1"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
-
-
-def _postgres_database() -> Iterator[str]:
-    """Create a throwaway database next to ``test`` and drop it afterwards."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"amc_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({exc.orig})"
-        if SKIP_POSTGRES:
-            pytest.skip(message)
-        pytest.fail(f"{message}; start it, or set AMC_TEST_SKIP_POSTGRES=1 to skip these tests")
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -104,7 +76,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'amc.sqlite3'}"
     else:
-        yield from _postgres_database()
+        with postgres_database() as url:
+            yield url
 
 
 @pytest.fixture

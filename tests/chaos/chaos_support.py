@@ -18,8 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -286,40 +285,6 @@ def tail(text: str, n: int = 1500) -> str:
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
-
-#: read at import: the suite's autouse fixture clears AMC_* variables before each test
-PG_ADMIN_URL = os.environ.get(
-    "AMC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-SKIP_POSTGRES = os.environ.get("AMC_TEST_SKIP_POSTGRES") == "1"
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database next to ``test``; its URL. Dropped afterwards."""
-    import uuid
-
-    import pytest
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
-
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"amc_chaos_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({exc.orig})"
-        if SKIP_POSTGRES:
-            pytest.skip(message)
-        pytest.fail(f"{message}; start it, or set AMC_TEST_SKIP_POSTGRES=1 to skip these tests")
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def free_port() -> int:

@@ -22,12 +22,12 @@ from chaos_support import (
     no_traceback,
     only_batch_id,
     paper_states,
-    postgres_database,
     read_csv,
     tail,
     write_papers,
 )
 from fault_server import FaultServer
+from pgdb import postgres_database
 
 N_PAPERS = 48
 #: answers the stub gives before the signal: the run is well under way, far from done
@@ -89,7 +89,7 @@ def test_sigkill_mid_run_then_rerun_finishes_every_pair_once(
     with the job store on SQLite and on PostgreSQL."""
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
-            amc.env["AMC_DATABASE_URL"] = stack.enter_context(postgres_database())
+            amc.env["AMC_DATABASE_URL"] = stack.enter_context(postgres_database("amc_chaos"))
         code, _, pair_ids = _interrupt(amc, stub, signal.SIGKILL)
         assert code == -signal.SIGKILL
         assert paper_states(amc.db).get("running", 0) > 0, "the kill came too late to matter"

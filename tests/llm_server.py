@@ -57,7 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from llm_answers import (
@@ -75,6 +75,7 @@ from llm_answers import (
 )
 from llm_batches import BatchAPI, batch_page
 from llm_provider import PromptCache, frontier_answer, tokens
+from loopback import LoopbackServer
 
 #: what ``server.billed`` counts
 BILLED = ("calls", "prompt_tokens", "cached_tokens", "completion_tokens")
@@ -108,7 +109,7 @@ class RecordedRequest:
         return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
 
 
-class ScriptedLLMServer(BatchAPI):
+class ScriptedLLMServer(BatchAPI, LoopbackServer):
     """Start with ``with ScriptedLLMServer() as server:``; ``server.api_base`` is the URL."""
 
     def __init__(
@@ -155,24 +156,7 @@ class ScriptedLLMServer(BatchAPI):
         self._files: dict[str, bytes] = {}
         self._file_meta: dict[str, dict[str, Any]] = {}
         self._batches: dict[str, dict[str, Any]] = {}
-        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False  # a hanging handler must not block stop()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    # -- lifecycle ---------------------------------------------------------
-    def __enter__(self) -> ScriptedLLMServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    @property
-    def api_base(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        self._listen(_handler_for(self))
 
     # -- scripting and inspection -----------------------------------------
     def script(self, *replies: Reply) -> None:
@@ -254,11 +238,6 @@ class ScriptedLLMServer(BatchAPI):
 
 
 # -- HTTP -----------------------------------------------------------------------
-
-
-class _Server(ThreadingHTTPServer):
-    # the default listen backlog (5) resets connections when a client opens 32-64 at once
-    request_queue_size = 1024
 
 
 def _handler_for(server: ScriptedLLMServer) -> type[BaseHTTPRequestHandler]:

@@ -27,10 +27,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from llm_answers import chat_completion, default_answer, error_body, request_telescopes
+from loopback import LoopbackServer
 
 Usage = tuple[int, int]
 
@@ -104,7 +105,7 @@ def tokenizer_usage(model: str = "openai/local") -> Callable[[dict[str, Any], st
     return usage
 
 
-class FaultServer:
+class FaultServer(LoopbackServer):
     """``with FaultServer(latency_s=0.3) as stub:``; ``stub.api_base`` is the URL."""
 
     def __init__(self, latency_s: float = 0.0) -> None:
@@ -117,23 +118,7 @@ class FaultServer:
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> FaultServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    @property
-    def api_base(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        self._listen(_handler_for(self))
 
     # -- inspection -----------------------------------------------------------
     def entries(self) -> list[Entry]:
@@ -205,17 +190,6 @@ class FaultServer:
         finally:
             with self._lock:
                 self._in_flight -= 1
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 1024
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client killed or timed out mid-request is expected here: no traceback."""
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:

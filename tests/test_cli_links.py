@@ -11,35 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pdfgen
 import pytest
+from link_papers import PAPERS
 from typer.testing import CliRunner
 
 from amc.cli.main import app
 
 runner = CliRunner()
-
-PAPERS = [
-    {
-        "bibcode": "2024ApJ...1..1A",
-        "telescope": "CHANDRA",
-        "title": "Chandra observations of Abell 2029",
-        "body": "We analysed the Chandra ACIS-I observations of the cluster (ObsIDs 4977, "
-        "6101 and 10437), reprocessed with chandra_repro. The data are available in the "
-        "Chandra Data Collection doi:10.25574/cdc.245.",
-    },
-    {
-        "bibcode": "2024ApJ...1..1A",
-        "telescope": "HST",
-        "body": "Earlier HST/ACS imaging of the cluster (Smith et al. 2001) showed the same.",
-    },
-    {
-        "bibcode": "2024AJ....2..2B",
-        "telescope": "HST",
-        "body": "We observed the planet with HST/WFC3 and the G141 grism in program GO-15000 "
-        "and with STIS (GO 15001).",
-        "acknowledgments": "Support for this work was provided by NASA through grant "
-        "HST-GO-16543.001-A.",
-    },
-]
 
 
 def _ok(args: list[str]) -> str:

@@ -129,9 +129,13 @@ def items(registry: Registry) -> list[Any]:
     return out
 
 
-def config(api_base: str, tmp_path: Path) -> LLMSettings:
+def config(api_base: str, tmp_path: Path, prompt: str = "classify_pair.v1") -> LLMSettings:
+    """The v1 prompt by default: its schema keeps the confidences' bounds, which llama.cpp's
+    grammar then enforces; v2's compact schema drops them and a 135M model writes any
+    integer there (see ``test_real_model_v2_prompt_plumbing``)."""
     return LLMSettings(
         model="openai/local",
+        prompt_name=prompt,
         api_base=api_base,
         prices=PRICE,
         response_format="auto",  # json_schema first: llama.cpp refuses it, json_object follows
@@ -194,3 +198,18 @@ def test_real_model_end_to_end(llama_server, registry, tmp_path, caplog) -> None
     assert sum(r.usage.calls for r in again) == 0
     assert all("answer from cache" in r.reason for r in again)
     assert [r.labels for r in again] == [r.labels for r in results if r.ok]
+
+
+@pytest.mark.timeout(900)
+def test_real_model_v2_prompt_plumbing(llama_server, registry, tmp_path, caplog) -> None:
+    """The default (v2) prompt through the real server: every pair gets a row that is either
+    a checked verdict or a recorded answer error with the raw output, never a crash; tokens
+    and cost are counted. (The tiny model's answers are not expected to be valid.)"""
+    cfg = config(llama_server, tmp_path, prompt="classify_pair.v2")
+    results = classify_pairs_llm_sync(items(registry), registry, cfg)
+    assert [r.bibcode for r in results] == list(BODIES)
+    for result in results:
+        check_plumbing(result)
+        assert result.prompt_name == "classify_pair.v2"
+        assert result.usage.calls == 1 and result.usage.completion_tokens > 0
+        assert result.usage.cost_usd is not None and result.usage.cost_usd > 0

@@ -98,7 +98,7 @@ def test_files_past_the_daily_budget_wait_for_a_later_run(
     server: ScriptedLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AMC_BATCH_MAX_REQUESTS", "2")
-    monkeypatch.setenv("AMC_BATCH_DAILY_TOKENS", "3000")  # one file of two requests a day
+    monkeypatch.setenv("AMC_BATCH_DAILY_TOKENS", "4000")  # one file of two requests a day
     args = [str(papers(tmp_path, 6)), "--tier", "llm", "--batch-api", "state.json", "--no-wait"]
     first = amc(server, tmp_path, *args)
     assert first.returncode == 0, first.stderr

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from amc.classify.llm.cache import AnswerCache, cache_key
 from amc.classify.llm.cost import add_usage, call_cost
 from amc.classify.llm.errors import LLMAnswerError, LLMError, LLMRunStopped
-from amc.classify.llm.links import answer_links, check_links
+from amc.classify.llm.links import LinkFieldError, answer_links, check_links
 from amc.classify.llm.provider.chat import Completion, LLMClient
 from amc.classify.llm.provider.common import ChatMessages
 from amc.classify.llm.quotes import QuoteLocator
@@ -116,6 +116,14 @@ class _Conversation:
                 return self._accept(*valid, attempt - 1)
             try:
                 answer = _parse(self.request, text)
+            except LinkFieldError as exc:
+                if attempt <= reasks:
+                    self._reask(text, "reask_invalid", error=str(exc))
+                    continue
+                # the labels and evidence stand; the malformed link fields are dropped, so
+                # the pair's links are the rules' (as for an answer without link fields)
+                assert exc.answer is not None
+                answer = _without_links(exc.answer)
             except ValueError as exc:
                 if attempt > reasks:
                     raise LLMAnswerError(
@@ -199,8 +207,20 @@ def _parse(request: Request, text: str) -> BaseModel:
     check_citations(cited, len(request.sentences))
     for a, item, labelled in zip(answers, request.inputs, request.candidates, strict=True):
         if isinstance(a, CitedPairAnswer):
-            check_links(a, item.telescope, labelled, len(request.sentences))
+            try:
+                check_links(a, item.telescope, labelled, len(request.sentences))
+            except LinkFieldError as exc:
+                exc.answer = answer
+                raise
     return answer
+
+
+def _without_links(answer: BaseModel) -> BaseModel:
+    """``answer`` with its link fields taken out (a paper answer: every telescope's)."""
+    if isinstance(answer, CitedPaperAnswer):
+        results = [_without_links(r) for r in answer.results]
+        return answer.model_copy(update={"results": results})
+    return answer.model_copy(update={"instruments": None, "ids": None})
 
 
 def _answers(request: Request, answer: BaseModel) -> list[AnyPairAnswer]:

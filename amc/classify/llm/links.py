@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import BaseModel
+
 from amc.classify.llm.schema import ID_USE, INSTRUMENT_USE, CitedPairAnswer
 from amc.domain.models import Link, LinkKind, Paper, Snippet
 from amc.links import Judged, judge_candidates, order_links, verify_link
@@ -104,34 +106,45 @@ def _holding(sentences: Sequence[Sentence], j: Judged) -> int | None:
     return None
 
 
+class LinkFieldError(ValueError):
+    """The answer's link fields are malformed; its labels may still stand (``answer`` is
+    the parsed answer, set by the caller)."""
+
+    answer: BaseModel | None = None
+
+
 def check_links(
     answer: CitedPairAnswer, telescope: Telescope, labelled: dict[str, Judged], shown: int
 ) -> None:
-    """``ValueError`` (a message fit to send back) for an instrument that is not written
+    """``LinkFieldError`` (a message fit to send back) for an instrument that is not written
     ``NAME:SENTENCE``, is not the telescope's or cites a sentence not shown, and for an id
     not written ``P<n>:data|grant|no`` or not listed."""
     allowed = list(telescope.link_instruments)
     for written in answer.instruments or []:
         m = INSTRUMENT_USE.match(written)
         if m is None:
-            raise ValueError(f"instruments: {written!r} is not NAME:SENTENCE, e.g. 'WFC3:4'")
+            raise LinkFieldError(f"instruments: {written!r} is not NAME:SENTENCE, e.g. 'WFC3:4'")
         if m["name"] not in allowed:
-            raise ValueError(
+            raise LinkFieldError(
                 f"instruments: {m['name']!r} is not an instrument name of {telescope.key}; "
                 f"use only {allowed}"
             )
         if not 1 <= int(m["sentence"]) <= shown:
-            raise ValueError(
+            raise LinkFieldError(
                 f"instruments: {written!r} cites sentence {m['sentence']}, but the sentences "
                 f"shown are numbered 1 to {shown}"
             )
     for written in answer.ids or []:
         m = ID_USE.match(written)
         if m is None:
-            raise ValueError(f"ids: {written!r} is not ID:USE, e.g. 'P1:data', 'P2:grant', 'P3:no'")
+            raise LinkFieldError(
+                f"ids: {written!r} is not ID:USE, e.g. 'P1:data', 'P2:grant', 'P3:no'"
+            )
         if m["id"] not in labelled:
             listed = f"its candidate ids are {list(labelled)}" if labelled else "it has none"
-            raise ValueError(f"ids: {m['id']!r} is not a candidate id of {telescope.key}; {listed}")
+            raise LinkFieldError(
+                f"ids: {m['id']!r} is not a candidate id of {telescope.key}; {listed}"
+            )
 
 
 def answer_links(

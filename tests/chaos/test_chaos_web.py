@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
-from chaos_support import Amc, Running, free_port, postgres_database, tail
+from chaos_support import Amc, Running, free_port, tail
+from pgdb import postgres_database
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -81,7 +82,7 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
 @pytest.fixture
 def web_pg(tmp_path: Path) -> Iterator[Web]:
     """``amc serve`` on a throwaway PostgreSQL database."""
-    with postgres_database() as url:
+    with postgres_database("amc_chaos") as url:
         yield from _serve(tmp_path / "webpg", url)
 
 

@@ -34,17 +34,17 @@ import argparse
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from benchkit import cpu_s, free_port, server_stats, start_llm_server  # noqa: E402
 
 from amc.jobs.process import run_batch  # noqa: E402
 from amc.jobs.submit import submit_batch  # noqa: E402
@@ -55,12 +55,6 @@ BODY = (
     "We observed NGC {i} with the Hubble Space Telescope using WFC3 in program GO 12345. "
     "The images were reduced with the standard pipeline. Earlier JWST spectra are compared."
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 FILLER = (
@@ -83,27 +77,6 @@ def write_input(path: Path, pairs: int, body_kb: float = 0.0) -> None:
                     "body": pad + BODY.format(i=i) + " " + pad,
                 }
                 out.write(json.dumps(row) + "\n")
-
-
-def start_llm_server(latency: float) -> tuple[subprocess.Popen[str], str]:
-    """``tests/llm_server.py`` in its own process; returns it and its api_base."""
-    cmd = [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
-
-
-def server_stats(api_base: str, reset: bool = False) -> dict[str, float]:
-    """The scripted server's chat requests, most in flight at once and CPU seconds."""
-    url = f"{api_base}/_stats" + ("/reset" if reset else "")
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return dict(json.load(response))
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def env_for(work: Path, mode: str, api_base: str, broker: str, slots: int) -> dict[str, str]:

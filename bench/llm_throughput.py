@@ -23,20 +23,16 @@ snippets, with its token counts approximated as documented in
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pandas as pd  # noqa: E402
+from benchkit import llm_server, server_stats  # noqa: E402
 
 from amc.classify.llm import classify_pairs_llm_sync, estimate_cost, warm_up  # noqa: E402
 from amc.classify.llm.cost import ANSWER_TOKENS_PER_TELESCOPE  # noqa: E402
@@ -75,25 +71,6 @@ def dev_items(registry: Registry) -> Items:
         telescope = registry.get(row.telescope)
         items.append((Pair(paper=paper, telescope=row.telescope), find_snippets(paper, telescope)))
     return items
-
-
-@contextmanager
-def llm_server(latency: float) -> Iterator[str]:
-    """The scripted server in its own process; yields its api_base."""
-    cmd = [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def server_stats(api_base: str, reset: bool = False) -> dict:
-    url = f"{api_base}/_stats" + ("/reset" if reset else "")
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return dict(json.load(response))
 
 
 def throughput(

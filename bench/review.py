@@ -27,13 +27,11 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +41,8 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
+
+from benchkit import free_port, postgres_database  # noqa: E402
 
 from amc.domain.models import (  # noqa: E402
     Classification,
@@ -56,7 +56,6 @@ from amc.settings import Settings, load_settings  # noqa: E402
 from amc.store import ResultFilter, Reviewer, Store, open_store  # noqa: E402
 from amc.store.tokens import create_token  # noqa: E402
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TELESCOPES = ("HST", "JWST")
 SENTENCE = (
     "We observed NGC {i} with the Hubble Space Telescope (WFC3/UVIS) in programme GO {i}. "
@@ -64,20 +63,6 @@ SENTENCE = (
 )
 LABELS = [TelescopeLabels(science=True), TelescopeLabels(mention=True),
           TelescopeLabels(instrumentation=True), TelescopeLabels(not_telescope=True)]  # fmt: skip
-
-
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"amc_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def bibcode(i: int) -> str:
@@ -144,9 +129,7 @@ def analyze(db: str) -> None:
 @contextmanager
 def serve(settings: Settings) -> Iterator[str]:
     """``amc serve`` in its own process (as deployed: no GIL shared with this client)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "AMC_DATABASE_URL": settings.database_url,
            "AMC_SPOOL_DIR": str(settings.spool_dir), "AMC_WEB_WORKERS": "embedded",
            "AMC_AUDIT_OUT_DIR": str(settings.audit_out_dir)}  # fmt: skip
@@ -213,7 +196,7 @@ def main() -> None:
         db, batch, folder = args.reuse
         run(db, batch, Path(folder), args)
         return
-    with tempfile.TemporaryDirectory() as tmp, throwaway_database() as db:
+    with tempfile.TemporaryDirectory() as tmp, postgres_database() as db:
         with open_store(db) as store:
             batch = load(store, Path(tmp), db, args.papers, args.reviewed)
         analyze(db)

@@ -36,12 +36,10 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,11 +49,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from benchkit import cpu_s, free_port, llm_server, postgres_database, server_stats  # noqa: E402
 from tracs_data import write_tracs  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "AMC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 #: a price for the scripted model, so cost accounting runs as it would for a real one
 PRICES = json.dumps({"openai/local": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}})
 
@@ -76,36 +72,6 @@ class Run:
 
     def ideal_s(self, latency: float) -> float:
         return math.ceil(self.calls / self.slots) * latency
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def llm_server(latency: float) -> Iterator[str]:
-    cmd = [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def server_stats(api_base: str, reset: bool = False) -> dict[str, float]:
-    url = f"{api_base}/_stats" + ("/reset" if reset else "")
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return dict(json.load(response))
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def base_env(api_base: str, slots: int, work: Path) -> dict[str, str]:
@@ -160,22 +126,6 @@ def run_classify(data: Path, api_base: str, slots: int, work: Path) -> Run:
     return Run("amc classify --tier llm", len(rows), int(stats["chat_requests"]), slots, wall,
                cpu, stats["cpu_s"] - server_cpu, int(stats["max_in_flight"]),
                sum(not r["error"] for r in rows), (load_before, os.getloadavg()[0]))  # fmt: skip
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"amc_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager

@@ -1,0 +1,80 @@
+"""What the benchmarks share: the scripted LLM server in its own process, its counters,
+a process's CPU time, a free port and a throwaway PostgreSQL database.
+
+Imported by the scripts of this folder (``python bench/NAME.py`` puts it on the path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: the database the benchmarks create theirs next to (and drop afterwards)
+PG_ADMIN_URL = os.environ.get(
+    "AMC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def start_llm_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    """``tests/llm_server.py`` in its own process (so it does not compete for the caller's
+    GIL), answering every call after ``latency`` seconds; the process and its api_base."""
+    cmd = [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+@contextmanager
+def llm_server(latency: float) -> Iterator[str]:
+    """``start_llm_server`` for a ``with`` block; yields the api_base."""
+    proc, api_base = start_llm_server(latency)
+    try:
+        yield api_base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def server_stats(api_base: str, reset: bool = False) -> dict[str, float]:
+    """The scripted server's chat requests, most in flight at once and CPU seconds."""
+    url = f"{api_base}/_stats" + ("/reset" if reset else "")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return dict(json.load(response))
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database next to ``PG_ADMIN_URL``'s, dropped afterwards; its URL."""
+    from sqlalchemy import create_engine, text  # only the benchmarks that use it pay for it
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"amc_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -24,19 +24,21 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
-def start_llm_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+def start_llm_server(latency: float, *options: str) -> tuple[subprocess.Popen[str], str]:
     """``tests/llm_server.py`` in its own process (so it does not compete for the caller's
-    GIL), answering every call after ``latency`` seconds; the process and its api_base."""
-    cmd = [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency)]
+    GIL), answering every call after ``latency`` seconds (``options``: its command line's
+    others, e.g. ``--frontier-answers``); the process and its api_base."""
+    cmd = [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency),
+           *options]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
 
 
 @contextmanager
-def llm_server(latency: float) -> Iterator[str]:
+def llm_server(latency: float, *options: str) -> Iterator[str]:
     """``start_llm_server`` for a ``with`` block; yields the api_base."""
-    proc, api_base = start_llm_server(latency)
+    proc, api_base = start_llm_server(latency, *options)
     try:
         yield api_base
     finally:

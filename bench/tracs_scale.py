@@ -2,7 +2,8 @@
 
 Both runs use the real commands, as a librarian would, against the scripted
 OpenAI-compatible server (``tests/llm_server.py``) in its own process, which
-answers every call after ``--latency`` (500 ms):
+answers every call after ``--latency`` (500 ms) as a frontier model answers the
+prompt (``--frontier-answers``: the labels, cited sentences and the link fields):
 
 - **classify**: ``amc classify DIR --tier llm -o out.csv`` over the 9,194 pairs of
   the TRACS test split's shape (four ``*_reference_test.parquet`` files), with
@@ -272,7 +273,7 @@ def main() -> None:
     global PROFILE_DIR, USE_CACHE
     PROFILE_DIR, USE_CACHE = args.profile, not args.no_cache
     runs: list[Run] = []
-    with llm_server(args.latency) as api_base:
+    with llm_server(args.latency, "--frontier-answers") as api_base:
         for name in args.runs.split(","):
             for _ in range(args.repeat):
                 wait_for_quiet(args.max_load)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from functools import cache
@@ -50,6 +51,8 @@ CACHE_STEP = 128
 
 @cache
 def _encoding() -> Any:
+    # litellm's price map from its own wheel, never fetched (as amc/__init__.py sets it)
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     from litellm.litellm_core_utils.token_counter import openai_tokenizer_encoding
 
     return openai_tokenizer_encoding("gpt-4.1-mini")

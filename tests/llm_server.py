@@ -25,6 +25,8 @@ With ``provider=True`` it also behaves like a real provider (``llm_provider``): 
 counted with a real tokenizer, automatic prompt caching (a repeated prefix of at least
 1,024 tokens billed as ``cached_tokens``, in 128-token steps) and default answers of
 the size a frontier model writes; ``server.billed`` sums what such a provider bills.
+``frontier_answers=True`` (``--frontier-answers``) gives those answers, with the link
+fields a model fills, without the token counting.
 
 It also serves the OpenAI Batch API subset the client uses: ``POST /v1/files``
 (multipart, ``purpose=batch``), ``GET /v1/files`` (list), ``POST /v1/batches``,
@@ -121,8 +123,12 @@ class ScriptedLLMServer(BatchAPI, LoopbackServer):
         max_file_bytes: int | None = None,
         daily_token_limit: int | None = None,
         provider: bool = False,
+        frontier_answers: bool = False,
     ) -> None:
         self.latency_s = latency_s
+        #: default answers as a frontier model writes them (link fields included) rather
+        #: than the rule-derived ones; always so when simulating a provider
+        self.frontier_answers = frontier_answers or provider
         #: the provider simulation (prompt cache, real token counts), when asked for
         self.prompt_cache = PromptCache() if provider else None
         if provider:
@@ -205,7 +211,7 @@ class ScriptedLLMServer(BatchAPI, LoopbackServer):
         as the provider would when simulating one, and billed."""
         content = reply.content
         if content is None:
-            content = frontier_answer(request) if self.prompt_cache else default_answer(request)
+            content = frontier_answer(request) if self.frontier_answers else default_answer(request)
         usage, cached = reply.usage, reply.cached_tokens
         if usage is None and self.prompt_cache is not None:
             prompt, cached = self.prompt_cache.usage(request)
@@ -366,15 +372,20 @@ def main() -> None:
     """Serve in this process until killed, printing the api_base on the first line: the
     benchmarks run the server in its own process so it does not share the client's GIL.
 
-        python tests/llm_server.py [--latency 0.5]
+        python tests/llm_server.py [--latency 0.5] [--provider | --frontier-answers]
     """
     import argparse
 
     parser = argparse.ArgumentParser(description="scripted OpenAI-compatible server")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per chat call")
     parser.add_argument("--provider", action="store_true", help="simulate prompt caching")
+    parser.add_argument(
+        "--frontier-answers", action="store_true", help="answer as a frontier model would"
+    )
     args = parser.parse_args()
-    with ScriptedLLMServer(latency_s=args.latency, provider=args.provider) as server:
+    with ScriptedLLMServer(
+        latency_s=args.latency, provider=args.provider, frontier_answers=args.frontier_answers
+    ) as server:
         print(server.api_base, flush=True)
         threading.Event().wait()
 

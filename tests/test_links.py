@@ -8,6 +8,7 @@ acknowledgment boiler-plate, observation logs, data-availability statements.
 from __future__ import annotations
 
 import pytest
+from link_papers import PAPERS
 
 from amc.domain.models import Link, Pair, Paper, TelescopeLabels
 from amc.links import extract_links, judge_candidates, pair_links, verify_link
@@ -435,3 +436,15 @@ def test_the_decisions_say_why() -> None:
     }
     assert reasons["STIS"] == ("rejected", "others' work or a comparison")
     assert reasons["WFC3"] == ("data", "data-use sentence")
+
+
+@pytest.mark.parametrize("row", PAPERS, ids=lambda r: f"{r['bibcode']}-{r['telescope']}")
+def test_ids_alone_are_judged_as_among_everything(row: dict[str, str]) -> None:
+    """The LLM tier asks only for ids and DOIs (instruments are the model's to name):
+    without instruments the same ids get the same decisions, and no instrument is read."""
+    paper = Paper(**{k: v for k, v in row.items() if k != "telescope"})
+    telescope = REGISTRY.get(row["telescope"])
+    everything = judge_candidates(paper, telescope, REGISTRY)
+    ids_only = judge_candidates(paper, telescope, REGISTRY, instruments=False)
+    assert any(j.candidate.kind == "instrument" for j in everything)
+    assert [j for j in everything if j.candidate.kind != "instrument"] == ids_only

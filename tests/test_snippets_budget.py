@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from papergen import generate_papers
 
@@ -10,6 +12,8 @@ from amc.registry import Registry
 from amc.snippets import find_snippets
 from amc.snippets.budget import (
     MAX_SENTENCE_CHARS,
+    NEAR_DUPLICATE,
+    _Seen,
     approx_tokens,
     budget_sentences,
     evidence_patterns,
@@ -90,3 +94,32 @@ def test_planted_observations_are_always_sent_at_the_default_budget(registry, se
                 continue
             texts = [s.text for s in chosen(paper, registry, 400, telescope)]
             assert any(t.startswith("We observed the target with") for t in texts), paper.bibcode
+
+
+def test_near_repeats_are_found_as_by_comparing_every_pair() -> None:
+    """The repeat check skips sentences whose word count rules out the overlap: the same
+    answers as Jaccard against every chosen sentence."""
+    rng = random.Random(2)
+    vocabulary = [f"w{i}" for i in range(40)]
+    seen, chosen_sets = _Seen(), []
+    repeats = 0
+    for _ in range(600):
+        words = rng.sample(vocabulary, rng.randint(1, 20))
+        if chosen_sets and rng.random() < 0.5:  # a chosen sentence with a word or two changed
+            words = list(rng.choice(chosen_sets))
+            for _ in range(rng.randint(0, 2)):
+                words[rng.randrange(len(words))] = rng.choice(vocabulary)
+            words = list(dict.fromkeys(words))
+        text = " ".join(words)
+        distinct = frozenset(words)
+        brute = " ".join(words) in {" ".join(c) for c in chosen_sets} or (
+            len(distinct) >= 6
+            and any(len(distinct & c) / len(distinct | c) >= NEAR_DUPLICATE
+                    for c in map(frozenset, chosen_sets) if len(c) >= 6)
+        )  # fmt: skip
+        assert seen.repeats(text) == brute
+        repeats += brute
+        if not brute and rng.random() < 0.5:
+            seen.add(text)
+            chosen_sets.append(words)
+    assert 50 < repeats < 550

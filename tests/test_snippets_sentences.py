@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import bisect
 import random
 from concurrent.futures import ThreadPoolExecutor
 
 import blingfire
 import pytest
 
-from amc.snippets.sentences import MAX_SENTENCE_CHARS, _text_to_sentences, sentence_spans
+from amc.snippets import sentences as sentences_module
+from amc.snippets.sentences import (
+    MAX_SENTENCE_CHARS,
+    _text_to_sentences,
+    sentence_spans,
+    sentences_near,
+)
 
 
 def texts(text: str, start: int = 0, end: int | None = None) -> list[str]:
@@ -117,3 +124,107 @@ def test_reused_buffer_splits_as_blingfire_does_from_many_threads() -> None:
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(same, samples * 3))
+
+
+# -- long texts: split once, by block, wherever they are asked for ----------------------
+
+_WORDS = ["We observed NGC 1234 with HST.", "Smith et al. found it (Fig. 3).", "The data",
+          "were reduced with the pipeline;", "i.e. as usual.", "Results follow!", "Why?",
+          "A long clause without any full stop at all and more words"]  # fmt: skip
+
+
+def _long_text(seed: int, paragraphs: int = 60, blank_lines: bool = True) -> str:
+    rng = random.Random(seed)
+    sep = "\n\n" if blank_lines else "\n"
+    out = []
+    for _ in range(paragraphs):
+        words = [rng.choice(_WORDS) for _ in range(rng.randint(1, 40))]
+        lines = [" ".join(words[i : i + 6]) for i in range(0, len(words), 6)]
+        out.append("\n".join(lines))
+    return sep.join(out)
+
+
+def _reference(text: str) -> list[tuple[int, int]]:
+    """Every sentence, paragraph by paragraph, as the splitter finds them in one pass."""
+    return sentences_module._split_range(text, 0, len(text))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_long_text_splits_as_its_paragraphs_do(seed: int) -> None:
+    text = _long_text(seed)
+    assert len(text) > sentences_module.INDEX_MIN_CHARS
+    assert sentence_spans(text) == _reference(text)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ranges_of_a_long_text_are_its_sentences_cut_to_the_range(seed: int) -> None:
+    text = _long_text(seed)
+    full = _reference(text)
+    rng = random.Random(seed)
+    for _ in range(50):
+        a = rng.randrange(len(text))
+        b = min(len(text), a + rng.randrange(1, 5000))
+        expected = []
+        for s, e in full:
+            s, e = max(s, a), min(e, b)
+            piece = text[s:e]
+            if piece.strip():
+                s += len(piece) - len(piece.lstrip())
+                e -= len(piece) - len(piece.rstrip())
+                expected.append((s, e))
+        assert sentence_spans(text, a, b) == expected
+    # a range that starts and ends at sentence bounds gives those sentences whole
+    assert sentence_spans(text, full[3][0], full[9][1]) == full[3:10]
+
+
+@pytest.mark.parametrize("blank_lines", [True, False])
+@pytest.mark.parametrize("seed", range(3))
+def test_sentences_near_positions_are_the_windows_of_the_whole_split(
+    seed: int, blank_lines: bool
+) -> None:
+    text = _long_text(seed, blank_lines=blank_lines)
+    full = sentence_spans(text)
+    starts = [a for a, _ in full]
+    rng = random.Random(seed)
+    for n in (0, 1, 3):
+        positions = [rng.randrange(len(text)) for _ in range(rng.randint(1, 6))]
+        expected: set[tuple[int, int]] = set()
+        for pos in positions:
+            k = max(0, bisect.bisect_right(starts, pos) - 1)
+            expected.update(full[max(0, k - n) : k + n + 1])
+        assert sentences_near(text, positions, n) == sorted(expected)
+    # the first and last sentences: the window stops at the text's ends
+    assert sentences_near(text, [0], 2) == full[:3]
+    assert sentences_near(text, [len(text) - 1], 2) == full[-3:]
+
+
+def test_short_texts_give_the_same_windows() -> None:
+    text = "One here. Two here. Three here. Four here. Five here."
+    full = sentence_spans(text)
+    assert sentences_near(text, [text.index("Three")], 1) == full[1:4]
+    assert sentences_near(text, [0, len(text) - 1], 0) == [full[0], full[-1]]
+
+
+def test_a_pdf_paragraph_without_blank_lines_is_split_in_blocks_at_line_ends() -> None:
+    """PDF text often has no blank line for pages on end: the index cuts it at line ends
+    after a full stop, so sentences near a hit cost a block, not the whole paper, and the
+    sentences are those of splitting it in one piece."""
+    text = _long_text(7, paragraphs=400, blank_lines=False)
+    assert "\n\n" not in text and len(text) > 20 * sentences_module.BLOCK_CHARS
+    index = sentences_module._Index(text)
+    assert len(index.blocks) > 10
+    assert all(b - a <= sentences_module.BLOCK_CHARS for a, b in index.blocks)
+    assert all(text[b - 2 : b].strip() in {".", "!", "?", ";", ":"} or text[b - 1] == "\n"
+               for _, b in index.blocks[:-1])  # fmt: skip
+    whole = set(_reference(text))
+    by_blocks = [s for i in range(len(index.blocks)) for s in index.block(i)[0]]
+    assert len(whole & set(by_blocks)) >= 0.97 * len(whole)
+    fresh = sentences_module._Index(text)
+    assert len(fresh.near(len(text) // 2, 3)) == 7
+    assert len(fresh._split) <= 3, "only the blocks around the position are split"
+
+
+def test_the_indexes_are_kept_for_the_texts_in_use() -> None:
+    text = _long_text(11)
+    first = sentences_module._index(text)
+    assert sentences_module._index("".join(list(text))) is first  # the same paper again

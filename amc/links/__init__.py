@@ -133,11 +133,13 @@ def judge_candidates(
     telescope: Telescope,
     registry: Registry,
     snippets: Sequence[Snippet] | None = None,
+    instruments: bool = True,
 ) -> list[Judged]:
     """Every candidate of ``telescope`` in ``paper`` with the decision on it, in text order;
     once a value is accepted as data its later mentions are not judged again. Instrument
     names are looked for in ``snippets`` when given (every registry instrument name is a
-    hit, so each has a window of its own), else in the whole text."""
+    hit, so each has a window of its own), else in the whole text; not at all without
+    ``instruments`` (ids and DOIs only)."""
     rival = _RivalCheck(paper, telescope, registry)
     accepted: set[tuple[str, str]] = set()
     out: list[Judged] = []
@@ -148,7 +150,7 @@ def judge_candidates(
         windows = (
             None if snippets is None else [(s.start, s.end) for s in snippets if s.field == field]
         )
-        found = _candidates(text, field, telescope, windows)
+        found = _candidates(text, field, telescope, windows, instruments)
         if not found:
             continue
         ft = FieldText(field, text, registry)
@@ -171,11 +173,15 @@ def judge_candidates(
 
 
 def _candidates(
-    text: str, field: TextField, telescope: Telescope, windows: list[tuple[int, int]] | None
+    text: str,
+    field: TextField,
+    telescope: Telescope,
+    windows: list[tuple[int, int]] | None,
+    instruments: bool = True,
 ) -> list[Candidate]:
     found = [
         *find_table_ids(text, field, telescope),
-        *find_instruments(text, field, telescope, windows),
+        *(find_instruments(text, field, telescope, windows) if instruments else ()),
         *find_ids(text, field, telescope),
         *find_dois(text, field, telescope),
     ]

@@ -215,23 +215,32 @@ class _Seen:
 
     def __init__(self) -> None:
         self.exact: set[str] = set()
-        self.word_sets: list[frozenset[str]] = []
+        #: (size, words) of each chosen sentence with enough distinct words
+        self.word_sets: list[tuple[int, frozenset[str]]] = []
 
     def repeats(self, text: str) -> bool:
         words = _WORD.findall(text.lower())
         if " ".join(words) in self.exact:
             return True
         distinct = frozenset(words)
-        if len(distinct) < _MIN_WORDS_NEAR:
+        n = len(distinct)
+        if n < _MIN_WORDS_NEAR:
             return False
-        return any(_jaccard(distinct, other) >= NEAR_DUPLICATE for other in self.word_sets)
+        # Jaccard >= t needs the smaller set to be at least t times the larger
+        lo, hi = n * NEAR_DUPLICATE, n / NEAR_DUPLICATE
+        return any(
+            lo <= size <= hi and _jaccard(distinct, other) >= NEAR_DUPLICATE
+            for size, other in self.word_sets
+        )
 
     def add(self, text: str) -> None:
         words = _WORD.findall(text.lower())
         self.exact.add(" ".join(words))
-        if len(set(words)) >= _MIN_WORDS_NEAR:
-            self.word_sets.append(frozenset(words))
+        distinct = frozenset(words)
+        if len(distinct) >= _MIN_WORDS_NEAR:
+            self.word_sets.append((len(distinct), distinct))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b)
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)

@@ -5,6 +5,14 @@ download. It does not break at blank lines, so paragraphs (and LaTeX/PDF
 section breaks) are split first; over-long "sentences" (tables, reference
 dumps, text without punctuation) are cut at white space so that a snippet
 never swallows a whole page.
+
+A paper's text is split once, wherever it is asked for: the snippet windows,
+the evidence budget and the link judge all ask for sentences around the same
+hits, for each telescope of the paper. A long text gets an index of its blocks
+(paragraphs; a paragraph longer than ``BLOCK_CHARS``, as PDF text without
+blank lines often is, cut at line ends) whose sentences are split the first
+time any range asks for them; the last texts' indexes are kept, up to
+``INDEX_CHARS`` characters of text.
 """
 
 from __future__ import annotations
@@ -12,19 +20,44 @@ from __future__ import annotations
 import ctypes
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 
 import blingfire
+
+from amc.domain.memo import TextMemo
 
 Span = tuple[int, int]
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 MAX_SENTENCE_CHARS = 1000
+#: the unit of splitting in a long text: a paragraph, or a stretch of a longer one
+BLOCK_CHARS = 4000
+#: texts shorter than this are split directly, not indexed
+INDEX_MIN_CHARS = 2 * BLOCK_CHARS
+#: characters of text whose indexes are kept (the papers being classified)
+INDEX_CHARS = 32_000_000
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentences of ``text[start:end]`` as ``(start, end)`` offsets into ``text``."""
+    """Sentences of ``text[start:end]`` as ``(start, end)`` offsets into ``text``; a
+    sentence cut by the range's ends is cut to it."""
     end = len(text) if end is None else end
+    if len(text) < INDEX_MIN_CHARS:
+        return _split_range(text, start, end)
+    spans: list[Span] = []
+    for a, b in _index(text).sentences(start, end):
+        a, b = max(a, start), min(b, end)
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            spans.append((a, b))
+    return spans
+
+
+def _split_range(text: str, start: int, end: int) -> list[Span]:
     spans: list[Span] = []
     for p_start, p_end in _paragraphs(text, start, end):
         chunk = text[p_start:p_end]
@@ -33,6 +66,114 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
         for s, e in _split(chunk):
             spans.extend(_cap(text, p_start + s, p_start + e))
     return spans
+
+
+def sentences_near(text: str, positions: Iterable[int], n: int) -> list[Span]:
+    """For each position, the sentence holding it (the last before it, when it falls
+    between sentences) and ``n`` sentences either side: their spans in text order,
+    each once. Only the paragraphs these lie in are split."""
+    if len(text) < INDEX_MIN_CHARS:
+        spans = _split_range(text, 0, len(text))
+        starts = [a for a, _ in spans]
+        chosen: set[Span] = set()
+        for pos in positions:
+            k = max(0, bisect_right(starts, pos) - 1)
+            chosen.update(spans[max(0, k - n) : k + n + 1])
+        return sorted(chosen)
+    index = _index(text)
+    return sorted({span for pos in positions for span in index.near(pos, n)})
+
+
+class _Index:
+    """The blocks of one text and the sentences of those split so far."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.blocks = list(_blocks(text))
+        self.starts = [a for a, _ in self.blocks]
+        self._split: dict[int, tuple[list[Span], list[int]]] = {}
+
+    def block(self, i: int) -> tuple[list[Span], list[int]]:
+        """Block ``i``'s sentences and their starts (split on first use; another thread
+        may split it too: the same result)."""
+        found = self._split.get(i)
+        if found is None:
+            spans = _split_range(self.text, *self.blocks[i])
+            found = self._split[i] = (spans, [a for a, _ in spans])
+        return found
+
+    def sentences(self, start: int, end: int) -> Iterator[Span]:
+        """The sentences of the blocks overlapping ``[start, end)`` that do too."""
+        i = max(0, bisect_right(self.starts, start) - 1)
+        while i < len(self.blocks) and self.blocks[i][0] < end:
+            yield from (s for s in self.block(i)[0] if s[1] > start and s[0] < end)
+            i += 1
+
+    def near(self, pos: int, n: int) -> list[Span]:
+        """The sentence holding ``pos`` (or the last before it) and ``n`` either side."""
+        i = max(0, bisect_right(self.starts, pos) - 1)
+        k = bisect_right(self.block(i)[1], pos) - 1
+        anchor = (i, k) if k >= 0 else self._step(i, 0, -1) or self._step(i, -1, 1)
+        if anchor is None:
+            return []
+        out = [anchor]
+        for direction in (-1, 1):
+            at = anchor
+            for _ in range(n):
+                step = self._step(at[0], at[1], direction)
+                if step is None:
+                    break
+                out.append(at := step)
+        return [self.block(b)[0][k] for b, k in out]
+
+    def _step(self, i: int, k: int, direction: int) -> tuple[int, int] | None:
+        """The sentence before (``direction`` -1) or after (+1) sentence ``k`` of block
+        ``i``, across blocks; None at the text's start or end."""
+        k += direction
+        while 0 <= i < len(self.blocks):
+            if 0 <= k < len(self.block(i)[0]):
+                return i, k
+            i += direction
+            if 0 <= i < len(self.blocks):
+                k = 0 if direction > 0 else len(self.block(i)[0]) - 1
+        return None
+
+
+def _blocks(text: str) -> Iterator[Span]:
+    """Paragraphs, a longer one cut near every ``BLOCK_CHARS`` characters where a
+    sentence most likely ends: a line end after a full stop, else a line end, else a
+    full stop before a capital letter, else white space."""
+    for a, b in _paragraphs(text, 0, len(text)):
+        while b - a > BLOCK_CHARS:
+            cut = _cut(text, a + BLOCK_CHARS // 2, a + BLOCK_CHARS)
+            yield a, cut
+            a = cut
+        yield a, b
+
+
+_CUTS = (
+    re.compile(r"[.!?:;]\)?[ \t]*\n"),
+    re.compile(r"\n"),
+    re.compile(r"[.!?]\)?\s+(?=[A-Z(\[])"),
+    re.compile(r"\s"),
+)
+
+
+def _cut(text: str, lo: int, hi: int) -> int:
+    """The end of the last and likeliest sentence end in ``[lo, hi)`` (``hi`` if none)."""
+    for pattern in _CUTS:
+        ends = [m.end() for m in pattern.finditer(text, lo, hi)]
+        if ends:
+            return ends[-1]
+    return hi
+
+
+#: the indexes of the texts being classified
+_INDEXES: TextMemo[_Index] = TextMemo(INDEX_CHARS)
+
+
+def _index(text: str) -> _Index:
+    return _INDEXES.get(text, None, lambda: _Index(text))
 
 
 def _split(chunk: str) -> list[Span]:

@@ -42,8 +42,8 @@ def id_candidates(
     attribute to another telescope are left out: they are not this telescope's links,
     and each would cost the prompt its sentence."""
     best: dict[tuple[str, str], Judged] = {}
-    for j in judge_candidates(paper, telescope, registry, snippets):
-        if j.candidate.kind == "instrument" or not j.owned:
+    for j in judge_candidates(paper, telescope, registry, snippets, instruments=False):
+        if not j.owned:
             continue
         key = (j.candidate.kind, j.candidate.value)
         if key not in best or _PREFERENCE[j.verdict] < _PREFERENCE[best[key].verdict]:

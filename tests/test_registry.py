@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from amc.domain.errors import RegistryError, UnknownTelescopeError
 from amc.domain.models import Paper
 from amc.registry import Registry, load_registry
+from amc.registry.terms import literal_pattern, literal_trie
 from amc.snippets import candidate_telescopes, find_hits
 
 REQUIRED = [
@@ -288,3 +291,33 @@ def test_content_hash_ignores_a_no_op_override(tmp_path: Path, bundled: Registry
 def test_content_hash_changes_with_cues(tmp_path: Path, bundled: Registry) -> None:
     path = write(tmp_path, "c.yaml", "cues:\n  mention: ['\\bsomeday\\b']\n")
     assert load_registry([path]).content_hash != bundled.content_hash
+
+
+def _flat(words: list[str]) -> re.Pattern[str]:
+    ordered = sorted(words, key=len, reverse=True)
+    return re.compile("(?:" + "|".join(map(literal_pattern, ordered)) + r")(?!\w)")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_trie_of_terms_matches_as_their_alternation_longest_first(seed: int) -> None:
+    """Terms that are prefixes of each other, share words or differ only by a word gap
+    ("x ray" / "x-ray" / "xray"): the trie finds the same spans as the plain alternation
+    of the same terms, longest first, on text made of their pieces."""
+    rng = random.Random(seed)
+    pieces = ["hst", "hs", "h", "wfc", "wfc3", "uvis", "x", "ray", "xray", "a", "acs"]
+    words = {" ".join(rng.sample(pieces, rng.randint(1, 3))) for _ in range(25)}
+    words |= {w.replace(" ", "-", 1) for w in list(words)[:5]}
+    terms = sorted(words)
+    trie = literal_trie(terms)
+    assert trie is not None
+    compiled = re.compile(trie + r"(?!\w)")
+    for _ in range(200):
+        text = "".join(rng.choice([*pieces, " ", "-", " ~", "\n", ".", "3", "  "])
+                       for _ in range(rng.randint(1, 40)))  # fmt: skip
+        expected = [m.span() for m in _flat(terms).finditer(text)]
+        assert [m.span() for m in compiled.finditer(text)] == expected, text
+
+
+def test_a_term_with_a_tilde_is_not_made_a_trie() -> None:
+    assert literal_trie(["a~b", "a"]) is None
+    assert literal_trie(["Hubble Space Telescope", "hubble"]) is not None

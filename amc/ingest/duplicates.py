@@ -88,4 +88,12 @@ def _digests(row: InputRow) -> tuple[bytes, ...]:
     paper = row.paper
     values = [getattr(paper, name) for name in _FIELDS[:-1]]
     values.append(row.gold.as_dict() if row.gold is not None else None)
-    return tuple(hashlib.blake2b(repr(v).encode(), digest_size=8).digest() for v in values)
+    return tuple(hashlib.blake2b(_bytes(v), digest_size=8).digest() for v in values)
+
+
+def _bytes(value: object) -> bytes:
+    """A value's bytes for its digest: a text as it is (``repr`` of a paper-sized text
+    cost more than the hash), anything else by its ``repr``."""
+    if isinstance(value, str):
+        return b"s" + value.encode("utf-8", "surrogatepass")
+    return b"r" + repr(value).encode()

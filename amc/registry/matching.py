@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from amc.registry.patterns import PatternUnion
-from amc.registry.terms import Term, literal_pattern, union_pattern
+from amc.registry.terms import Term, literal_pattern, literal_trie, union_pattern
 
 if TYPE_CHECKING:
     from amc.registry.entries import Telescope
@@ -156,5 +156,6 @@ def _group(members: list[Term], case_sensitive: bool, boundary: bool, regex: boo
     if case_sensitive or regex:
         # a user regex cannot be lower-cased safely (\S, \W ...): IGNORECASE it is
         return _TermGroup(fallback, False, fallback, boundary)
-    lowered = "(?:" + "|".join(literal_pattern(t.term.lower()) for t in members) + ")" + tail
+    words = [t.term.lower() for t in members]
+    lowered = (literal_trie(words) or "(?:" + "|".join(map(literal_pattern, words)) + ")") + tail
     return _TermGroup(re.compile(lowered), True, fallback, boundary)

@@ -27,10 +27,11 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from amc.domain.models import TEXT_FIELDS, Hit, Paper, Snippet, TextField
 from amc.registry import Cues, Telescope
-from amc.registry.patterns import Matcher, match_spans
+from amc.registry.patterns import Matcher, PatternUnion, match_spans
 from amc.snippets.sentences import sentence_spans
 
 #: characters per token of English paper text for GPT-style tokenizers (measured)
@@ -70,14 +71,24 @@ def approx_tokens(text: str) -> int:
 
 
 def evidence_patterns(telescope: Telescope, cues: Cues | None) -> tuple[Matcher, ...]:
-    """The patterns that make a sentence an evidence cue for ``telescope``."""
+    """The patterns that make a sentence an evidence cue for ``telescope``: one union of
+    them all when they share their flags (a sentence is then searched once, not once
+    per list)."""
     compiled = cues.unions if cues is not None else {}
     # the rules tier's data-use phrases: generic ones, first-person ones ("we observed"),
     # re-analysis and the acknowledgment formulae (``amc/data/telescopes.yaml``, cues)
     lists = ("science", "own_data", "reprocessing", "boilerplate", "instrumentation")
     found = (*(compiled.get(name) for name in lists),
              telescope.compiled.science, telescope.compiled.instrumentation)  # fmt: skip
-    return tuple(p for p in found if p is not None)
+    return _merged(tuple(p for p in found if p is not None))
+
+
+@lru_cache(maxsize=256)
+def _merged(patterns: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
+    unions = [p for p in patterns if isinstance(p, PatternUnion)]
+    if len(unions) < 2 or len(unions) < len(patterns) or len({p.flags for p in unions}) > 1:
+        return patterns
+    return (PatternUnion([x for p in unions for x in p.patterns], unions[0].flags),)
 
 
 def budget_sentences(

@@ -152,7 +152,7 @@ def _reference(text: str) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("seed", range(4))
 def test_a_long_text_splits_as_its_paragraphs_do(seed: int) -> None:
     text = _long_text(seed)
-    assert len(text) > sentences_module.INDEX_MIN_CHARS
+    assert len(text) > 2 * sentences_module.BLOCK_CHARS
     assert sentence_spans(text) == _reference(text)
 
 
@@ -220,7 +220,7 @@ def test_a_pdf_paragraph_without_blank_lines_is_split_in_blocks_at_line_ends() -
     by_blocks = [s for i in range(len(index.blocks)) for s in index.block(i)[0]]
     assert len(whole & set(by_blocks)) >= 0.97 * len(whole)
     fresh = sentences_module._Index(text)
-    assert len(fresh.near(len(text) // 2, 3)) == 7
+    assert len(fresh.near(len(text) // 2, 3, 3)) == 7
     assert len(fresh._split) <= 3, "only the blocks around the position are split"
 
 

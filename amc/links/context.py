@@ -1,6 +1,6 @@
 """Where a candidate link sits: its sentence, its section, the facilities named around it.
 
-``FieldText`` wraps one text field. Sentences are split only in the blocks of text
+``FieldText`` wraps one text field. Sentences are split only in the paragraphs
 that hold candidates, the facilities named (registry telescopes, and others such as
 Spitzer or XMM-Newton) only in the sentences asked about, and headings once per
 field, line by line, so judging the candidates of a long paper stays cheap.
@@ -17,14 +17,11 @@ from typing import Literal
 from amc.domain.models import TextField
 from amc.registry import Registry
 from amc.registry.patterns import match_spans
-from amc.snippets.sentences import Span, sentence_spans
+from amc.snippets.sentences import Span, sentence_window
 
 Section = Literal["data", "passing"]
 #: key of a facility outside the registry (Spitzer, XMM-Newton, ...)
 OTHER = "OTHER"
-#: a field is split into sentences a block at a time, with this margin either side
-BLOCK = 2000
-SENTENCE_MARGIN = 1500
 #: a clause: at most this many characters of the sentence either side of the candidate
 CLAUSE_REACH = 250
 #: the longest quote kept of a long sentence
@@ -56,17 +53,9 @@ class Mention:
 
 
 @dataclass
-class _Block:
-    """The sentences of one stretch of a field."""
-
-    spans: list[Span]
-    starts: list[int]
-
-
-@dataclass
 class FieldText:
-    """One text field of a paper. Sentences and facility mentions are found on demand, a
-    block of ``BLOCK`` characters (with ``SENTENCE_MARGIN`` either side) at a time, so a
+    """One text field of a paper. Sentences (``amc.snippets.sentences``: split a paragraph
+    at a time, once for every stage) and facility mentions are found on demand, so a
     long paper costs only where its candidates are."""
 
     name: TextField
@@ -74,36 +63,24 @@ class FieldText:
     registry: Registry
     #: rows of the field's id tables (an instrument named in one is the data's)
     table_rows: list[Span] = field(default_factory=list)
-    _blocks: dict[int, _Block] = field(default_factory=dict, init=False)
     _mention_cache: dict[Span, list[Mention]] = field(default_factory=dict, init=False)
     _phrase_cache: dict[tuple[str, int, int], bool] = field(default_factory=dict, init=False)
 
-    def _block(self, pos: int) -> _Block:
-        k = pos // BLOCK
-        if k not in self._blocks:
-            a = max(0, k * BLOCK - SENTENCE_MARGIN)
-            b = min(len(self.text), (k + 1) * BLOCK + SENTENCE_MARGIN)
-            spans = sentence_spans(self.text, a, b)
-            self._blocks[k] = _Block(spans, [s for s, _ in spans])
-        return self._blocks[k]
-
     def sentence(self, pos: int) -> Span:
         """The sentence holding ``pos`` (its line when splitting found none)."""
-        block = self._block(pos)
-        i = bisect_right(block.starts, pos) - 1
-        if i >= 0 and block.spans[i][0] <= pos < block.spans[i][1]:
-            return block.spans[i]
+        found = sentence_window(self.text, pos)
+        if found and found[0][0] <= pos < found[0][1]:
+            return found[0]
         lo = self.text.rfind("\n", 0, pos) + 1
         hi = self.text.find("\n", pos)
         return lo, len(self.text) if hi < 0 else hi
 
     def earlier_sentences(self, span: Span, n: int = 2) -> Span:
         """The ``n`` sentences before ``span`` (as one span; empty at the field's start)."""
-        block = self._block(span[0])
-        i = bisect_right(block.starts, span[0] - 1) - 1
-        if i < 0:
+        found = sentence_window(self.text, span[0] - 1, before=n - 1) if span[0] > 0 else []
+        if not found or found[0][0] >= span[0]:
             return span[0], span[0]
-        return block.spans[max(0, i - n + 1)][0], min(block.spans[i][1], span[0])
+        return found[0][0], min(found[-1][1], span[0])
 
     def clause(self, start: int, end: int) -> Span:
         """The part of the sentence around ``[start, end)`` whose phrases judge it (after

@@ -111,13 +111,14 @@ def budget_sentences(
     seen = _Seen()
     used = 0
     for sentence in _candidates(paper, ranked, window, patterns):
-        if seen.repeats(sentence.text):
-            continue
         cost = approx_tokens(sentence.text)
         if used + cost > budget_tokens:
             continue  # a shorter later sentence may still fit
+        words = _words(sentence.text)
+        if seen.repeats(words):
+            continue
         chosen.append(sentence)
-        seen.add(sentence.text)
+        seen.add(words)
         used += cost
     return sorted(chosen, key=lambda s: s.key)
 
@@ -229,8 +230,8 @@ class _Seen:
         #: (size, words) of each chosen sentence with enough distinct words
         self.word_sets: list[tuple[int, frozenset[str]]] = []
 
-    def repeats(self, text: str) -> bool:
-        words = _WORD.findall(text.lower())
+    def repeats(self, words: list[str]) -> bool:
+        """Whether a sentence of these words (``_words``) repeats one already chosen."""
         if " ".join(words) in self.exact:
             return True
         distinct = frozenset(words)
@@ -244,12 +245,15 @@ class _Seen:
             for size, other in self.word_sets
         )
 
-    def add(self, text: str) -> None:
-        words = _WORD.findall(text.lower())
+    def add(self, words: list[str]) -> None:
         self.exact.add(" ".join(words))
         distinct = frozenset(words)
         if len(distinct) >= _MIN_WORDS_NEAR:
             self.word_sets.append((len(distinct), distinct))
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -8,7 +8,7 @@ never swallows a whole page.
 
 A paper's text is split once, wherever it is asked for: the snippet windows,
 the evidence budget and the link judge all ask for sentences around the same
-hits, for each telescope of the paper. A long text gets an index of its blocks
+hits, for each telescope of the paper. A text gets an index of its blocks
 (paragraphs; a paragraph longer than ``BLOCK_CHARS``, as PDF text without
 blank lines often is, cut at line ends) whose sentences are split the first
 time any range asks for them; the last texts' indexes are kept, up to
@@ -33,8 +33,6 @@ PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 MAX_SENTENCE_CHARS = 1000
 #: the unit of splitting in a long text: a paragraph, or a stretch of a longer one
 BLOCK_CHARS = 4000
-#: texts shorter than this are split directly, not indexed
-INDEX_MIN_CHARS = 2 * BLOCK_CHARS
 #: characters of text whose indexes are kept (the papers being classified)
 INDEX_CHARS = 32_000_000
 
@@ -43,8 +41,6 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
     """Sentences of ``text[start:end]`` as ``(start, end)`` offsets into ``text``; a
     sentence cut by the range's ends is cut to it."""
     end = len(text) if end is None else end
-    if len(text) < INDEX_MIN_CHARS:
-        return _split_range(text, start, end)
     spans: list[Span] = []
     for a, b in _index(text).sentences(start, end):
         a, b = max(a, start), min(b, end)
@@ -57,6 +53,21 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
     return spans
 
 
+def sentences_near(text: str, positions: Iterable[int], n: int) -> list[Span]:
+    """For each position, the sentence holding it (the last before it, when it falls
+    between sentences) and ``n`` sentences either side: their spans in text order,
+    each once. Only the paragraphs these lie in are split."""
+    index = _index(text)
+    return sorted({span for pos in positions for span in index.near(pos, n, n)})
+
+
+def sentence_window(text: str, pos: int, before: int = 0, after: int = 0) -> list[Span]:
+    """The sentence holding ``pos`` (the last before it, when it falls between
+    sentences; the first, when none is before it), with ``before`` sentences before it
+    and ``after`` after it, in text order."""
+    return _index(text).near(pos, before, after)
+
+
 def _split_range(text: str, start: int, end: int) -> list[Span]:
     spans: list[Span] = []
     for p_start, p_end in _paragraphs(text, start, end):
@@ -66,22 +77,6 @@ def _split_range(text: str, start: int, end: int) -> list[Span]:
         for s, e in _split(chunk):
             spans.extend(_cap(text, p_start + s, p_start + e))
     return spans
-
-
-def sentences_near(text: str, positions: Iterable[int], n: int) -> list[Span]:
-    """For each position, the sentence holding it (the last before it, when it falls
-    between sentences) and ``n`` sentences either side: their spans in text order,
-    each once. Only the paragraphs these lie in are split."""
-    if len(text) < INDEX_MIN_CHARS:
-        spans = _split_range(text, 0, len(text))
-        starts = [a for a, _ in spans]
-        chosen: set[Span] = set()
-        for pos in positions:
-            k = max(0, bisect_right(starts, pos) - 1)
-            chosen.update(spans[max(0, k - n) : k + n + 1])
-        return sorted(chosen)
-    index = _index(text)
-    return sorted({span for pos in positions for span in index.near(pos, n)})
 
 
 class _Index:
@@ -109,22 +104,22 @@ class _Index:
             yield from (s for s in self.block(i)[0] if s[1] > start and s[0] < end)
             i += 1
 
-    def near(self, pos: int, n: int) -> list[Span]:
-        """The sentence holding ``pos`` (or the last before it) and ``n`` either side."""
+    def near(self, pos: int, before: int, after: int) -> list[Span]:
+        """The sentence holding ``pos`` (or the last before it) and the ones around it."""
         i = max(0, bisect_right(self.starts, pos) - 1)
         k = bisect_right(self.block(i)[1], pos) - 1
         anchor = (i, k) if k >= 0 else self._step(i, 0, -1) or self._step(i, -1, 1)
         if anchor is None:
             return []
         out = [anchor]
-        for direction in (-1, 1):
+        for direction, n in ((-1, before), (1, after)):
             at = anchor
             for _ in range(n):
                 step = self._step(at[0], at[1], direction)
                 if step is None:
                     break
                 out.append(at := step)
-        return [self.block(b)[0][k] for b, k in out]
+        return [self.block(b)[0][k] for b, k in sorted(out)]
 
     def _step(self, i: int, k: int, direction: int) -> tuple[int, int] | None:
         """The sentence before (``direction`` -1) or after (+1) sentence ``k`` of block

@@ -77,7 +77,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm's token
 MODEL = "openai/local"
 #: gpt-4o-mini's list prices, in US dollars per million tokens
 DEFAULT_PRICES = {MODEL: {"input_per_mtok": 0.15, "output_per_mtok": 0.60}}
-PROMPTS = ("classify_pair.v1", "classify_pair.v2")
+PROMPTS = ("classify_pair.v1", "classify_pair.v2", "classify_pair.v3")
 KEY_RE = re.compile(r"^[0-9a-f]{64}$")
 TELESCOPE_RE = re.compile(r"^Telescope: (\S+) \(", re.M)
 

@@ -168,14 +168,36 @@ def rule_answer(snippets: list[str]) -> dict[str, Any]:
 
 
 def wants_citations(request: dict[str, Any]) -> bool:
-    """Whether the request's answer schema cites sentence numbers (v2 prompts) rather than
-    quoting (v1): read from the structured-output schema, else from the system message."""
+    """Whether the request's answer schema cites sentence numbers (v2 prompts and later)
+    rather than quoting (v1): read from the structured-output schema, else from the system
+    message."""
+    schema = _schema(request)
+    text = json.dumps(schema) if schema else json.dumps(request.get("messages", [])[:1])
+    return '"sentence"' in text or compact_citations(request)
+
+
+def compact_citations(request: dict[str, Any]) -> bool:
+    """Whether citations are written ``"4:science"`` (v3 prompts) rather than objects."""
+    schema = _schema(request)
+    if not schema:
+        return "NUMBER:LABEL" in json.dumps(request.get("messages", [])[:1])
+    props = schema.get("properties", {})
+    if "results" in props:
+        props = props["results"].get("items", {}).get("properties", {})
+    return bool(props.get("evidence", {}).get("items", {}).get("type") == "string")
+
+
+def cite(number: int, label: str, compact: bool) -> Any:
+    """One citation as the prompt asks for it."""
+    return f"{number}:{label}" if compact else {"sentence": number, "supports": label}
+
+
+def _schema(request: dict[str, Any]) -> dict[str, Any] | None:
     response_format = request.get("response_format") or {}
     schema = (response_format.get("json_schema") or {}).get("schema") or response_format.get(
         "schema"
     )
-    text = json.dumps(schema) if schema else json.dumps(request.get("messages", [])[:1])
-    return '"sentence"' in text
+    return schema if isinstance(schema, dict) else None
 
 
 _NUMBERED = re.compile(r"^\[(\d+)\] (.*)$")
@@ -205,8 +227,9 @@ def numbered_sentences(request: dict[str, Any]) -> dict[str, list[tuple[int, str
     return out
 
 
-def cited_rule_answer(sentences: list[tuple[int, str]]) -> dict[str, Any]:
-    """``rule_answer`` for v2 prompts: the same labels, citing the sentence's number."""
+def cited_rule_answer(sentences: list[tuple[int, str]], compact: bool = False) -> dict[str, Any]:
+    """``rule_answer`` for v2 and v3 prompts: the same labels, citing the sentence's number
+    (``compact``: as ``"4:science"``)."""
     observed = [(n, s) for n, s in sentences if "we observed" in s.lower()]
     science = bool(observed)
     cited = (observed or sentences)[:1]
@@ -214,7 +237,7 @@ def cited_rule_answer(sentences: list[tuple[int, str]]) -> dict[str, Any]:
     answer = rule_answer([])
     answer.pop("evidence")
     return {
-        "evidence": [{"sentence": n, "supports": label} for n, _ in cited],
+        "evidence": [cite(n, label, compact) for n, _ in cited],
         **answer,
         "science": science,
         "mention": not science,
@@ -229,9 +252,12 @@ def default_answer(request: dict[str, Any]) -> str:
     quoting (v1 prompts) or citing sentence numbers (v2 prompts)."""
     if wants_citations(request):
         per_telescope: dict[str, Any] = numbered_sentences(request)
-        rule = cited_rule_answer
+        compact = compact_citations(request)
+
+        def rule(found: Any) -> dict[str, Any]:
+            return cited_rule_answer(found, compact)
     else:
-        per_telescope, rule = fenced_snippets(request), rule_answer
+        per_telescope, rule = fenced_snippets(request), rule_answer  # type: ignore[assignment]
     if wants_paper_answer(request):
         results = [{"telescope": tel, **rule(found)} for tel, found in per_telescope.items()]
         return json.dumps({"results": results})

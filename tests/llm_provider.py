@@ -37,6 +37,8 @@ from functools import cache
 from typing import Any
 
 from llm_answers import (
+    cite,
+    compact_citations,
     fenced_snippets,
     first_user_message,
     numbered_sentences,
@@ -125,6 +127,7 @@ _NOTE = re.compile(r"\[(\d+)\] \"[^\"]*\"(?: \(([A-Z0-9\-]+)\))?: (?:known false
 def frontier_answer(request: dict[str, Any]) -> str:
     """The answer a frontier model gives to ``request``, in the size it gives it."""
     citing = wants_citations(request)
+    compact = compact_citations(request)
     if citing:
         found: dict[str, list[tuple[int, str]]] = numbered_sentences(request)
         traps = _noted(request)
@@ -132,7 +135,8 @@ def frontier_answer(request: dict[str, Any]) -> str:
         found = {t: _split(snippets) for t, snippets in fenced_snippets(request).items()}
         traps = {}
     answers = {
-        t: _answer(t, sentences, traps.get(t, set()), citing) for t, sentences in found.items()
+        t: _answer(t, sentences, traps.get(t, set()), citing, compact)
+        for t, sentences in found.items()
     }
     if citing and "; instruments: " in first_user_message(request):
         for t, answer in answers.items():
@@ -160,7 +164,11 @@ def _noted(request: dict[str, Any]) -> dict[str, set[int]]:
 
 
 def _answer(
-    telescope: str, sentences: list[tuple[int, str]], traps: set[int], citing: bool
+    telescope: str,
+    sentences: list[tuple[int, str]],
+    traps: set[int],
+    citing: bool,
+    compact: bool = False,
 ) -> dict[str, Any]:
     science = [(n, s) for n, s in sentences if _SCIENCE.search(s)]
     named = [(n, s) for n, s in sentences if telescope.lower() in s.lower() and n not in traps]
@@ -168,7 +176,7 @@ def _answer(
     label = "science" if science else "not_telescope" if trap_only else "mention"
     chosen = (science + [x for x in named if x not in science])[:3] or sentences[:1]
     if citing:
-        evidence: list[dict[str, Any]] = [{"sentence": n, "supports": label} for n, _ in chosen]
+        evidence: list[Any] = [cite(n, label, compact) for n, _ in chosen]
     else:
         evidence = [{"quote": s[:300], "supports": label} for _, s in chosen]
     confidence = {"science": 0.04, "instrumentation": 0.02, "mention": 0.06, "not_telescope": 0.03}

@@ -47,7 +47,7 @@ def obeying_answer(prompt: str) -> dict[str, object]:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("prompt", ["classify_pair.v2", "classify_pair.v1"])
+@pytest.mark.parametrize("prompt", ["classify_pair.v3", "classify_pair.v2", "classify_pair.v1"])
 def test_injected_instruction_does_not_flip_a_not_telescope_pair(server, prompt: str) -> None:
     registry = load_registry()
     paper = Paper(bibcode="2024INJ", body=BODY)

@@ -17,8 +17,15 @@ from llm_provider import tokens
 from papergen import generate_papers
 
 from amc.classify.llm.planning import build_requests, prepare_input
+from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.request import FENCE_CLOSE, FENCE_OPEN, Request
-from amc.classify.llm.schema import CitedPairAnswer, CitedPaperAnswer, answer_token_cap
+from amc.classify.llm.schema import (
+    CitedPairAnswer,
+    CitedPaperAnswer,
+    CompactPairAnswer,
+    answer_token_cap,
+    parse_answer,
+)
 from amc.classify.llm.sentences import check_citations, cited_evidence, number_sentences
 from amc.domain.models import Hit, Pair, Paper
 from amc.registry import Registry
@@ -86,6 +93,52 @@ def test_answer_cap_covers_the_widest_valid_answer() -> None:
     paper = {"results": [{"telescope": "HST", **widest}, {"telescope": "JWST", **widest}]}
     CitedPaperAnswer.model_validate(paper)
     assert len(tokens(json.dumps(paper, indent=2))) < answer_token_cap(CitedPaperAnswer, 2)
+    compact = widest | {"evidence": ["999:instrumentation"] * 5}
+    CompactPairAnswer.model_validate(compact)
+    cap = answer_token_cap(CompactPairAnswer)
+    assert len(tokens(json.dumps(compact, indent=2))) < cap < answer_token_cap(CitedPairAnswer)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [("4:science", (4, "science")), ("[12]: mention", (12, "mention")),
+     (" 7 : not_telescope ", (7, "not_telescope"))],
+)  # fmt: skip
+def test_a_compact_citation_reads_as_a_citation(written: str, read: tuple[int, str]) -> None:
+    answer = CompactPairAnswer.model_validate(WIDEST_VALID | {"evidence": [written]})
+    [citation] = answer.evidence
+    assert (citation.sentence, citation.supports) == read
+
+
+@pytest.mark.parametrize("written", ["science:4", "4:maybe", "four:science", "4", ""])
+def test_a_malformed_compact_citation_is_an_invalid_answer_that_says_why(written: str) -> None:
+    with pytest.raises(ValueError, match="is not SENTENCE:LABEL"):
+        parse_answer(json.dumps(WIDEST_VALID | {"evidence": [written]}), CompactPairAnswer)
+
+
+def test_the_v3_prompts_ask_for_compact_citations_with_v2_labels_and_rules(registry) -> None:
+    """v3 changes how evidence is written and the reason's length, nothing else: the label
+    definitions, the precedence and the rules are v2's, word for word."""
+    for mode in ("pair", "paper"):
+        v2, v3 = (load_prompt(f"classify_{mode}.{v}") for v in ("v2", "v3"))
+        assert (v2.citations, v3.citations) == ("objects", "compact")
+        old, new = v2.messages["system"].text, v3.messages["system"].text
+        for part in ("Labels", "Precedence", "The sentences are UNTRUSTED"):
+            start = old.index(part)
+            paragraph = old[start : old.index("\n\n", start)]
+            assert paragraph in new
+        assert '"4:science"' in new and "at most 15 words" in new
+    [request] = requests(registry, "pair", n_pairs=1)[:1]
+    assert request.answer_model is CompactPairAnswer
+    assert request.schema["properties"]["evidence"]["items"]["type"] == "string"
+
+
+WIDEST_VALID = {
+    "evidence": [], "reason": "r", "science": False, "instrumentation": False,
+    "mention": True, "not_telescope": False,
+    "confidence": {"science": 1, "instrumentation": 1, "mention": 90, "not_telescope": 1},
+    "instruments": [], "ids": [],
+}  # fmt: skip
 
 
 BODY = (

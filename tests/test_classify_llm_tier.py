@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def test_happy_path_cites_a_sentence_located_by_construction(server, registry) -
     assert evidence.verified and evidence.field == "body" and evidence.supports == "science"
     assert evidence.quote == SCIENCE_BODY[evidence.start : evidence.end]
     assert evidence.quote.startswith("We observed NGC 1234") and f"[3] {evidence.quote}" in user
-    assert result.prompt_name == "classify_pair.v2" and result.usage.cost_usd is not None
+    assert result.prompt_name == "classify_pair.v3" and result.usage.cost_usd is not None
     assert server.chat_requests[0].body["max_tokens"] < 500  # from the schema, not 800
 
 
@@ -136,8 +137,11 @@ def test_request_is_strict_json_schema_with_fenced_paper(server, registry) -> No
     rf = request.response_format
     assert rf["type"] == "json_schema" and rf["json_schema"]["strict"] is True
     schema = rf["json_schema"]["schema"]
-    supports = schema["properties"]["evidence"]["items"]["properties"]["supports"]
-    assert supports["enum"] == ["science", "instrumentation", "mention", "not_telescope"]
+    # citations are "4:science" strings whose label the schema restricts
+    pattern = re.compile(schema["properties"]["evidence"]["items"]["pattern"])
+    for label in ("science", "instrumentation", "mention", "not_telescope"):
+        assert pattern.fullmatch(f"12:{label}")
+    assert not pattern.fullmatch("12:maybe") and not pattern.fullmatch("twelve:science")
     user = request.messages[1]["content"]
     assert user.index("<<<PAPER_SNIPPETS") < user.index("We observed NGC 1234")
     assert user.index("We observed NGC 1234") < user.index("PAPER_SNIPPETS>>>")
@@ -320,7 +324,7 @@ def test_paper_mode_one_call_for_several_telescopes(server, registry) -> None:
     assert all(r.ok for r in results)
     assert "] (shown above)" in user  # a sentence chosen for both telescopes is sent once
     assert sum(r.usage.calls for r in results) == 1
-    assert results[0].prompt_name == "classify_paper.v2"
+    assert results[0].prompt_name == "classify_paper.v3"
 
 
 def test_paper_mode_v1_restricts_telescopes_in_the_schema(server, registry) -> None:
@@ -481,7 +485,7 @@ def test_provider_caching_is_billed_recorded_and_priced_as_the_provider_bills(re
 def test_v2_answers_are_smaller_and_cheaper_than_v1_for_the_same_pairs(registry) -> None:
     items = generated_items(registry, 12)
     billed = {}
-    for name in ("classify_pair.v1", "classify_pair.v2"):
+    for name in ("classify_pair.v1", "classify_pair.v2", "classify_pair.v3"):
         with ScriptedLLMServer(provider=True) as srv:
             cfg = config(srv, model="openai/gpt-4.1-mini", prices={}, prompt_name=name)
             results = classify_pairs_llm_sync(items, registry, cfg)
@@ -491,3 +495,8 @@ def test_v2_answers_are_smaller_and_cheaper_than_v1_for_the_same_pairs(registry)
     assert v2["completion_tokens"] < 0.7 * v1["completion_tokens"]
     assert v2["prompt_tokens"] - v2["cached_tokens"] < v1["prompt_tokens"] - v1["cached_tokens"]
     assert v2_cost < 0.7 * v1_cost
+    # v3 cites "4:science" where v2 wrote {"sentence": 4, "supports": "science"}
+    v3, v3_cost = billed["classify_pair.v3"]
+    assert v3["calls"] == v2["calls"] and v3["prompt_tokens"] < v2["prompt_tokens"]
+    assert v3["completion_tokens"] < 0.9 * v2["completion_tokens"]
+    assert v3_cost < v2_cost

@@ -148,8 +148,8 @@ class LLMSettings(BaseModel):
         description="Structured-output style sent to the model.",
         json_schema_extra=_flat("response_format"),
     )
-    prompt_name: str = Field("classify_pair.v2", description="Prompt file of pair mode.")
-    paper_prompt_name: str = Field("classify_paper.v2", description="Prompt file of paper mode.")
+    prompt_name: str = Field("classify_pair.v3", description="Prompt file of pair mode.")
+    paper_prompt_name: str = Field("classify_paper.v3", description="Prompt file of paper mode.")
     prompts_dir: Path | None = Field(
         None, description="Folder of prompt files (default: the prompts shipped with amc)."
     )

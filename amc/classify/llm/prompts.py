@@ -54,6 +54,9 @@ class PromptTemplate(BaseModel):
     #: how the model gives its evidence: ``quotes`` copied from ranked snippets (v1), or
     #: the numbers of ``sentences`` chosen within the evidence budget and numbered
     evidence: Literal["quotes", "sentences"] = "quotes"
+    #: how a ``sentences`` answer cites: ``{"sentence": 4, "supports": "science"}`` objects
+    #: (v2), or ``"4:science"`` strings (``compact``, v3: half the tokens)
+    citations: Literal["objects", "compact"] = "objects"
     messages: dict[str, MessageTemplate]
     #: sha256 of the file's text, first 16 hex digits
     hash: str = ""

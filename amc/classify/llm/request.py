@@ -41,6 +41,8 @@ from amc.classify.llm.provider.common import ChatMessages
 from amc.classify.llm.schema import (
     CitedPairAnswer,
     CitedPaperAnswer,
+    CompactPairAnswer,
+    CompactPaperAnswer,
     PairAnswer,
     answer_schema,
     answer_token_cap,
@@ -170,11 +172,12 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
     sections |= _numbered_sections(numbered) | {
         "candidates": lambda: _candidates(candidate_listing(labelled, numbered.sentences)),
     }
-    schema = answer_schema(CitedPairAnswer)
+    model = CompactPairAnswer if prompt.citations == "compact" else CitedPairAnswer
+    schema = answer_schema(model)
     user = _render_user(prompt, sections)
     messages = _messages(prompt, schema, user)
-    cap = answer_token_cap(CitedPairAnswer)
-    return Request([item], messages, CitedPairAnswer, schema, prompt, numbered.sentences, cap)
+    cap = answer_token_cap(model)
+    return Request([item], messages, model, schema, prompt, numbered.sentences, cap)
 
 
 def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
@@ -208,11 +211,12 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
     sections |= _numbered_sections(numbered) | {
         "candidates": lambda: _paper_candidates(items, labelled, numbered.sentences),
     }
-    schema = answer_schema(CitedPaperAnswer)
+    paper_model = CompactPaperAnswer if prompt.citations == "compact" else CitedPaperAnswer
+    schema = answer_schema(paper_model)
     user = _render_user(prompt, sections)
     messages = _messages(prompt, schema, user)
-    cap = answer_token_cap(CitedPaperAnswer, len(items))
-    return Request(list(items), messages, CitedPaperAnswer, schema, prompt, numbered.sentences, cap)
+    cap = answer_token_cap(paper_model, len(items))
+    return Request(list(items), messages, paper_model, schema, prompt, numbered.sentences, cap)
 
 
 def _sentences(item: PairInput, config: LLMSettings) -> list[Sentence]:

@@ -14,9 +14,17 @@ import math
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
 
 M = TypeVar("M", bound=BaseModel)
 LabelName = Literal["science", "instrumentation", "mention", "not_telescope"]
@@ -177,6 +185,53 @@ class CitedPaperAnswer(BaseModel):
     results: list[CitedTelescopeAnswer]
 
 
+#: a citation written ``"4:science"``: the sentence's number and the label it supports
+CITATION_PATTERN = r"^\d+:(science|instrumentation|mention|not_telescope)$"
+CITATION = re.compile(
+    r"^\s*\[?(?P<sentence>\d+)\]?\s*:\s*(?P<supports>science|instrumentation|mention|not_telescope)\s*$"
+)
+
+
+def _citation(value: Any) -> Any:
+    """A ``"4:science"`` string as a ``Citation``'s fields (anything else as it is)."""
+    if not isinstance(value, str):
+        return value
+    m = CITATION.match(value)
+    if m is None:
+        raise ValueError(f"{value!r} is not SENTENCE:LABEL, e.g. '4:science'")
+    return {"sentence": int(m["sentence"]), "supports": m["supports"]}
+
+
+#: a citation the model writes as a string and amc reads as a ``Citation``
+CompactCitation = Annotated[
+    Citation,
+    BeforeValidator(_citation),
+    WithJsonSchema({"type": "string", "pattern": CITATION_PATTERN}),
+]
+
+
+class CompactPairAnswer(CitedPairAnswer):
+    """``CitedPairAnswer`` whose citations are strings, ``"4:science"`` (prompts with
+    ``citations: compact``): an object costs about twice the answer tokens."""
+
+    evidence: list[CompactCitation] = Field(
+        max_length=MAX_CITATIONS,
+        description="up to 5 sentences that decide the labels, most telling first",
+    )
+
+
+class CompactTelescopeAnswer(CompactPairAnswer):
+    """A compact pair answer inside a paper answer (see ``CitedTelescopeAnswer``)."""
+
+    telescope: str
+
+
+class CompactPaperAnswer(CitedPaperAnswer):
+    """The answer for all candidate telescopes of one paper, with compact citations."""
+
+    results: list[CompactTelescopeAnswer]  # type: ignore[assignment]
+
+
 #: a pair's answer, with quotes (v1 prompts) or with sentence numbers
 AnyPairAnswer = PairAnswer | CitedPairAnswer
 #: a paper's answer, with quotes (v1 prompts) or with sentence numbers
@@ -194,14 +249,18 @@ def answer_token_cap(model: type[BaseModel], telescopes: int = 1) -> int:
 @cache
 def _widest(model: type[BaseModel]) -> str:
     """JSON of a widest valid answer: the longest strings and lists the schema admits."""
-    widest = {"results": [_widest_pair()]} if "results" in model.model_fields else _widest_pair()
+    compact = issubclass(model, CompactPairAnswer | CompactPaperAnswer)
+    pair = _widest_pair(compact)
+    widest = {"results": [pair]} if "results" in model.model_fields else pair
     return json.dumps(widest, indent=2)
 
 
-def _widest_pair() -> dict[str, Any]:
+def _widest_pair(compact: bool = False) -> dict[str, Any]:
     labels = dict.fromkeys(("science", "instrumentation", "mention", "not_telescope"), False)
+    widest: dict[str, Any] = {"sentence": 999, "supports": "instrumentation"}
+    citation = "999:instrumentation" if compact else widest
     return {
-        "evidence": [{"sentence": 999, "supports": "instrumentation"}] * MAX_CITATIONS,
+        "evidence": [citation] * MAX_CITATIONS,
         "reason": "x" * CITED_REASON_CHARS,
         **labels,
         "confidence": dict.fromkeys(labels, 100),

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from amc.classify.llm.errors import LLMBudgetExceeded
 from amc.classify.llm.planning import plan_requests
+from amc.classify.llm.prompts import PromptTemplate
 from amc.classify.llm.provider.common import ChatMessages
 from amc.classify.llm.provider.protocol import initial_style
 from amc.classify.llm.provider.tokens import bundled_price, count_text_tokens, count_tokens
@@ -224,8 +225,14 @@ class CostEstimate(BaseModel):
 
 #: typical answer tokens per telescope: a quoting answer (v1 prompts) copies two or three
 #: sentences and gives two sentences of reason; a citing one gives numbers and one short
-#: sentence (the sizes ``tests/llm_provider.py`` answers with, see ``bench/llm_cost.py``)
-TYPICAL_ANSWER_TOKENS = {"quotes": ANSWER_TOKENS_PER_TELESCOPE, "sentences": 100}
+#: sentence, as objects (v2) or as ``"4:science"`` strings (v3): the mean sizes of the
+#: blind answers to the dev and sample requests (``bench/prompt_check.py``, README)
+TYPICAL_ANSWER_TOKENS = {"quotes": ANSWER_TOKENS_PER_TELESCOPE, "objects": 110, "compact": 90}
+def _typical_answer(prompt: PromptTemplate) -> int:
+    kind = prompt.citations if prompt.evidence == "sentences" else prompt.evidence
+    return TYPICAL_ANSWER_TOKENS[kind]
+
+
 #: providers cache a repeated prompt start of at least this many tokens, in these steps
 CACHE_MIN_TOKENS = 1024
 CACHE_STEP = 128
@@ -290,9 +297,7 @@ def estimate_cost(
     requests, no_call = plan_requests(items, registry, config)
     prompt_tokens = sum(cache.prompt_tokens(r) for r in requests)
     cached = sum(cache.cached_tokens(r) for r in requests)
-    completion_tokens = sum(
-        TYPICAL_ANSWER_TOKENS[r.prompt.evidence] * len(r.inputs) for r in requests
-    )
+    completion_tokens = sum(_typical_answer(r.prompt) * len(r.inputs) for r in requests)
     return CostEstimate(
         model=config.model,
         pairs=len(items),

@@ -19,7 +19,7 @@ import pytest
 
 from amc.classify.llm.verdict import _INSTRUCTION
 from amc.registry import Registry
-from amc.registry.patterns import PatternUnion, required_literals
+from amc.registry.patterns import NEEDLE_TRIAL, PatternUnion, required_literals
 
 WORDS = " ".join(
     [
@@ -141,3 +141,18 @@ def test_the_bundled_unions_take_the_ascii_path(registry: Registry) -> None:
 def test_an_empty_union_matches_nothing(flags: int) -> None:
     union = PatternUnion([r"\bzzzq\b"], flags)
     assert union.search("nothing here") is None and union.count("zzzq zzzq") == 2
+
+
+def test_needles_are_kept_only_while_they_spare_searches() -> None:
+    """Looking for a union's needles costs about what the search does: a union whose
+    needles are in most texts stops looking (and still finds every match), one whose
+    needles are missing from most texts keeps them."""
+    common = PatternUnion([r"\bthe\s+data\b", r"\bwe\s+observed\b"], re.IGNORECASE)
+    rare = PatternUnion([r"\bHubble\s+constant\b"], re.IGNORECASE)
+    texts = [f"In the {i} data we observed the field {i}." for i in range(NEEDLE_TRIAL + 50)]
+    for text in texts:
+        assert [text[a:b] for a, b in common.spans(text)] == ["we observed"]
+        assert list(rare.spans(text)) == []
+    assert common._needles is None and rare._needles is not None
+    assert list(common.spans("Nothing to find here.")) == []
+    assert [m for m in rare.spans("the Hubble constant of 70")] == [(4, 19)]

@@ -16,7 +16,8 @@ shortcuts, each leaving every match span unchanged:
   using back-references, and a text with a character whose case folds to ASCII
   (İ, ı, ſ, the Kelvin sign), take the Unicode path;
 - needles: when no alternative's required literal ("archival", "pipeline") is in the
-  text, nothing can match and nothing is run.
+  text, nothing can match and nothing is run (kept only by unions whose needles
+  spare the search in at least half the texts: looking for them costs about as much).
 
 ``tests/test_registry_patterns.py`` compares them with the plain union on seeded
 adversarial text. Callers get spans, never match objects (the matched text may be
@@ -39,6 +40,10 @@ from amc.registry.regex_shape import (
 
 Span = tuple[int, int]
 
+#: texts a union's needles are tried on before it decides whether they are worth it, and
+#: the share of those that must have had none (the union not run) for it to keep them
+NEEDLE_TRIAL = 200
+NEEDLE_PRUNED = 0.5
 #: non-ASCII characters that ``re.IGNORECASE`` matches to an ASCII letter
 _FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"
 _FOLDING = re.compile(f"[{_FOLDS_TO_ASCII}]")
@@ -79,6 +84,8 @@ class PatternUnion:
             None if any(n is None for n in needles) else tuple({x for n in needles if n for x in n})
         )
         self._proxy_of: dict[str, str | None] = {}
+        #: texts checked for needles, and how many had none (the union was not run)
+        self._checked = self._pruned = 0
 
     @property
     def ascii_rules(self) -> bool:
@@ -110,7 +117,10 @@ class PatternUnion:
         return sum(1 for _ in islice(self.spans(text), cap))
 
     def _may_match(self, text: str, pos: int, end: int) -> bool:
-        """False when no alternative's needles are in ``text[pos:end]``."""
+        """False when no alternative's needles are in ``text[pos:end]``. Looking for the
+        needles costs about as much as running the union: a union whose needles are in
+        most texts (common words: "data", "observed") stops looking after
+        ``NEEDLE_TRIAL`` texts; one that mostly has none (traps) keeps on."""
         if self._needles is None:
             return True
         window = text[pos:end] if pos or end < len(text) else text
@@ -118,7 +128,12 @@ class PatternUnion:
             if not window.isascii() and _FOLDING.search(window):
                 return True  # lower() would not show the ASCII letter it matches as
             window = window.lower()
-        return any(n in window for n in self._needles)
+        found = any(n in window for n in self._needles)
+        self._checked += 1  # not atomic: threads may lose a count, which only delays this
+        self._pruned += not found
+        if self._checked >= NEEDLE_TRIAL and self._pruned < NEEDLE_PRUNED * self._checked:
+            self._needles = None
+        return found
 
     def _ascii_proxy(self, text: str) -> str | None:
         """``text`` with its non-ASCII characters replaced by their proxies; None when the

@@ -228,6 +228,8 @@ class CostEstimate(BaseModel):
 #: sentence, as objects (v2) or as ``"4:science"`` strings (v3): the mean sizes of the
 #: blind answers to the dev and sample requests (``bench/prompt_check.py``, README)
 TYPICAL_ANSWER_TOKENS = {"quotes": ANSWER_TOKENS_PER_TELESCOPE, "objects": 110, "compact": 90}
+
+
 def _typical_answer(prompt: PromptTemplate) -> int:
     kind = prompt.citations if prompt.evidence == "sentences" else prompt.evidence
     return TYPICAL_ANSWER_TOKENS[kind]

@@ -31,7 +31,7 @@ from functools import lru_cache
 
 from amc.domain.models import TEXT_FIELDS, Hit, Paper, Snippet, TextField
 from amc.registry import Cues, Telescope
-from amc.registry.patterns import Matcher, PatternUnion, match_spans
+from amc.registry.patterns import Matcher, PatternUnion, lowers, match_spans
 from amc.snippets.sentences import sentence_spans
 
 #: characters per token of English paper text for GPT-style tokenizers (measured)
@@ -85,10 +85,17 @@ def evidence_patterns(telescope: Telescope, cues: Cues | None) -> tuple[Matcher,
 
 @lru_cache(maxsize=256)
 def _merged(patterns: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
+    """The patterns as few unions as keep each fast: those that run lower-cased (most
+    cue phrases) in one, the others (``(?-i:GO)`` ids, "I observed") in another. A
+    sentence is a cue when any of them matches, however they are grouped."""
     unions = [p for p in patterns if isinstance(p, PatternUnion)]
     if len(unions) < 2 or len(unions) < len(patterns) or len({p.flags for p in unions}) > 1:
         return patterns
-    return (PatternUnion([x for p in unions for x in p.patterns], unions[0].flags),)
+    flags = unions[0].flags
+    every = [x for p in unions for x in p.patterns]
+    fast = [x for x in every if lowers(x)]
+    slow = [x for x in every if not lowers(x)]
+    return tuple(PatternUnion(group, flags) for group in (fast, slow) if group)
 
 
 def budget_sentences(

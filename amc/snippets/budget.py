@@ -118,6 +118,8 @@ def budget_sentences(
     seen = _Seen()
     used = 0
     for sentence in _candidates(paper, ranked, window, patterns):
+        if used >= budget_tokens:
+            break  # full: no sentence costs nothing
         cost = approx_tokens(sentence.text)
         if used + cost > budget_tokens:
             continue  # a shorter later sentence may still fit
@@ -138,7 +140,7 @@ def _candidates(
         text = paper.title.strip()
         start = paper.title.index(text)
         yield _capped(Sentence("title", start, start + len(text), text), None)
-    rings = [_rings(paper, snippet, window) for snippet in _trap_second(ranked)]
+    rings = [_Rings(paper, snippet, window) for snippet in _trap_second(ranked)]
 
     cued_by: dict[tuple[str, int, int], bool] = {}
 
@@ -157,7 +159,7 @@ def _candidates(
         *((d, False) for d in range(1, window + 1)),
     ):
         for ring in rings:
-            yield from (s for s in ring.get(distance, []) if not cued or cue(s))
+            yield from (s for s in ring.get(distance) if not cued or cue(s))
 
 
 def _trap_second(ranked: Sequence[Snippet]) -> list[Snippet]:
@@ -169,25 +171,39 @@ def _trap_second(ranked: Sequence[Snippet]) -> list[Snippet]:
     return order
 
 
-def _rings(paper: Paper, snippet: Snippet, window: int) -> dict[int, list[Sentence]]:
-    """The snippet's sentences by distance (in sentences) from the nearest hit sentence;
-    at equal distance the one nearer the snippet's first hit first."""
-    text = paper.text(snippet.field)
-    spans = sentence_spans(text, snippet.start, snippet.end) or [(snippet.start, snippet.end)]
-    with_hit = [i for i, (a, b) in enumerate(spans) if any(a <= h.start < b for h in snippet.hits)]
-    if not with_hit:
-        with_hit = [0]
-    first = with_hit[0]
-    by_distance: dict[int, list[tuple[int, Sentence]]] = {}
-    for i, (a, b) in enumerate(spans):
-        distance = min(abs(i - j) for j in with_hit)
-        if distance > window:
-            continue
-        hits = tuple(h for h in snippet.hits if a <= h.start < b)
-        sentence = _capped(Sentence(snippet.field, a, b, text[a:b], hits), text, toward=first - i)
-        if sentence.text.strip():
-            by_distance.setdefault(distance, []).append((abs(i - first), sentence))
-    return {d: [s for _, s in sorted(g, key=lambda x: x[0])] for d, g in by_distance.items()}
+class _Rings:
+    """A snippet's sentences by distance (in sentences) from the nearest hit sentence; at
+    equal distance the one nearer the snippet's first hit first. A distance's sentences
+    are built when a round first asks for them: most budgets fill in the first rounds."""
+
+    def __init__(self, paper: Paper, snippet: Snippet, window: int) -> None:
+        self.snippet, self.text = snippet, paper.text(snippet.field)
+        spans = sentence_spans(self.text, snippet.start, snippet.end)
+        self.spans = spans or [(snippet.start, snippet.end)]
+        with_hit = [i for i, (a, b) in enumerate(self.spans)
+                    if any(a <= h.start < b for h in snippet.hits)] or [0]  # fmt: skip
+        self.first = with_hit[0]
+        self.distances = [min(abs(i - j) for j in with_hit) for i in range(len(self.spans))]
+        self.window = window
+        self._built: dict[int, list[Sentence]] = {}
+
+    def get(self, distance: int) -> list[Sentence]:
+        if distance not in self._built:
+            self._built[distance] = self._build(distance) if distance <= self.window else []
+        return self._built[distance]
+
+    def _build(self, distance: int) -> list[Sentence]:
+        at = [i for i, d in enumerate(self.distances) if d == distance]
+        out = []
+        for i in sorted(at, key=lambda i: abs(i - self.first)):
+            a, b = self.spans[i]
+            hits = tuple(h for h in self.snippet.hits if a <= h.start < b)
+            field = self.snippet.field
+            sentence = _capped(Sentence(field, a, b, self.text[a:b], hits), self.text,
+                               toward=self.first - i)  # fmt: skip
+            if sentence.text.strip():
+                out.append(sentence)
+        return out
 
 
 def _capped(sentence: Sentence, text: str | None, toward: int = 0) -> Sentence:

@@ -34,11 +34,12 @@ from sqlalchemy.exc import OperationalError as DatabaseDown
 
 from amc.classify.dispatch import PairClassifier
 from amc.classify.llm import warm_up as warm_up_llm
+from amc.classify.llm.planning import prepare_registry
 from amc.classify.llm.provider_batch import ProviderBatchBusy
 from amc.domain.errors import AmcError
 from amc.jobs.process import classifier_for, close_if_finished, finish_if_done, process_papers
 from amc.jobs.provider_batch import advance_provider_batch, is_provider_batch
-from amc.jobs.submit import batch_settings
+from amc.jobs.submit import batch_settings, registry_for
 from amc.settings import Settings
 from amc.store import BatchInfo, Store, open_store
 from workers.ratelimit import RedisTokenBucket
@@ -197,10 +198,12 @@ def run_papers(context: WorkerContext, batch_id: str, paper_ids: Sequence[int]) 
 
 
 def warm_up(settings: Settings) -> None:
-    """Load the LLM client before taking work: its import takes seconds, and a worker
-    that says "ready" should be ready (first tasks would otherwise all stall on it)."""
+    """Load the LLM client and compile the registry's patterns before taking work: they
+    take seconds, and a worker that says "ready" should be ready (first tasks would
+    otherwise all stall on them)."""
     if settings.tier in ("llm", "cascade"):
         warm_up_llm(settings.llm)
+        prepare_registry(registry_for(settings))  # the patterns its papers are read with
     open_store(settings.database_url).close()  # migrations once, before the threads start
 
 

@@ -13,6 +13,7 @@ from amc.classify.llm.links import id_candidates
 from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.request import PairInput, Request, pair_request, paper_request
 from amc.domain.models import Pair, Snippet
+from amc.links import prepare_links
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
 from amc.snippets.budget import evidence_patterns
@@ -44,6 +45,17 @@ def prepare_input(
         ranked, config.max_snippets, config.max_snippet_chars, config.max_prompt_chars
     )
     return PairInput(pair, telescope, chosen)
+
+
+def prepare_registry(registry: Registry) -> None:
+    """Compile every pattern planning and link extraction use (hit terms, traps, cue and
+    evidence unions, link patterns; about a second for the bundled registry) now, in the
+    caller's thread: the loop never stalls on a compile, and a worker that says it is
+    ready is."""
+    prepare_links(registry)
+    for telescope in registry:
+        evidence_patterns(telescope, registry.cues)  # and the telescope's terms and cues
+        telescope.context  # noqa: B018 (a cached property, compiled on first use)
 
 
 def numbers_sentences(config: LLMSettings) -> bool:

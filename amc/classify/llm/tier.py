@@ -32,7 +32,7 @@ from amc.classify.llm.cost import (
     worst_case_usd,
 )
 from amc.classify.llm.errors import RUN_STOP_KINDS, LLMError, LLMRunStopped
-from amc.classify.llm.planning import group_inputs, request_for
+from amc.classify.llm.planning import group_inputs, prepare_registry, request_for
 from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.provider.chat import (
     LLMClient,
@@ -52,7 +52,6 @@ from amc.classify.llm.results import (
 )
 from amc.domain.errors import AmcError
 from amc.domain.models import Classification, PairSnippets, Usage
-from amc.links import prepare_links
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
 
@@ -112,7 +111,7 @@ def classify_pairs_llm_sync(
     except RuntimeError:
         preflight(config)
         warm_up(config)  # here, not on the loop where it would stall requests in flight
-        prepare_links(registry)  # here, not on the loop: compiling takes a moment
+        prepare_registry(registry)  # here, not on the loop: compiling takes a moment
         return loop.run(lambda pool: _classify(items, registry, config, prior, progress, pool))
     raise AmcError("classify_pairs_llm_sync was called inside an event loop; await "
                    "classify_pairs_llm instead")  # fmt: skip
@@ -137,7 +136,7 @@ class LLMSession:
     def __init__(self, registry: Registry, config: LLMSettings) -> None:
         preflight(config)
         warm_up(config)
-        prepare_links(registry)  # in the caller's thread: the loop then only extracts
+        prepare_registry(registry)  # in the caller's thread: the loop then only reads
         self._shared = loop.shared_loop()
         self._run = _Run(registry, config, None, self._shared.pool)
         self._pending: set[Future[list[Classification]]] = set()

@@ -11,7 +11,9 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 FENCE_OPEN = "<<<PAPER_SNIPPETS"
@@ -249,15 +251,14 @@ def cited_rule_answer(sentences: list[tuple[int, str]], compact: bool = False) -
 
 def default_answer(request: dict[str, Any]) -> str:
     """The rule-derived answer, shaped as a pair answer or a paper (``results``) answer,
-    quoting (v1 prompts) or citing sentence numbers (v2 prompts)."""
+    quoting (v1 prompts) or citing sentence numbers (v2 and v3 prompts)."""
+    per_telescope: dict[str, Any]
+    rule: Callable[[Any], dict[str, Any]]
     if wants_citations(request):
-        per_telescope: dict[str, Any] = numbered_sentences(request)
-        compact = compact_citations(request)
-
-        def rule(found: Any) -> dict[str, Any]:
-            return cited_rule_answer(found, compact)
+        per_telescope = numbered_sentences(request)
+        rule = partial(cited_rule_answer, compact=compact_citations(request))
     else:
-        per_telescope, rule = fenced_snippets(request), rule_answer  # type: ignore[assignment]
+        per_telescope, rule = fenced_snippets(request), rule_answer
     if wants_paper_answer(request):
         results = [{"telescope": tel, **rule(found)} for tel, found in per_telescope.items()]
         return json.dumps({"results": results})

@@ -2,11 +2,11 @@
 
 A paper's text is read by several stages for each of its telescopes: the
 snippet windows, the evidence budget and the link judge split the same
-paragraphs into sentences, and the hits of one telescope are looked for again
-when another telescope's candidates are judged. ``TextMemo`` keeps such results
-for the texts seen last, up to a number of characters of text, so each is
-computed once per paper; it is safe to share between threads (two threads may
-both compute a missing value: the same one).
+paragraphs into sentences (``amc.snippets.sentences`` keeps its index of them
+here). ``TextMemo`` keeps such results for the texts seen last, up to a number
+of characters of text, so each is computed once per paper; ``key`` tells apart
+several results of one text. It is safe to share between threads (two threads
+may both compute a missing value: the same one).
 """
 
 from __future__ import annotations

@@ -75,13 +75,10 @@ _END = "\0end"
 def _trie(node: dict[str | None, Any]) -> str:
     """The pattern of a trie node: its branches (characters before a gap), then nothing
     if a term ends here; greedy, so the longest term that matches is taken."""
-    branches = [
-        (WORD_GAP if token is None else re.escape(token)) + _trie(child)
-        for token, child in sorted(
-            ((t, c) for t, c in node.items() if t != _END),
-            key=lambda tc: (tc[0] is None, tc[0] or ""),
-        )
-    ]
+    characters = sorted(t for t in node if t is not None and t != _END)
+    branches = [re.escape(t) + _trie(node[t]) for t in characters]
+    if None in node:  # the word gap last
+        branches.append(WORD_GAP + _trie(node[None]))
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"

@@ -71,9 +71,9 @@ def approx_tokens(text: str) -> int:
 
 
 def evidence_patterns(telescope: Telescope, cues: Cues | None) -> tuple[Matcher, ...]:
-    """The patterns that make a sentence an evidence cue for ``telescope``: one union of
-    them all when they share their flags (a sentence is then searched once, not once
-    per list)."""
+    """The patterns that make a sentence an evidence cue for ``telescope``, as few unions
+    as keep each fast (``_merged``): a sentence is searched once or twice, not once per
+    list."""
     compiled = cues.unions if cues is not None else {}
     # the rules tier's data-use phrases: generic ones, first-person ones ("we observed"),
     # re-analysis and the acknowledgment formulae (``amc/data/telescopes.yaml``, cues)
@@ -91,11 +91,10 @@ def _merged(patterns: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
     unions = [p for p in patterns if isinstance(p, PatternUnion)]
     if len(unions) < 2 or len(unions) < len(patterns) or len({p.flags for p in unions}) > 1:
         return patterns
-    flags = unions[0].flags
-    every = [x for p in unions for x in p.patterns]
-    fast = [x for x in every if lowers(x)]
-    slow = [x for x in every if not lowers(x)]
-    return tuple(PatternUnion(group, flags) for group in (fast, slow) if group)
+    groups: dict[bool, list[str]] = {True: [], False: []}  # lower-cased or not
+    for pattern in (x for p in unions for x in p.patterns):
+        groups[lowers(pattern)].append(pattern)
+    return tuple(PatternUnion(group, unions[0].flags) for group in groups.values() if group)
 
 
 def budget_sentences(

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -186,10 +186,10 @@ class CitedPaperAnswer(BaseModel):
 
 
 #: a citation written ``"4:science"``: the sentence's number and the label it supports
-CITATION_PATTERN = r"^\d+:(science|instrumentation|mention|not_telescope)$"
-CITATION = re.compile(
-    r"^\s*\[?(?P<sentence>\d+)\]?\s*:\s*(?P<supports>science|instrumentation|mention|not_telescope)\s*$"
-)
+_LABELS = "|".join(get_args(LabelName))
+CITATION_PATTERN = rf"^\d+:({_LABELS})$"
+#: what amc accepts as one (a bracketed number, spaces around the colon)
+CITATION = re.compile(rf"^\s*\[?(?P<sentence>\d+)\]?\s*:\s*(?P<supports>{_LABELS})\s*$")
 
 
 def _citation(value: Any) -> Any:

@@ -59,6 +59,32 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_ms(rounds: int = 5) -> float:
+    """CPU milliseconds of a fixed workload that does not depend on amc's code (a regex
+    union over generated text, a loop of dict and string work), best of ``rounds``:
+    the same code's CPU per pair moves with the machine, and this tells how fast the
+    machine was (a VM's CPUs differ by up to 2x from one machine to the next here)."""
+    import random
+    import re
+    import time
+
+    rng = random.Random(7)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+             for _ in range(400)]  # fmt: skip
+    text = " ".join(rng.choice(words) for _ in range(20_000))
+    pairs = zip(words[:60], words[60:120], strict=True)
+    union = re.compile(r"\b(?=\w)(?:" + "|".join(f"{w}[\\s~]+{v}" for w, v in pairs) + ")", re.A)
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        found = sum(1 for _ in union.finditer(text))
+        counts: dict[str, int] = {}
+        for word in text.split():
+            counts[word.upper()] = counts.get(word.upper(), 0) + found % 2 + 1
+        best = min(best, time.process_time() - start)
+    return 1000 * best
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -50,7 +50,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from benchkit import cpu_s, free_port, llm_server, postgres_database, server_stats  # noqa: E402
+from benchkit import (  # noqa: E402
+    cpu_s,
+    free_port,
+    llm_server,
+    machine_ms,
+    postgres_database,
+    server_stats,
+)
 from tracs_data import write_tracs  # noqa: E402
 
 #: a price for the scripted model, so cost accounting runs as it would for a real one
@@ -70,6 +77,8 @@ class Run:
     ok: int
     #: 1-minute load average before the run and after it (the machine is shared)
     load: tuple[float, float]
+    #: of ``cpu_s``, the part spent by ``amc submit`` (reading and queueing), if any
+    submit_cpu_s: float = 0.0
 
     def ideal_s(self, latency: float) -> float:
         return math.ceil(self.calls / self.slots) * latency
@@ -219,13 +228,13 @@ def run_submit(data: Path, api_base: str, slots: int, workers: int, work: Path) 
                 stop(proc)
             for proc in procs:
                 proc.wait(timeout=60)
-    cpu += (after.children_user - before.children_user) + (
+    submit_cpu = (after.children_user - before.children_user) + (
         after.children_system - before.children_system
     )
     return Run(f"amc submit + {workers} workers", int(pairs or 0), int(stats["chat_requests"]),
-               slots * workers, wall, cpu, stats["cpu_s"] - server_cpu,
+               slots * workers, wall, cpu + submit_cpu, stats["cpu_s"] - server_cpu,
                int(stats["max_in_flight"]), int(ok or 0),
-               (load_before, os.getloadavg()[0]))  # fmt: skip
+               (load_before, os.getloadavg()[0]), submit_cpu)  # fmt: skip
 
 
 def wait_for_quiet(max_load: float | None, patience_s: float = 3600) -> None:
@@ -273,6 +282,7 @@ def main() -> None:
     global PROFILE_DIR, USE_CACHE
     PROFILE_DIR, USE_CACHE = args.profile, not args.no_cache
     runs: list[Run] = []
+    machine = [machine_ms()]
     with llm_server(args.latency, "--frontier-answers") as api_base:
         for name in args.runs.split(","):
             for _ in range(args.repeat):
@@ -292,8 +302,11 @@ def main() -> None:
                     shutil.rmtree(work / "spool", ignore_errors=True)
                 runs.append(run)
                 print(" | ".join(row(run, args.latency)), file=sys.stderr, flush=True)
+    machine.append(machine_ms())
     print(f"LLM latency {args.latency * 1000:.0f} ms, {os.cpu_count()} CPUs; "
-          f"{args.repeat} run(s) each, median by wall time\n")  # fmt: skip
+          f"{args.repeat} run(s) each, median by wall time; machine reference "
+          f"{machine[0]:.1f} / {machine[1]:.1f} ms before / after "
+          "(benchkit.machine_ms)\n")  # fmt: skip
     print("| " + " | ".join(HEADER) + " |")
     print("|" + "---|" * len(HEADER))
     for name in dict.fromkeys(r.name for r in runs):
@@ -303,6 +316,9 @@ def main() -> None:
             walls = ", ".join(f"{r.wall_s:.1f}" for r in same)
             cpus = ", ".join(f"{1000 * r.cpu_s / r.pairs:.1f}" for r in same)
             print(f"|  all runs: wall s {walls}; CPU ms/pair {cpus} |")
+        if any(r.submit_cpu_s for r in same):
+            parts = ", ".join(f"{1000 * r.submit_cpu_s / r.pairs:.1f}" for r in same)
+            print(f"|  of the CPU ms/pair, `amc submit` itself: {parts} |")
 
 
 if __name__ == "__main__":

@@ -321,3 +321,36 @@ def test_a_trie_of_terms_matches_as_their_alternation_longest_first(seed: int) -
 def test_a_term_with_a_tilde_is_not_made_a_trie() -> None:
     assert literal_trie(["a~b", "a"]) is None
     assert literal_trie(["Hubble Space Telescope", "hubble"]) is not None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_telescope_said_not_named_has_no_term_in_the_text(bundled: Registry, seed: int) -> None:
+    """``may_name`` (substring tests of each term's required literals) is only a shortcut:
+    wherever it says no, the term scan finds nothing; the texts are made of the registry's
+    own term words, case-mangled, so most telescopes are named somewhere and some not."""
+    rng = random.Random(seed)
+    words = [w for t in bundled for term in (*t.aliases, *t.instruments)
+             for w in re.findall(r"[A-Za-z0-9]+", term.term)]  # fmt: skip
+    filler = ["the", "data", "of", "we", "-", ".", "(", ")", "3", "space", "x"]
+    skipped = named = 0
+    for _ in range(300):
+        parts = rng.choices(words, k=rng.randint(0, 3)) + rng.choices(filler, k=rng.randint(1, 8))
+        rng.shuffle(parts)
+        text = " ".join(p.upper() if rng.random() < 0.3 else p for p in parts)
+        for telescope in bundled:
+            compiled = telescope.compiled
+            if compiled.may_name(text.lower()):
+                named += 1
+            else:
+                skipped += 1
+                assert compiled.find_terms(text) == [], (telescope.key, text)
+    assert skipped > 100 and named > 100  # both ways exercised
+
+
+def test_every_bundled_telescope_has_term_needles(bundled: Registry) -> None:
+    """Without needles the link judge scans each sentence for every telescope's terms."""
+    assert all(t.compiled.needles for t in bundled)
+    hst = bundled.get("HST").compiled
+    assert hst.may_name("observed with the wfc3 camera")
+    assert not hst.may_name("observed with the vlt")
+    assert hst.may_name("observed with the vlt \u00e9")  # non-ASCII text: always scanned

@@ -4,7 +4,8 @@ Compared span for span with ``re.compile("(?:p1)|(?:p2)|...", flags).finditer`` 
 seeded random text mixing the registry's own cue words with the characters where
 ASCII and Unicode rules differ (accented and Greek letters, non-ASCII digits and
 spaces, dashes, the dotted and dotless i, the long s, the Kelvin sign), over the
-bundled registry's cues, traps and grant patterns and hand-written adversarial ones.
+bundled registry's cues, traps, grant patterns and the link judge's other facilities, and
+hand-written adversarial ones.
 It does not prove equivalence for every possible regex; constructs the proxy
 cannot handle (back-references, non-ASCII letters in a pattern) are shown to fall
 back to the Unicode path.
@@ -28,7 +29,8 @@ WORDS = " ".join(
         "pipeline calibration software detector future will could be previously et al. e.g. "
         "Hubble constant HST-GO-12345 GO 12345 F606W WFC3/UVIS drizzled 10.17909/T9 orbits visit 3 "
         "Chandrasekhar mass Webb (Smith 2001) [12, 14] \\citep{x} MAST Mikulski Archive flt.fits "
-        "_flt.fits GTO 1234 DD-1234 zero-point flat-field ramp effect throughput in-flight",
+        "_flt.fits GTO 1234 DD-1234 zero-point flat-field ramp effect throughput in-flight "
+        "Spitzer spitzer XMM-Newton XMM Newton Fermi level Planck function VLT swift Swift",
     ]
 ).split()
 ODD = [
@@ -82,6 +84,8 @@ def unions(registry: Registry) -> list[tuple[str, list[str], int]]:
         for name in ("false_positives", "grants", "science_patterns", "instrumentation_patterns"):
             if getattr(telescope, name):
                 out.append((f"{telescope.key}.{name}", list(getattr(telescope, name)), re.I))
+    link_context = registry.link_context
+    out.append(("link_context.other_facilities", list(link_context.other_facilities), re.I))
     out.append(("instruction-like text", [_INSTRUCTION.pattern], re.I))
     out.append(("adversarial", ADVERSARIAL, re.I))
     out.append(("adversarial, case-sensitive", ADVERSARIAL, 0))

@@ -187,19 +187,23 @@ def _mentions(text: str, start: int, end: int, registry: Registry) -> list[Menti
     """Registry telescopes (aliases and own instruments, not shared terms or traps) and
     other facilities named in ``text[start:end]``."""
     window = text[start:end]
+    lowered = window.lower()
     found: list[Mention] = []
     for telescope in registry:
         comp = telescope.compiled
-        traps = list(match_spans(comp.false_positives, window))
-        for s, e, index in comp.find_terms(window):
+        if not comp.may_name(lowered):
+            continue  # most telescopes are not named in a sentence: a few substring tests
+        terms = comp.find_terms(window)
+        traps = list(match_spans(comp.false_positives, window)) if terms else []
+        for s, e, index in terms:
             if comp.term_list[index].shared or any(a < e and s < b for a, b in traps):
                 continue
             found.append(Mention(start + s, start + e, telescope.key))
     others = registry.link_context.compiled.other_facilities
     if others is not None:  # a registry telescope's own name is never "another facility"
         ours = [(m.start, m.end) for m in found]
-        for m in others.finditer(window):
-            a, b = start + m.start(), start + m.end()
+        for s, e in others.spans(window):
+            a, b = start + s, start + e
             if not any(s < b and a < e for s, e in ours):
                 found.append(Mention(a, b, OTHER))
     return found

@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from amc.registry.terms import Term, as_term, check_regexes, regex_union
+from amc.registry.patterns import PatternUnion
+from amc.registry.terms import Term, as_term, check_regexes, regex_union, union_pattern
 
 IdKind = Literal["programme", "obsid"]
 ID_KINDS: tuple[IdKind, ...] = ("programme", "obsid")
@@ -144,7 +145,9 @@ class LinkContext(BaseModel):
 
         names = type(self).model_fields
         return CompiledContext(
-            **{name: union(name) for name in names},
+            **{name: union(name) for name in names if name != "other_facilities"},
+            # searched in the sentences around every candidate id: the fast union
+            other_facilities=union_pattern(self.other_facilities, flags=re.IGNORECASE),
             lowered={name: fast(name) for name in names},
         )
 
@@ -163,7 +166,7 @@ class CompiledContext:
     facilities: re.Pattern[str] | None
     data_sections: re.Pattern[str] | None
     passing_sections: re.Pattern[str] | None
-    other_facilities: re.Pattern[str] | None
+    other_facilities: PatternUnion | None
     lowered: Mapping[str, re.Pattern[str] | None]
 
     def found(self, name: str, text: str, lowered: str) -> bool:

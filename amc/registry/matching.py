@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from amc.registry.patterns import PatternUnion
+from amc.registry.regex_shape import required_literals
 from amc.registry.terms import Term, literal_pattern, literal_trie, union_pattern
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ class CompiledTelescope:
     groups: tuple[_TermGroup, ...]
     term_list: tuple[Term, ...]
     term_res: tuple[re.Pattern[str], ...]
+    #: lower-case ASCII literals one of which every term match contains (None: not known)
+    needles: tuple[str, ...] | None
     kinds: tuple[str, ...]
     false_positives: PatternUnion | None
     grants: PatternUnion | None
@@ -78,6 +81,14 @@ class CompiledTelescope:
             science=None,
             instrumentation=None,
         )
+
+    def may_name(self, lowered: str) -> bool:
+        """False when no term can match in a text whose ``lower()`` is ``lowered`` (ASCII
+        text only: for other text, always True). A few substring tests instead of the
+        term scan, for the many short texts where most telescopes are not named."""
+        if self.needles is None or not lowered.isascii():
+            return True
+        return any(n in lowered for n in self.needles)
 
     def find_terms(self, text: str) -> list[tuple[int, int, int]]:
         """Non-overlapping ``(start, end, term_index)`` matches, longest match first."""
@@ -120,13 +131,27 @@ class CompiledTelescope:
 
 def _term_fields(ordered: list[Term]) -> dict[str, Any]:
     """The matching fields of ``CompiledTelescope`` for terms already longest first."""
+    term_res = tuple(
+        re.compile(t.core_pattern(), 0 if t.case_sensitive else re.IGNORECASE) for t in ordered
+    )
     return {
         "groups": _term_groups(ordered),
         "term_list": tuple(ordered),
-        "term_res": tuple(
-            re.compile(t.core_pattern(), 0 if t.case_sensitive else re.IGNORECASE) for t in ordered
-        ),
+        "term_res": term_res,
+        "needles": _needles(term_res),
     }
+
+
+def _needles(term_res: Sequence[re.Pattern[str]]) -> tuple[str, ...] | None:
+    """Lower-cased ASCII literals one of which every match of every term contains: a
+    match of ``find_terms`` is a full match of a term. None when a term has none."""
+    found: set[str] = set()
+    for term_re in term_res:
+        literals = required_literals(term_re.pattern, term_re.flags)
+        if not literals or not all(n.isascii() for n in literals):
+            return None
+        found.update(n.lower() for n in literals)
+    return tuple(sorted(found))
 
 
 def _is_word_char(char: str) -> bool:

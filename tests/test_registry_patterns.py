@@ -21,7 +21,14 @@ import pytest
 from amc.classify.llm.verdict import _INSTRUCTION
 from amc.registry import Registry
 from amc.registry.entries import CUE_LISTS
-from amc.registry.patterns import NEEDLE_TRIAL, PatternUnion, _lower_pattern, required_literals
+from amc.registry.patterns import (
+    NEEDLE_TRIAL,
+    PatternUnion,
+    _lower_pattern,
+    _merged_lookahead,
+    count_each,
+    required_literals,
+)
 
 WORDS = " ".join(
     [
@@ -188,3 +195,42 @@ def test_the_bundled_cue_lists_run_lower_cased(registry: Registry) -> None:
     for name in ("science", "instrumentation", "mention"):
         union = registry.cues.unions[name]
         assert union is not None and union._lowered is not None, name
+
+
+def test_unions_counted_together_count_as_each_alone(registry: Registry) -> None:
+    """``count_each`` replays each union's ``finditer`` over the positions one lookahead
+    scan found: the same capped counts as counting each union alone, on text where the
+    unions' matches overlap, nest and run into each other (ranking's five lists of every
+    telescope, and the adversarial ones)."""
+    rng = random.Random(5)
+    texts = [random_text(rng, rng.randint(1, 120)) for _ in range(120)]
+    texts = [t.encode("ascii", "ignore").decode() for t in texts] + texts[:20]
+    cues = registry.cues.unions
+    groups = [
+        (t.compiled.science, t.compiled.instrumentation, cues["science"],
+         cues["instrumentation"], cues["mention"])
+        for t in registry
+    ]  # fmt: skip
+    odd = [p for p in ADVERSARIAL if _lower_pattern(p) is not None and p != "x?"]
+    groups.append((PatternUnion(odd[::2], re.I), PatternUnion(odd[1::2], re.I),
+                   PatternUnion([r"\bdata\b", r"data\s+were"], re.I)))  # fmt: skip
+    merged = 0
+    for group in groups:
+        unions = [u for u in group if u is not None]
+        merged += _merged_lookahead(tuple(unions)) is not None
+        for text in texts:
+            for cap in (1, 3, 50):
+                expected = [u.count(text, cap) for u in unions]
+                assert count_each(unions, text, cap) == expected, (text, cap)
+    assert merged == len(groups)  # the merged scan ran for every group
+
+
+def test_unions_that_may_match_nothing_are_not_merged() -> None:
+    empty = PatternUnion([r"x?"], re.I)
+    other = PatternUnion([r"\bab\b", r"\bb"], re.I)
+    third = PatternUnion([r"\bba"], re.I)
+    found = _merged_lookahead((empty, other, third))
+    assert found is not None and empty not in found[1]
+    assert count_each([empty, other, third], "ab ba x", 10) == [
+        empty.count("ab ba x", 10), other.count("ab ba x", 10), third.count("ab ba x", 10)
+    ]  # fmt: skip

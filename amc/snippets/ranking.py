@@ -17,7 +17,7 @@ from itertools import islice
 
 from amc.domain.models import Snippet
 from amc.registry import Cues, Telescope
-from amc.registry.patterns import PatternUnion
+from amc.registry.patterns import PatternUnion, count_each
 
 FIELD_WEIGHT = {"title": 3.0, "abstract": 2.0, "acknowledgments": 1.5, "body": 1.0, "grants": 0.5}
 
@@ -44,25 +44,37 @@ def _score(snippet: Snippet, telescope: Telescope, cues: Cues | None) -> float:
     text = snippet.text
     real = snippet.real_hits
     score = min(len(real), 3) * 2.0 + sum(1.0 for h in real if h.kind == "alias")
-    science, instrument = telescope.compiled.science, telescope.compiled.instrumentation
     compiled = cues.unions if cues is not None else {}
-    score += 3.0 * _count(science, text) + 3.0 * _count(instrument, text)
-    score += 1.5 * _count(compiled.get("science") or _GENERIC_SCIENCE, text)
-    score += 1.5 * _count(compiled.get("instrumentation"), text)
-    score += 0.5 * _count(compiled.get("mention") or _GENERIC_MENTION, text)
+    weighted = (
+        (3.0, telescope.compiled.science),
+        (3.0, telescope.compiled.instrumentation),
+        (1.5, compiled.get("science") or _GENERIC_SCIENCE),
+        (1.5, compiled.get("instrumentation")),
+        (0.5, compiled.get("mention") or _GENERIC_MENTION),
+    )
+    score += sum(w * n for (w, _), n in zip(weighted, _counts([p for _, p in weighted], text),
+                                            strict=True))  # fmt: skip
     score *= FIELD_WEIGHT.get(snippet.field, 1.0)
     if not real:
         score -= _NOT_REAL_PENALTY
     return score
 
 
-def _count(pattern: PatternUnion | re.Pattern[str] | None, text: str) -> int:
-    # capped so one long listing of filter names cannot outweigh everything else
-    if pattern is None:
-        return 0
-    if isinstance(pattern, PatternUnion):
-        return pattern.count(text, cap=3)
-    return sum(1 for _ in islice(pattern.finditer(text), 3))
+#: matches counted per list, so one long listing of filter names cannot outweigh the rest
+COUNT_CAP = 3
+
+
+def _counts(patterns: list[PatternUnion | re.Pattern[str] | None], text: str) -> list[int]:
+    """Each pattern's matches in ``text``, at most ``COUNT_CAP``; the registry's unions
+    counted together (``count_each``: one scan for those that allow it)."""
+    unions = [p for p in patterns if isinstance(p, PatternUnion)]
+    counted = iter(count_each(unions, text, COUNT_CAP))
+    return [
+        0 if p is None
+        else next(counted) if isinstance(p, PatternUnion)
+        else sum(1 for _ in islice(p.finditer(text), COUNT_CAP))
+        for p in patterns
+    ]  # fmt: skip
 
 
 def select_snippets(

@@ -13,7 +13,9 @@ from amc.snippets import find_snippets
 from amc.snippets.budget import (
     MAX_SENTENCE_CHARS,
     NEAR_DUPLICATE,
+    _distances,
     _Seen,
+    _with_hit,
     _words,
     approx_tokens,
     budget_sentences,
@@ -124,3 +126,19 @@ def test_near_repeats_are_found_as_by_comparing_every_pair() -> None:
             seen.add(_words(text))
             chosen_sets.append(words)
     assert 50 < repeats < 550
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ring_distances_and_hit_sentences_are_those_of_the_plain_definitions(seed: int) -> None:
+    """The rings' linear passes against the definitions: a sentence's distance is how far
+    the nearest hit sentence is; a hit sentence is one holding a hit's start."""
+    rng = random.Random(seed)
+    for _ in range(200):
+        n = rng.randint(1, 12)
+        marked = sorted(rng.sample(range(n), rng.randint(1, n)))
+        assert _distances(n, marked) == [min(abs(i - j) for j in marked) for i in range(n)]
+        cuts = sorted(rng.sample(range(200), 2 * n))
+        spans = list(zip(cuts[::2], cuts[1::2], strict=True))
+        starts = sorted(rng.randrange(200) for _ in range(rng.randint(0, 6)))
+        expected = [i for i, (a, b) in enumerate(spans) if any(a <= s < b for s in starts)]
+        assert _with_hit(spans, starts) == expected

@@ -106,26 +106,40 @@ class PatternUnion:
 
     def spans(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Span]:
         """The ``(start, end)`` of every match in ``text[pos:endpos]``, as ``finditer``."""
+        prepared = self._prepared(text, pos, endpos)
+        if prepared is None:
+            return iter(())
+        pattern, target, a, b, offset = prepared
+        return ((m.start() + offset, m.end() + offset) for m in pattern.finditer(target, a, b))
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> Span | None:
+        """The span of the first match, or None."""
+        prepared = self._prepared(text, pos, endpos)
+        if prepared is None:
+            return None
+        pattern, target, a, b, offset = prepared
+        m = pattern.search(target, a, b)
+        return None if m is None else (m.start() + offset, m.end() + offset)
+
+    def _prepared(
+        self, text: str, pos: int, endpos: int | None
+    ) -> tuple[re.Pattern[str], str, int, int, int] | None:
+        """(compiled union, text to run it on, its pos and endpos there, the offset back to
+        ``text``) for a search of ``text[pos:endpos]``; None when nothing can match."""
         end = len(text) if endpos is None else endpos
         if not self._may_match(text, pos, end):
-            return iter(())
+            return None
         # only the searched part is given proxies, with the characters before it that a
         # match may look at (\b, look-behinds): a window of a long paper costs its size
         start = max(0, pos - self._behind)
         piece = text[start:end] if start or end < len(text) else text
         proxy = self._ascii_proxy(piece)
         if proxy is None:
-            return (m.span() for m in self._unicode.finditer(text, pos, end))
+            return self._unicode, text, pos, end, 0
         assert self._ascii is not None
         if self._lowered is not None:
-            found = self._lowered.finditer(proxy.lower(), pos - start, end - start)
-        else:
-            found = self._ascii.finditer(proxy, pos - start, end - start)
-        return ((m.start() + start, m.end() + start) for m in found)
-
-    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> Span | None:
-        """The span of the first match, or None."""
-        return next(self.spans(text, pos, endpos), None)
+            return self._lowered, proxy.lower(), pos - start, end - start, start
+        return self._ascii, proxy, pos - start, end - start, start
 
     def count(self, text: str, cap: int | None = None) -> int:
         """Matches in ``text`` (non-overlapping, as ``finditer``), counting at most ``cap``."""

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from amc.domain.models import TEXT_FIELDS, Hit, Paper, Snippet, TextField
 from amc.registry import Cues, Telescope
-from amc.registry.patterns import Matcher, PatternUnion, lowers, match_spans
+from amc.registry.patterns import Matcher, PatternUnion, lowers
 from amc.snippets.sentences import sentence_spans
 
 #: characters per token of English paper text for GPT-style tokenizers (measured)
@@ -146,8 +147,7 @@ def _candidates(
     def cue(sentence: Sentence) -> bool:  # each sentence searched once, whatever the round
         key = (sentence.field, sentence.start, sentence.end)
         if key not in cued_by:
-            found = (next(match_spans(p, sentence.text), None) for p in patterns)
-            cued_by[key] = any(span is not None for span in found)
+            cued_by[key] = any(p.search(sentence.text) is not None for p in patterns)
         return cued_by[key]
 
     # (distance from a hit, whether it must carry a cue) of each round
@@ -179,30 +179,55 @@ class _Rings:
         self.snippet, self.text = snippet, paper.text(snippet.field)
         spans = sentence_spans(self.text, snippet.start, snippet.end)
         self.spans = spans or [(snippet.start, snippet.end)]
-        with_hit = [i for i, (a, b) in enumerate(self.spans)
-                    if any(a <= h.start < b for h in snippet.hits)] or [0]  # fmt: skip
+        with_hit = _with_hit(self.spans, sorted(h.start for h in snippet.hits)) or [0]
         self.first = with_hit[0]
-        self.distances = [min(abs(i - j) for j in with_hit) for i in range(len(self.spans))]
-        self.window = window
+        #: the sentences at each distance up to the window, nearer the first hit first
+        self.at: dict[int, list[int]] = {}
+        for i, d in enumerate(_distances(len(self.spans), with_hit)):
+            if d <= window:
+                self.at.setdefault(d, []).append(i)
         self._built: dict[int, list[Sentence]] = {}
 
     def get(self, distance: int) -> list[Sentence]:
         if distance not in self._built:
-            self._built[distance] = self._build(distance) if distance <= self.window else []
+            self._built[distance] = self._build(distance)
         return self._built[distance]
 
     def _build(self, distance: int) -> list[Sentence]:
-        at = [i for i, d in enumerate(self.distances) if d == distance]
         out = []
-        for i in sorted(at, key=lambda i: abs(i - self.first)):
+        field, hits = self.snippet.field, self.snippet.hits
+        for i in sorted(self.at.get(distance, ()), key=lambda i: abs(i - self.first)):
             a, b = self.spans[i]
-            hits = tuple(h for h in self.snippet.hits if a <= h.start < b)
-            field = self.snippet.field
-            sentence = _capped(Sentence(field, a, b, self.text[a:b], hits), self.text,
+            inside = tuple(h for h in hits if a <= h.start < b)
+            sentence = _capped(Sentence(field, a, b, "", inside), self.text,
                                toward=self.first - i)  # fmt: skip
             if sentence.text.strip():
                 out.append(sentence)
         return out
+
+
+def _with_hit(spans: Sequence[tuple[int, int]], starts: Sequence[int]) -> list[int]:
+    """Indexes of the spans (in text order) holding one of ``starts`` (sorted)."""
+    out, j = [], 0
+    for i, (a, b) in enumerate(spans):
+        j = bisect_left(starts, a, j)
+        if j < len(starts) and starts[j] < b:
+            out.append(i)
+    return out
+
+
+def _distances(n: int, marked: Sequence[int]) -> list[int]:
+    """For each of ``n`` positions, how far the nearest of ``marked`` (sorted) is."""
+    far = n + len(marked) + 1
+    out = [far] * n
+    for i in marked:
+        if 0 <= i < n:
+            out[i] = 0
+    for i in range(1, n):  # from the left, then from the right
+        out[i] = min(out[i], out[i - 1] + 1)
+    for i in range(n - 2, -1, -1):
+        out[i] = min(out[i], out[i + 1] + 1)
+    return out
 
 
 def _capped(sentence: Sentence, text: str | None, toward: int = 0) -> Sentence:

@@ -27,6 +27,13 @@ the machine is shared.
     .venv/bin/python bench/tracs_scale.py [--runs classify,submit] [--repeat 3]
         [--pairs 9194 --body-kb 60 --slots 64]
         [--submit-pairs 20000 --submit-body-kb 12 --workers 2 --worker-slots 32]
+        [--code OLD_CHECKOUT --code .]
+
+The same code's CPU per pair moves by up to a third between series on this shared
+VM (its CPUs change speed under it): the table gives a machine reference (CPU ms
+of a fixed workload, ``benchkit.machine_ms``) before and after, and ``--code``
+(repeated) runs several checkouts' ``amc`` (with the installed dependencies)
+alternately in one series, so a before/after comparison sees the same machine.
 """
 
 from __future__ import annotations
@@ -96,9 +103,13 @@ def base_env(api_base: str, slots: int, work: Path) -> dict[str, str]:
         "AMC_PROGRESS": "false",
         "AMC_SPOOL_DIR": str(work / "spool"),
         "AMC_CACHE_PATH": str(work / "cache.sqlite"),
+        # the checkout whose ``amc`` runs (``--code``): ahead of the installed one
+        "PYTHONPATH": os.pathsep.join([str(CODE), *filter(None, [env.get("PYTHONPATH")])]),
     }
 
 
+#: the checkout whose amc the runs use (``--code``; this one by default)
+CODE: Path = ROOT
 #: the answer cache as users have it (on; a fresh file per run, so nothing is found in it)
 USE_CACHE = True
 #: set by --profile: every amc process runs under ``py-spy record --gil`` into this folder
@@ -262,6 +273,27 @@ def row(run: Run, latency: float) -> list[str]:
             f"{run.load[0]:.1f} / {run.load[1]:.1f}"]  # fmt: skip
 
 
+def run_one(name: str, code: Path, args: argparse.Namespace, api_base: str) -> Run:
+    """One run of ``classify`` or ``submit`` with the amc of checkout ``code``."""
+    global CODE
+    CODE = code
+    wait_for_quiet(args.max_load)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if name == "classify":
+            data = write_tracs(args.data_dir / f"tracs-{args.pairs}-{args.body_kb:g}",
+                               args.pairs, args.body_kb)  # fmt: skip
+            run = run_classify(data, api_base, args.slots, work)
+        else:
+            data = write_tracs(
+                args.data_dir / f"tracs-{args.submit_pairs}-{args.submit_body_kb:g}",
+                args.submit_pairs, args.submit_body_kb,
+            )  # fmt: skip
+            run = run_submit(data, api_base, args.worker_slots, args.workers, work)
+        shutil.rmtree(work / "spool", ignore_errors=True)
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="classify,submit")
@@ -278,30 +310,24 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy profiles (raw) into this folder")
     parser.add_argument("--no-cache", action="store_true", help="run with AMC_USE_CACHE=false")
     parser.add_argument("--max-load", type=float, help="wait for a lower 1-minute load first")
+    parser.add_argument("--code", type=Path, action="append", default=[],
+                        help="a checkout whose amc to run (repeat it to compare checkouts: "
+                             "their runs alternate) [this one]")  # fmt: skip
     args = parser.parse_args()
     global PROFILE_DIR, USE_CACHE
     PROFILE_DIR, USE_CACHE = args.profile, not args.no_cache
     runs: list[Run] = []
+    codes = [c.resolve() for c in args.code] or [ROOT]
     machine = [machine_ms()]
     with llm_server(args.latency, "--frontier-answers") as api_base:
         for name in args.runs.split(","):
             for _ in range(args.repeat):
-                wait_for_quiet(args.max_load)
-                with tempfile.TemporaryDirectory() as tmp:
-                    work = Path(tmp)
-                    if name == "classify":
-                        data = write_tracs(args.data_dir / f"tracs-{args.pairs}-{args.body_kb:g}",
-                                           args.pairs, args.body_kb)  # fmt: skip
-                        run = run_classify(data, api_base, args.slots, work)
-                    else:
-                        data = write_tracs(
-                            args.data_dir / f"tracs-{args.submit_pairs}-{args.submit_body_kb:g}",
-                            args.submit_pairs, args.submit_body_kb,
-                        )  # fmt: skip
-                        run = run_submit(data, api_base, args.worker_slots, args.workers, work)
-                    shutil.rmtree(work / "spool", ignore_errors=True)
-                runs.append(run)
-                print(" | ".join(row(run, args.latency)), file=sys.stderr, flush=True)
+                for code in codes:  # alternated, so the machine's drift hits each alike
+                    run = run_one(name, code, args, api_base)
+                    if len(codes) > 1:
+                        run.name += f" [{code.name}]"
+                    runs.append(run)
+                    print(" | ".join(row(run, args.latency)), file=sys.stderr, flush=True)
     machine.append(machine_ms())
     print(f"LLM latency {args.latency * 1000:.0f} ms, {os.cpu_count()} CPUs; "
           f"{args.repeat} run(s) each, median by wall time; machine reference "

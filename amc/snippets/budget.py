@@ -199,6 +199,7 @@ class _Rings:
         for i in sorted(self.at.get(distance, ()), key=lambda i: abs(i - self.first)):
             a, b = self.spans[i]
             inside = tuple(h for h in hits if a <= h.start < b)
+            # _capped reads the offsets and hits, and cuts the text from self.text
             sentence = _capped(Sentence(field, a, b, "", inside), self.text,
                                toward=self.first - i)  # fmt: skip
             if sentence.text.strip():
@@ -218,8 +219,7 @@ def _with_hit(spans: Sequence[tuple[int, int]], starts: Sequence[int]) -> list[i
 
 def _distances(n: int, marked: Sequence[int]) -> list[int]:
     """For each of ``n`` positions, how far the nearest of ``marked`` (sorted) is."""
-    far = n + len(marked) + 1
-    out = [far] * n
+    out = [n] * n  # farther than any of them can be
     for i in marked:
         if 0 <= i < n:
             out[i] = 0

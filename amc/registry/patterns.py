@@ -43,6 +43,7 @@ from typing import TypeAlias
 
 from amc.registry.regex_shape import (
     after_boundary,
+    can_match_empty,
     lookbehind_width,
     named_chars,
     required_literals,
@@ -229,6 +230,10 @@ def count_each(unions: Sequence[PatternUnion], text: str, cap: int) -> list[int]
     return counts
 
 
+def _may_be_empty(pattern: re.Pattern[str]) -> bool:
+    return can_match_empty(pattern.pattern, pattern.flags) is not False
+
+
 @lru_cache(maxsize=256)
 def _merged_lookahead(
     unions: tuple[PatternUnion, ...],
@@ -236,23 +241,13 @@ def _merged_lookahead(
     """The lookahead scan of ``count_each`` and the unions it serves: those that run
     lower-cased with the same flags and cannot match the empty string (a replayed
     ``finditer`` would step differently); None for fewer than two."""
-    members = [u for u in unions if u._lowered is not None and not _nullable(u._lowered)]
+    members = [u for u in unions if u._lowered is not None and not _may_be_empty(u._lowered)]
     flags = {u._lowered.flags for u in members if u._lowered is not None}
     if len(members) < 2 or len(flags) > 1:
         return None
     lowered = [_lower_pattern(p) for u in members for p in u.patterns]
     source = _hoisted([p for p in lowered if p is not None], 0)
     return re.compile(f"(?={source})", flags.pop()), frozenset(members)
-
-
-def _nullable(pattern: re.Pattern[str]) -> bool:
-    parser = getattr(re, "_parser", None)
-    try:
-        return bool(
-            parser is None or parser.parse(pattern.pattern, pattern.flags).getwidth()[0] == 0
-        )
-    except Exception:  # an internal API: any surprise means "do not merge"
-        return True
 
 
 # -- the union's source: leading \b tested once -----------------------------------------

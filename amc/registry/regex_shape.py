@@ -162,6 +162,16 @@ def lookbehind_width(pattern: str, flags: int) -> int:
     return total
 
 
+def can_match_empty(pattern: str, flags: int = 0) -> bool | None:
+    """Whether ``pattern`` can match the empty string; None when that is not known."""
+    if _parser is None:
+        return None
+    try:
+        return bool(_parser.parse(pattern, flags).getwidth()[0] == 0)
+    except Exception:  # an internal API: any surprise means "not known"
+        return None
+
+
 def required_literals(pattern: str, flags: int = 0) -> Needles | None:
     """Literal texts one of which every match of ``pattern`` contains, or None when no such
     set is known. Lower-cased (and ASCII only) when the pattern ignores case."""

@@ -13,6 +13,7 @@ import pytest
 
 from amc.classify.llm.cache import AnswerCache, cache_key
 from amc.classify.llm.errors import PromptError
+from amc.classify.llm.planning import prepare_registry
 from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.provider.protocol import retry_after_s as _retry_after_s
 from amc.classify.llm.quotes import QuoteLocator, normalise
@@ -20,6 +21,7 @@ from amc.classify.llm.schema import PairAnswer, answer_schema, paper_answer_mode
 from amc.domain.models import Paper
 from amc.domain.text import QUOTE_FOLD as _TRANSLATE
 from amc.registry import load_registry
+from amc.registry.patterns import _merged_lookahead
 from amc.snippets import find_snippets
 from amc.snippets.ranking import rank_snippets, select_snippets, trim_snippet
 
@@ -172,6 +174,22 @@ def test_real_science_snippet_ranks_above_traps_and_one_trap_is_kept() -> None:
     assert ranked[-1].only_false_positive
     chosen = select_snippets(ranked, max_snippets=2, max_chars=2000, max_total_chars=10_000)
     assert len(chosen) == 2 and chosen[-1].only_false_positive
+
+
+def test_ranking_scans_are_compiled_before_the_first_paper() -> None:
+    """A worker says it is ready after ``prepare_registry``: ranking a paper then
+    compiles nothing more (the one scan counting each telescope's cue lists)."""
+    registry = load_registry()
+    _merged_lookahead.cache_clear()
+    prepare_registry(registry)
+    compiled = _merged_lookahead.cache_info().misses
+    assert compiled >= 3  # HST, JWST, Chandra at least have a scan of their own
+    body = "We observed the field with HST, JWST and Chandra; the data were reduced."
+    paper = Paper(bibcode="W", body=body)
+    for key in ("HST", "JWST", "CHANDRA"):
+        telescope = registry.get(key)
+        assert rank_snippets(find_snippets(paper, telescope), telescope, registry.cues)
+    assert _merged_lookahead.cache_info().misses == compiled
 
 
 def test_trim_keeps_offsets_valid() -> None:

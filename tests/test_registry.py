@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from amc.domain.errors import RegistryError, UnknownTelescopeError
 from amc.domain.models import Paper
 from amc.registry import Registry, load_registry
+from amc.registry.matching import MAX_STARTS, _starts
 from amc.registry.terms import literal_pattern, literal_trie
 from amc.snippets import candidate_telescopes, find_hits
 
@@ -345,6 +347,44 @@ def test_a_telescope_said_not_named_has_no_term_in_the_text(bundled: Registry, s
                 skipped += 1
                 assert compiled.find_terms(text) == [], (telescope.key, text)
     assert skipped > 100 and named > 100  # both ways exercised
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_term_scan_from_start_words_finds_what_the_pattern_finds(
+    bundled: Registry, seed: int
+) -> None:
+    """A term group with ``starts`` tries its pattern only where a term's first word is:
+    on texts made of the registry's own term words (cut, glued, case-mangled, behind
+    other words, with word gaps of every kind and now and then a character whose
+    lower-casing changes the length), every telescope's terms are found exactly as by
+    scanning with the pattern."""
+    rng = random.Random(seed)
+    words = [w for t in bundled for term in (*t.aliases, *t.instruments)
+             for w in re.split(r"[\s\-\u2010-\u2013]+", term.term)]  # fmt: skip
+    pieces = [*words, *(w[:-1] for w in words), *("x" + w for w in words[:30]), "the", "3"]
+    gaps = [" ", "  ", "-", "~", "\n", "\u2013", ".", "/", "", "(", " \u00e9 "]
+    plain = {t.key: replace(t.compiled, groups=tuple(replace(g, starts=None)
+                                                     for g in t.compiled.groups))
+             for t in bundled}  # fmt: skip
+    assert any(g.starts for t in bundled for g in t.compiled.groups)
+    found = 0
+    for _ in range(250):
+        text = "".join(rng.choice(pieces) + rng.choice(gaps) for _ in range(rng.randint(1, 12)))
+        text = "".join(c.upper() if rng.random() < 0.2 else c for c in text)
+        if rng.random() < 0.1:
+            text += " \u0130"  # lower() makes it two characters: the fallback pattern runs
+        for telescope in bundled:
+            expected = plain[telescope.key].find_terms(text)
+            assert telescope.compiled.find_terms(text) == expected, (telescope.key, text)
+            found += bool(expected)
+    assert found > 100  # terms were there to find
+
+
+def test_start_words_are_kept_only_when_few_and_long() -> None:
+    assert _starts(["hubble space telescope", "hubble", "hst", "wfc3"]) == ("hst", "hubble", "wfc3")
+    assert _starts(["hst", "hstx"]) == ("hst",)  # "hstx" begins with "hst": found there
+    assert _starts(["x ray telescope", "hst"]) is None  # "x" is everywhere
+    assert _starts([f"{chr(97 + i)}bcd" for i in range(MAX_STARTS + 1)]) is None
 
 
 def test_every_bundled_telescope_has_term_needles(bundled: Registry) -> None:

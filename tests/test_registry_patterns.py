@@ -37,7 +37,9 @@ WORDS = " ".join(
         "Hubble constant HST-GO-12345 GO 12345 F606W WFC3/UVIS drizzled 10.17909/T9 orbits visit 3 "
         "Chandrasekhar mass Webb (Smith 2001) [12, 14] \\citep{x} MAST Mikulski Archive flt.fits "
         "_flt.fits GTO 1234 DD-1234 zero-point flat-field ramp effect throughput in-flight "
-        "Spitzer spitzer XMM-Newton XMM Newton Fermi level Planck function VLT swift Swift",
+        "Spitzer spitzer XMM-Newton XMM Newton Fermi level Planck function VLT swift Swift "
+        "Dr. Prof. Mr Administrator chemokines receptor NVIDIA GPUs CUDA K80m sales tax 10:30 "
+        "a.m. UTC Kubernetes WebbPSF jwst 1.12.5 jwst.pipeline Chandra Ray Tracer",
     ]
 ).split()
 ODD = [
@@ -88,9 +90,13 @@ def unions(registry: Registry) -> list[tuple[str, list[str], int]]:
     cues = registry.cues
     out = [(f"cues.{n}", list(getattr(cues, n)), re.I) for n in CUE_LISTS if getattr(cues, n)]
     for telescope in registry:
-        for name in ("false_positives", "grants", "science_patterns", "instrumentation_patterns"):
+        for name in ("false_positives", "grants", "science_patterns", "instrumentation_patterns",
+                     "packages"):  # fmt: skip
             if getattr(telescope, name):
                 out.append((f"{telescope.key}.{name}", list(getattr(telescope, name)), re.I))
+        for words in sorted({h.within_words for h in telescope.homonyms}):
+            contexts = [h.context for h in telescope.homonyms if h.within_words == words]
+            out.append((f"{telescope.key}.homonyms.{words}", contexts, re.I))
     link_context = registry.link_context
     out.append(("link_context.other_facilities", list(link_context.other_facilities), re.I))
     out.append(("instruction-like text", [_INSTRUCTION.pattern], re.I))
@@ -112,6 +118,8 @@ def test_spans_are_those_of_the_plain_union(registry: Registry) -> None:
             b = rng.randrange(a, len(text) + 1)
             window = [m.span() for m in plain.finditer(text, a, b)]
             assert list(fast.spans(text, a, b)) == window, (name, text, a, b)
+            found = plain.search(text, a, b)
+            assert fast.search(text, a, b) == (found.span() if found else None), (name, a, b)
             assert fast.count(text, 3) == min(3, len(expected))
             first = plain.search(text)
             assert fast.search(text) == (first.span() if first else None)

@@ -204,6 +204,6 @@ def _mentions(text: str, start: int, end: int, registry: Registry) -> list[Menti
         ours = [(m.start, m.end) for m in found]
         for s, e in others.spans(window):
             a, b = start + s, start + e
-            if not any(s < b and a < e for s, e in ours):
+            if not any(x < b and a < y for x, y in ours):
                 found.append(Mention(a, b, OTHER))
     return found

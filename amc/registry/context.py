@@ -27,7 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from amc.registry.terms import check_regexes, literal_pattern, regex_union
+from amc.registry.patterns import PatternUnion
+from amc.registry.terms import check_regexes, literal_pattern, regex_union, union_pattern
 
 #: words that may never sit in the gap of a trap: a gap holds modifiers ("recession",
 #: "local"), not the verbs, prepositions and data words of a sentence about the telescope
@@ -236,9 +237,10 @@ def as_homonym(value: Any) -> Any:
 class CompiledContext:
     """The context patterns of one telescope, compiled once."""
 
-    packages: re.Pattern[str] | None
+    #: searched in the windows around hits (``PatternUnion``: needles and ASCII rules)
+    packages: PatternUnion | None
     #: (words either side, the contexts searched that far) for each reach in use
-    homonyms: tuple[tuple[int, re.Pattern[str]], ...]
+    homonyms: tuple[tuple[int, PatternUnion], ...]
     support: re.Pattern[str] | None
     pipeline: re.Pattern[str] | None
 
@@ -252,11 +254,11 @@ class CompiledContext:
     ) -> CompiledContext:
         reaches = sorted({h.within_words for h in homonyms})
         grouped = [
-            (words, regex_union([h.context for h in homonyms if h.within_words == words], re.I))
+            (words, union_pattern([h.context for h in homonyms if h.within_words == words], re.I))
             for words in reaches
         ]
         return cls(
-            packages=regex_union(packages, re.IGNORECASE),
+            packages=union_pattern(packages, re.IGNORECASE),
             homonyms=tuple((words, pattern) for words, pattern in grouped if pattern is not None),
             support=regex_union(support, re.IGNORECASE),
             pipeline=regex_union(pipeline, re.IGNORECASE),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from amc.registry.patterns import PatternUnion
 from amc.registry.regex_shape import required_literals
-from amc.registry.terms import Term, literal_pattern, literal_trie, union_pattern
+from amc.registry.terms import Term, first_word, literal_pattern, literal_trie, union_pattern
 
 if TYPE_CHECKING:
     from amc.registry.entries import Telescope
@@ -25,6 +25,25 @@ class _TermGroup:
     lowered: bool
     fallback: re.Pattern[str]
     boundary: bool
+    #: literals one of which every match of ``pattern`` on lower-cased text starts with
+    #: (the terms' first words), when they are few: their places are found with
+    #: ``str.find`` and the pattern is only tried there (None: scan with the pattern)
+    starts: tuple[str, ...] | None = None
+
+    def spans(self, target: str, pattern: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each match of ``pattern`` (``self.pattern`` or
+        ``self.fallback``) in ``target``, as ``finditer``. With ``starts`` (lower-cased
+        text and pattern) the pattern is tried only where a start literal is, in order:
+        ``finditer``'s next match is the first of those places where it matches, since
+        every match begins with one of them (none is empty)."""
+        if self.starts is None or pattern is not self.pattern:
+            yield from (m.span() for m in pattern.finditer(target))
+            return
+        pos = 0
+        for p in _places(target, self.starts):
+            if p >= pos and (m := pattern.match(target, p)) is not None:
+                yield p, m.end()
+                pos = m.end()
 
 
 @dataclass(frozen=True)
@@ -102,11 +121,10 @@ class CompiledTelescope:
                     target = lowered
                 else:
                     pattern = group.fallback
-            for m in pattern.finditer(target):
-                start = m.start()
+            for start, end in group.spans(target, pattern):
                 if group.boundary and start > 0 and _is_word_char(text[start - 1]):
                     continue
-                found.append((start, m.end()))
+                found.append((start, end))
         return self._resolve(text, found)
 
     def _resolve(self, text: str, found: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
@@ -183,4 +201,33 @@ def _group(members: list[Term], case_sensitive: bool, boundary: bool, regex: boo
         return _TermGroup(fallback, False, fallback, boundary)
     words = [t.term.lower() for t in members]
     lowered = (literal_trie(words) or "(?:" + "|".join(map(literal_pattern, words)) + ")") + tail
-    return _TermGroup(re.compile(lowered), True, fallback, boundary)
+    return _TermGroup(re.compile(lowered), True, fallback, boundary, _starts(words))
+
+
+#: most start literals looked for with ``str.find`` (each costs a pass over the text)
+MAX_STARTS = 10
+#: the shortest start literal worth looking for (a shorter one is found everywhere)
+MIN_START_CHARS = 3
+
+
+def _starts(words: Sequence[str]) -> tuple[str, ...] | None:
+    """The first words of literal terms (``literal_pattern`` matches them verbatim
+    before the first word gap), without those another one begins: None when they are
+    too many or too short to be looked for faster than the pattern's own scan (measured
+    on 60 KB paper bodies: 0.5 ms for HST's eight against 1.0 ms for its trie)."""
+    firsts = {first_word(w) for w in words}
+    starts = sorted(f for f in firsts if not any(o != f and f.startswith(o) for o in firsts))
+    if len(starts) > MAX_STARTS or min(map(len, starts), default=0) < MIN_START_CHARS:
+        return None
+    return tuple(starts)
+
+
+def _places(text: str, literals: Sequence[str]) -> list[int]:
+    """Every offset where one of ``literals`` begins in ``text``, in order, each once."""
+    found: set[int] = set()
+    for literal in literals:
+        i = text.find(literal)
+        while i >= 0:
+            found.add(i)
+            i = text.find(literal, i + 1)
+    return sorted(found)

@@ -50,6 +50,11 @@ def literal_pattern(text: str) -> str:
     return WORD_GAP.join(re.escape(p) for p in _TERM_GAP.split(text.strip()))
 
 
+def first_word(text: str) -> str:
+    """What ``literal_pattern(text)`` matches verbatim before its first word gap."""
+    return _TERM_GAP.split(text.strip())[0]
+
+
 def literal_trie(texts: Sequence[str]) -> str | None:
     """``(?:t1|t2|...)`` of ``literal_pattern`` terms, longest first, written as a trie
     (``h(?:ubble|st)``): the same matches, found in a third less time, since Python's

@@ -17,7 +17,7 @@ from amc.links import prepare_links
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
 from amc.snippets.budget import evidence_patterns
-from amc.snippets.ranking import rank_snippets, select_snippets, trim_snippet
+from amc.snippets.ranking import prepare_ranking, rank_snippets, select_snippets, trim_snippet
 
 
 def prepare_input(
@@ -49,12 +49,13 @@ def prepare_input(
 
 def prepare_registry(registry: Registry) -> None:
     """Compile every pattern planning and link extraction use (hit terms, traps, cue and
-    evidence unions, link patterns; about a second for the bundled registry) now, in the
-    caller's thread: the loop never stalls on a compile, and a worker that says it is
-    ready is."""
+    evidence unions, the ranking scans, link patterns; about a second for the bundled
+    registry) now, in the caller's thread: the loop never stalls on a compile, and a
+    worker that says it is ready is."""
     prepare_links(registry)
     for telescope in registry:
         evidence_patterns(telescope, registry.cues)  # and the telescope's terms and cues
+        prepare_ranking(telescope, registry.cues)
         telescope.context  # noqa: B018 (a cached property, compiled on first use)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,10 @@ import pytest
 from amc.domain.errors import RegistryError
 from amc.domain.models import Paper
 from amc.links import extract_links
-from amc.registry import load_registry
+from amc.registry import Registry, load_registry
+from amc.registry.link_matching import MIN_MASK_DIGITS, _id_patterns
+from amc.registry.links import LinkIds
+from amc.registry.regex_shape import leading_digits
 
 XMM_YAML = r"""
 telescopes:
@@ -120,3 +125,54 @@ def test_an_unknown_link_context_key_is_an_error(tmp_path: Path) -> None:
     user.write_text("link_context:\n  data_usage: ['we observed']\n")
     with pytest.raises(RegistryError, match="link_context: field 'data_usage'"):
         load_registry([user])
+
+
+# -- numbers of an id's shape, found through a digit mask ------------------------------------
+
+_NUMBER_SHAPES = [r"[1-9][0-9]{3,4}", r"[1-9][0-9]{3}", r"[0-2][0-9]{7}", r"[0-9]{4}[A-Z]?",
+                  r"0[0-9]{3}", r"[0-9]{3,6}", r"[0-9]{3}(?:-[0-9]+)?"]  # fmt: skip
+
+
+def test_leading_digits_counts_only_what_every_match_starts_with() -> None:
+    assert leading_digits(r"[1-9][0-9]{3,4}") == 4
+    assert leading_digits(r"[0-2][0-9]{7}") == 8
+    assert leading_digits(r"[0-9]{1,5}") == 1
+    assert leading_digits(r"[0-9]{2,3}[0-9]{4}") == 2  # a lower bound is enough
+    assert leading_digits(r"\d{4}") == 0  # \d takes other scripts' digits too
+    assert leading_digits(r"(?<!\d)[0-9]{4}") == 0
+    assert leading_digits(r"(?:12|34)5") == 0
+    assert leading_digits(r"[0-9a]{4}") == 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_numbers_from_the_digit_mask_are_those_of_the_pattern(seed: int) -> None:
+    """``IdPatterns.numbers`` finds exactly ``number.finditer``'s matches: digit runs of
+    every length, decimals, ranges, letters after digits, other scripts' digits."""
+    rng = random.Random(seed)
+    pieces = ["1", "0", "12", "2024", "13473", "123456789", "0.5", "-", " ", "GO ", "A", "x",
+              "\u0663\u0664\u0665\u0666", "\u00e9", "\n", "(", "9999", "10000", "05"]  # fmt: skip
+    patterns = [(_id_patterns("programme", LinkIds(prefixes=["GO"], number=shape)))
+                for shape in _NUMBER_SHAPES]  # fmt: skip
+    assert all(p.number_digits >= MIN_MASK_DIGITS for p in patterns)
+    found = 0
+    for _ in range(400):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        for p in patterns:
+            expected = [m.span() for m in p.number.finditer(text)]
+            assert [m.span() for m in p.numbers(text)] == expected, (p.number.pattern, text)
+            found += len(expected)
+    assert found > 1000
+
+
+def test_id_heads_are_the_same_with_the_digit_mask(registry: Registry) -> None:
+    rng = random.Random(5)
+    pieces = ["HST", "GO", "GO/DD", "JWST", "DD", "program", "proposal", "ObsID", "#", "-", " ",
+              "~", "1234", "12345", "2024", "0.5", "and", ",", "Hubble", "the", "\u2013"]  # fmt: skip
+    for telescope in registry:
+        for ids in telescope.link_patterns.ids.values():
+            plain = replace(ids, number_digits=0)
+            for _ in range(150):
+                text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+                lowered = text.lower()
+                expected = [(m.span(), m.groupdict()) for m in plain.heads(text, lowered)]
+                assert [(m.span(), m.groupdict()) for m in ids.heads(text, lowered)] == expected

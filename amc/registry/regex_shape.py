@@ -172,6 +172,45 @@ def can_match_empty(pattern: str, flags: int = 0) -> bool | None:
         return None
 
 
+def leading_digits(pattern: str, flags: int = 0) -> int:
+    """How many ASCII digits (``0``-``9``) every match of ``pattern`` starts with: 4 for
+    ``[1-9][0-9]{3,4}``; 0 when none or not known (``\\d`` also takes other scripts'
+    digits, so it counts as not known)."""
+    if _parser is None or _c is None:
+        return 0
+    try:
+        items = list(_parser.parse(pattern, flags))
+    except Exception:  # an internal API: any surprise means "not known"
+        return 0
+    count = 0
+    for op, av in items:
+        if _is_digit_set(op, av):
+            count += 1
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and len(av[2]) == 1 and _is_digit_set(*av[2][0]):
+            count += av[0]
+            if av[0] != av[1]:
+                break  # the digits after it may be more or fewer
+        else:
+            break
+    return count
+
+
+def _is_digit_set(op: Any, av: Any) -> bool:
+    """Whether one parsed item matches exactly one character, and only ASCII digits."""
+    zero, nine = ord("0"), ord("9")
+    if op == _c.LITERAL:
+        return bool(zero <= av <= nine)
+    if op != _c.IN:
+        return False
+    for kind, value in av:
+        if kind == _c.LITERAL and zero <= value <= nine:
+            continue
+        if kind == _c.RANGE and zero <= value[0] <= value[1] <= nine:
+            continue
+        return False
+    return True
+
+
 def required_literals(pattern: str, flags: int = 0) -> Needles | None:
     """Literal texts one of which every match of ``pattern`` contains, or None when no such
     set is known. Lower-cased (and ASCII only) when the pattern ignores case."""

@@ -21,7 +21,7 @@ from amc.classify.llm.schema import PairAnswer, answer_schema, paper_answer_mode
 from amc.domain.models import Paper
 from amc.domain.text import QUOTE_FOLD as _TRANSLATE
 from amc.registry import load_registry
-from amc.registry.patterns import _merged_lookahead
+from amc.registry.counting import _merged_lookahead
 from amc.snippets import find_snippets
 from amc.snippets.ranking import rank_snippets, select_snippets, trim_snippet
 

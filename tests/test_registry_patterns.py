@@ -20,13 +20,12 @@ import pytest
 
 from amc.classify.llm.verdict import _INSTRUCTION
 from amc.registry import Registry
+from amc.registry.counting import _merged_lookahead, count_each
 from amc.registry.entries import CUE_LISTS
 from amc.registry.patterns import (
     NEEDLE_TRIAL,
     PatternUnion,
     _lower_pattern,
-    _merged_lookahead,
-    count_each,
     required_literals,
 )
 
@@ -39,7 +38,8 @@ WORDS = " ".join(
         "_flt.fits GTO 1234 DD-1234 zero-point flat-field ramp effect throughput in-flight "
         "Spitzer spitzer XMM-Newton XMM Newton Fermi level Planck function VLT swift Swift "
         "Dr. Prof. Mr Administrator chemokines receptor NVIDIA GPUs CUDA K80m sales tax 10:30 "
-        "a.m. UTC Kubernetes WebbPSF jwst 1.12.5 jwst.pipeline Chandra Ray Tracer",
+        "a.m. UTC Kubernetes WebbPSF jwst 1.12.5 jwst.pipeline Chandra Ray Tracer "
+        "CHANDRA chandra Dr. Chandra Hubble's law HUBBLE time Webb's theorem GOAL Goal Go go DATA",
     ]
 ).split()
 ODD = [
@@ -66,6 +66,10 @@ ADVERSARIAL = [
     r"\b\(x",  # \b before a non-word character
     r"\b(?:we)?\s+are",  # may start with a space
     r"\bthe\b",
+    r"(?-i:Chandra)(?!\s+(?:mass|limit))",  # a case-sensitive part: relaxed prefilter
+    r"\b(?-i:Go)(?!(?-i:AL))\w*",  # ... not inside a negative lookahead
+    r"(?<!(?-i:The) )(?-i:Webb)\b",
+    r"(?=(?-i:DA))\w+\s*\u2013?",
 ]
 
 
@@ -108,6 +112,11 @@ def unions(registry: Registry) -> list[tuple[str, list[str], int]]:
 def test_spans_are_those_of_the_plain_union(registry: Registry) -> None:
     rng = random.Random(17)
     texts = [random_text(rng, rng.randint(1, 160)) for _ in range(150)]
+    # ASCII text takes the lower-cased paths (and the relaxed prefilter of the unions
+    # with case-sensitive parts): the same texts without their other characters
+    texts += [t.encode("ascii", "ignore").decode() for t in texts[:80]]
+    texts += [random_text(rng, rng.randint(1, 3)).encode("ascii", "ignore").decode()
+              for _ in range(300)]  # fmt: skip
     for name, patterns, flags in unions(registry):
         fast = PatternUnion(patterns, flags)
         plain = re.compile("|".join(f"(?:{p})" for p in patterns), flags)
@@ -188,8 +197,20 @@ def test_case_insensitive_unions_run_lower_cased_when_their_text_allows() -> Non
     ]:
         assert _lower_pattern(pattern) == lowered
     for unsafe in [r"\b(?-i:GO)\d+", r"(?i:a)", r"[A-z]", r"\x41", r"\N{DASH}", r"(a)\1",
-                   r"(?P<n>a)", r"\p{L}"]:  # fmt: skip
+                   r"(?P<n>a)", r"\p{L}", r"\u00C9"]:  # fmt: skip
         assert _lower_pattern(unsafe) is None, unsafe
+    # a character named by number and without case is kept as it is
+    assert _lower_pattern(r"A[\s\u2010-\u2013]+\x2dB") == r"a[\s\u2010-\u2013]+\x2db"
+    # relaxed: a case-sensitive part is lower-cased too (it then finds more), except
+    # inside a negative lookaround (there it would find less)
+    assert _lower_pattern(r"\b(?-i:GO)\d+", relax=True) == r"\b(?:go)\d+"
+    assert _lower_pattern(r"A(?=(?-i:B))", relax=True) == r"a(?=(?:b))"
+    for unsafe in [r"a(?!(?-i:B))", r"(?<!x(?-i:B))a", r"(?!(?:c|(?-i:B)))a"]:
+        assert _lower_pattern(unsafe, relax=True) is None, unsafe
+    assert _lower_pattern(r"(?!b)(?-i:A)", relax=True) == r"(?!b)(?:a)"  # after it: fine
+    assert PatternUnion([r"\bData\b", r"\b(?-i:GO)\b"], re.I)._relaxed is not None
+    union = PatternUnion([r"\b(?-i:Go)(?!(?-i:AL))\w*"], re.I)
+    assert list(union.spans("Goal")) == [(0, 4)] and list(union.spans("GoAL")) == []
     assert PatternUnion([r"\bData\b", r"\bpipeline"], re.I)._lowered is not None
     assert PatternUnion([r"\bData\b", r"\b(?-i:GO)\b"], re.I)._lowered is None
     assert PatternUnion([r"\bData\b"], 0)._lowered is None  # case-sensitive: as it is

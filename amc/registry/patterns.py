@@ -16,17 +16,18 @@ shortcuts, each leaving every match span unchanged:
   using back-references, and a text with a character whose case folds to ASCII
   (İ, ı, ſ, the Kelvin sign), take the Unicode path;
 - lower case: a case-insensitive union whose patterns can be lower-cased as text (no
-  scoped flags such as ``(?-i:GO)``, no escapes that name characters by number) runs
-  lower-cased and case-sensitive on the lower-cased ASCII text, 2x faster: ``re``
+  scoped flags such as ``(?-i:GO)``, no escapes that name cased characters by number)
+  runs lower-cased and case-sensitive on the lower-cased ASCII text, 2x faster: ``re``
   skips an alternative whose first character is a literal that does not match only
-  when it is case-sensitive;
+  when it is case-sensitive. One with ``(?-i:...)`` groups (traps: "Chandra" the
+  name, not "chandra") is first searched that way with those groups lower-cased too,
+  which finds at least its matches: where that finds nothing, it is not run;
 - needles: when no alternative's required literal ("archival", "pipeline") is in the
   text, nothing can match and nothing is run (kept only by unions whose needles
   spare the search in at least half the texts: looking for them costs about as much).
 
-``count_each`` counts several unions' matches in one text (snippet ranking's five cue
-lists) with one scan: a lookahead of all their alternatives gives the positions where
-any matches, and each union's ``finditer`` is replayed over those positions only.
+``amc.registry.counting.count_each`` counts several unions' matches in one text with
+one scan (snippet ranking's five cue lists).
 
 ``tests/test_registry_patterns.py`` compares them with the plain union on seeded
 adversarial text. Callers get spans, never match objects (the matched text may be
@@ -37,13 +38,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from itertools import islice
 from typing import TypeAlias
 
 from amc.registry.regex_shape import (
     after_boundary,
-    can_match_empty,
     lookbehind_width,
     named_chars,
     required_literals,
@@ -90,6 +89,13 @@ class PatternUnion:
         self._proxies = _proxies(named[0], named[1]) if self._ascii and named else {}
         #: the ASCII union lower-cased and case-sensitive, for lower-cased proxy text
         self._lowered = _lowered_union(self.patterns, flags) if self._ascii is not None else None
+        #: a union kept from running lower-cased only by ``(?-i:...)`` groups: itself with
+        #: those lower-cased too, a prefilter on lower-cased ASCII text (no match it misses)
+        self._relaxed = (
+            _lowered_union(self.patterns, flags, relax=True)
+            if self._ascii is not None and self._lowered is None
+            else None
+        )
         self._named = named[0] if named else frozenset()
         needles = [required_literals(p, flags) for p in self.patterns]
         #: literals one of which every match contains; None when some alternative has none
@@ -134,6 +140,13 @@ class PatternUnion:
         # match may look at (\b, look-behinds): a window of a long paper costs its size
         start = max(0, pos - self._behind)
         piece = text[start:end] if start or end < len(text) else text
+        relaxed = self._relaxed
+        if (
+            relaxed is not None
+            and piece.isascii()
+            and relaxed.search(piece.lower(), pos - start, end - start) is None
+        ):
+            return None
         proxy = self._ascii_proxy(piece)
         if proxy is None:
             return self._unicode, text, pos, end, 0
@@ -200,56 +213,6 @@ class PatternUnion:
         return self._proxies.get("other")
 
 
-def count_each(unions: Sequence[PatternUnion], text: str, cap: int) -> list[int]:
-    """``[u.count(text, cap) for u in unions]``, with one scan of the text for the unions
-    that run lower-cased (ASCII text): a lookahead of all their alternatives finds every
-    position where one of them matches, and each union's ``finditer`` is replayed over
-    those positions only (its leftmost match from any offset is at one of them)."""
-    merged = _merged_lookahead(tuple(unions)) if text.isascii() else None
-    if merged is None:
-        return [u.count(text, cap) for u in unions]
-    scan, members = merged
-    lowered = text.lower()
-    positions = [m.start() for m in scan.finditer(lowered)]
-    counts = []
-    for union in unions:
-        if union not in members:
-            counts.append(union.count(text, cap))
-            continue
-        assert union._lowered is not None
-        found, pos = 0, 0
-        for p in positions:
-            if found >= cap:
-                break
-            if p < pos:
-                continue
-            m = union._lowered.match(lowered, p)
-            if m is not None:
-                found, pos = found + 1, m.end()
-        counts.append(found)
-    return counts
-
-
-def _may_be_empty(pattern: re.Pattern[str]) -> bool:
-    return can_match_empty(pattern.pattern, pattern.flags) is not False
-
-
-@lru_cache(maxsize=256)
-def _merged_lookahead(
-    unions: tuple[PatternUnion, ...],
-) -> tuple[re.Pattern[str], frozenset[PatternUnion]] | None:
-    """The lookahead scan of ``count_each`` and the unions it serves: those that run
-    lower-cased with the same flags and cannot match the empty string (a replayed
-    ``finditer`` would step differently); None for fewer than two."""
-    members = [u for u in unions if u._lowered is not None and not _may_be_empty(u._lowered)]
-    flags = {u._lowered.flags for u in members if u._lowered is not None}
-    if len(members) < 2 or len(flags) > 1:
-        return None
-    lowered = [_lower_pattern(p) for u in members for p in u.patterns]
-    source = _hoisted([p for p in lowered if p is not None], 0)
-    return re.compile(f"(?={source})", flags.pop()), frozenset(members)
-
-
 # -- the union's source: leading \b tested once -----------------------------------------
 
 
@@ -301,13 +264,16 @@ def _hoisted(patterns: Sequence[str], flags: int) -> str:
 # -- ASCII rules ------------------------------------------------------------------------
 
 
-def _lowered_union(patterns: Sequence[str], flags: int) -> re.Pattern[str] | None:
+def _lowered_union(
+    patterns: Sequence[str], flags: int, relax: bool = False
+) -> re.Pattern[str] | None:
     """The case-insensitive union lower-cased and compiled case-sensitive with ASCII
-    rules (the same matches on lower-cased ASCII text); None when a pattern cannot be
-    lower-cased safely or the union is case-sensitive."""
+    rules (the same matches on lower-cased ASCII text; with ``relax``, those and maybe
+    more: ``_lower_pattern``); None when a pattern cannot be lower-cased safely or the
+    union is case-sensitive."""
     if not flags & re.IGNORECASE:
         return None
-    lowered = [_lower_pattern(p) for p in patterns]
+    lowered = [_lower_pattern(p, relax) for p in patterns]
     if any(p is None for p in lowered):
         return None
     plain = flags & ~re.IGNORECASE
@@ -326,16 +292,26 @@ def lowers(pattern: str) -> bool:
     return _lower_pattern(pattern) is not None
 
 
-def _lower_pattern(pattern: str) -> str | None:
-    """``pattern`` with its literal letters lower-cased (escapes such as ``\\S`` kept);
-    None for one that lower-casing could change: a group with flags or a name, an escape
-    naming a character by number or property, a back-reference, a class range from an
-    upper-case letter to anything but one (``[A-z]``)."""
+def _lower_pattern(pattern: str, relax: bool = False) -> str | None:
+    """``pattern`` with its literal letters lower-cased (escapes such as ``\\S``, and those
+    naming an uncased character by number such as ``\\u2013``, kept); None for one that
+    lower-casing could change: a group with flags or a name, an escape naming a cased
+    character or a property, a back-reference, a class range from an upper-case letter
+    to anything but one (``[A-z]``). With ``relax``, a ``(?-i:...)`` group outside every
+    negative lookaround is lower-cased too: the result then matches lower-cased text
+    wherever the case-insensitive original matches the text, and maybe elsewhere (a
+    prefilter, never the matcher)."""
     out, i, in_class = [], 0, False
+    negative: list[bool] = []  # for each open group: whether it is a negative lookaround
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
             nxt = pattern[i + 1 : i + 2]
+            width = _ESCAPE_WIDTH.get(nxt, 0)
+            if width and _uncased_code(pattern[i + 2 : i + 2 + width], width):
+                out.append(pattern[i : i + 2 + width])
+                i += 2 + width
+                continue
             if nxt and nxt in "xuUNpP0123456789":
                 return None
             out.append(pattern[i : i + 2])
@@ -355,10 +331,33 @@ def _lower_pattern(pattern: str) -> str | None:
                 i += 2
                 continue
         elif c == "(" and pattern[i + 1 : i + 2] == "?" and not pattern.startswith(_SAFE_GROUPS, i):
-            return None
+            if not (relax and pattern.startswith("(?-i:", i) and not any(negative)):
+                return None
+            out.append("(?:")
+            negative.append(False)
+            i += 5
+            continue
+        elif c == "(":
+            negative.append(pattern.startswith(("(?!", "(?<!"), i))
+        elif c == ")" and negative:
+            negative.pop()
         out.append(c.lower())
         i += 1
     return "".join(out)
+
+
+_ESCAPE_WIDTH = {"x": 2, "u": 4, "U": 8}
+
+
+def _uncased_code(digits: str, width: int) -> bool:
+    """Whether ``digits`` are ``width`` hex digits naming a character without case."""
+    if len(digits) != width or any(d not in "0123456789abcdefABCDEF" for d in digits):
+        return False
+    code = int(digits, 16)
+    if code > 0x10FFFF:
+        return False
+    char = chr(code)
+    return char.lower() == char == char.upper()
 
 
 def _ascii_union(

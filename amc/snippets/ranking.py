@@ -17,7 +17,8 @@ from itertools import islice
 
 from amc.domain.models import Snippet
 from amc.registry import Cues, Telescope
-from amc.registry.patterns import PatternUnion, count_each
+from amc.registry.counting import count_each
+from amc.registry.patterns import PatternUnion
 
 FIELD_WEIGHT = {"title": 3.0, "abstract": 2.0, "acknowledgments": 1.5, "body": 1.0, "grants": 0.5}
 

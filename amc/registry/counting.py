@@ -1,0 +1,67 @@
+"""Count several ``PatternUnion``s' matches in one text with one scan.
+
+Snippet ranking counts five cue lists in every snippet. ``count_each`` runs a lookahead
+of all their alternatives once: it gives every position where any of them matches, and
+each union's ``finditer`` is replayed over those positions only (its leftmost match
+from any offset is at one of them). ``tests/test_registry_patterns.py`` compares the
+counts with each union's own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from amc.registry.patterns import PatternUnion, _hoisted, _lower_pattern
+from amc.registry.regex_shape import can_match_empty
+
+
+def count_each(unions: Sequence[PatternUnion], text: str, cap: int) -> list[int]:
+    """``[u.count(text, cap) for u in unions]``, with one scan of the text for the unions
+    that run lower-cased (ASCII text): a lookahead of all their alternatives finds every
+    position where one of them matches, and each union's ``finditer`` is replayed over
+    those positions only (its leftmost match from any offset is at one of them)."""
+    merged = _merged_lookahead(tuple(unions)) if text.isascii() else None
+    if merged is None:
+        return [u.count(text, cap) for u in unions]
+    scan, members = merged
+    lowered = text.lower()
+    positions = [m.start() for m in scan.finditer(lowered)]
+    counts = []
+    for union in unions:
+        if union not in members:
+            counts.append(union.count(text, cap))
+            continue
+        assert union._lowered is not None
+        found, pos = 0, 0
+        for p in positions:
+            if found >= cap:
+                break
+            if p < pos:
+                continue
+            m = union._lowered.match(lowered, p)
+            if m is not None:
+                found, pos = found + 1, m.end()
+        counts.append(found)
+    return counts
+
+
+def _may_be_empty(pattern: re.Pattern[str]) -> bool:
+    return can_match_empty(pattern.pattern, pattern.flags) is not False
+
+
+@lru_cache(maxsize=256)
+def _merged_lookahead(
+    unions: tuple[PatternUnion, ...],
+) -> tuple[re.Pattern[str], frozenset[PatternUnion]] | None:
+    """The lookahead scan of ``count_each`` and the unions it serves: those that run
+    lower-cased with the same flags and cannot match the empty string (a replayed
+    ``finditer`` would step differently); None for fewer than two."""
+    members = [u for u in unions if u._lowered is not None and not _may_be_empty(u._lowered)]
+    flags = {u._lowered.flags for u in members if u._lowered is not None}
+    if len(members) < 2 or len(flags) > 1:
+        return None
+    lowered = [_lower_pattern(p) for u in members for p in u.patterns]
+    source = _hoisted([p for p in lowered if p is not None], 0)
+    return re.compile(f"(?={source})", flags.pop()), frozenset(members)

@@ -1,5 +1,6 @@
 """What the benchmarks share: the scripted LLM server in its own process, its counters,
-a process's CPU time, a free port and a throwaway PostgreSQL database.
+the environment of an ``amc`` run against it, a process's CPU time, a free port and a
+throwaway PostgreSQL database.
 
 Imported by the scripts of this folder (``python bench/NAME.py`` puts it on the path).
 """
@@ -22,6 +23,39 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get(
     "AMC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+#: a price for the scripted model, so cost accounting runs as it would for a real one
+PRICES = json.dumps({"openai/local": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}})
+
+
+def amc_env(
+    api_base: str,
+    slots: int,
+    work: Path,
+    code: Path = ROOT,
+    *,
+    use_cache: bool = True,
+    base: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of an ``amc`` run against the scripted server at ``api_base``: the
+    LLM tier with ``slots`` calls in flight, its spool and answer cache in ``work``, the
+    checkout ``code``'s amc ahead of the installed one. ``base`` is the environment it
+    extends (this process's, without its ``AMC_*`` settings, by default)."""
+    if base is None:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AMC_")}
+    return base | {
+        "AMC_TIER": "llm",
+        "AMC_MODEL": "openai/local",
+        "AMC_API_BASE": api_base,
+        "AMC_PRICES": PRICES,
+        "AMC_USE_CACHE": "true" if use_cache else "false",
+        "AMC_LLM_CONCURRENCY": str(slots),
+        "AMC_PROGRESS": "false",
+        "AMC_SPOOL_DIR": str(work / "spool"),
+        "AMC_CACHE_PATH": str(work / "cache.sqlite"),
+        "PYTHONPATH": os.pathsep.join([str(code), *filter(None, [base.get("PYTHONPATH")])]),
+    }
 
 
 def start_llm_server(latency: float, *options: str) -> tuple[subprocess.Popen[str], str]:

@@ -36,11 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from benchkit import llm_server  # noqa: E402
+from benchkit import amc_env, llm_server  # noqa: E402
 from tracs_data import write_tracs  # noqa: E402
 
-#: a price for the scripted model, so cost accounting runs as it would for a real one
-PRICES = '{"openai/local": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}'
 _TOTAL = re.compile(r"^summary:\s+(\d+)", re.MULTILINE)
 
 
@@ -54,19 +52,8 @@ class Count:
 def count(code: Path, data: Path, api_base: str, work: Path) -> Count:
     """Instructions of one ``amc classify`` run of the checkout ``code`` over ``data``."""
     out, profile = work / "out.csv", work / "cachegrind.out"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(work),
-        "PYTHONPATH": str(code),
-        "AMC_TIER": "llm",
-        "AMC_MODEL": "openai/local",
-        "AMC_API_BASE": api_base,
-        "AMC_PRICES": PRICES,
-        "AMC_LLM_CONCURRENCY": "64",
-        "AMC_PROGRESS": "false",
-        "AMC_SPOOL_DIR": str(work / "spool"),
-        "AMC_CACHE_PATH": str(work / "cache.sqlite"),
-    }
+    # a fixed, small environment: the instruction count should not depend on the caller's
+    env = amc_env(api_base, 64, work, code, base={"PATH": "/usr/bin:/bin", "HOME": str(work)})
     command = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
                f"--cachegrind-out-file={profile}", sys.executable, "-m", "amc.cli",
                "classify", str(data), "-o", str(out)]  # fmt: skip

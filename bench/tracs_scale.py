@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import os
 import shutil
@@ -58,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from benchkit import (  # noqa: E402
+    amc_env,
     cpu_s,
     free_port,
     llm_server,
@@ -66,9 +66,6 @@ from benchkit import (  # noqa: E402
     server_stats,
 )
 from tracs_data import write_tracs  # noqa: E402
-
-#: a price for the scripted model, so cost accounting runs as it would for a real one
-PRICES = json.dumps({"openai/local": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}})
 
 
 @dataclass
@@ -92,20 +89,7 @@ class Run:
 
 
 def base_env(api_base: str, slots: int, work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AMC_")}
-    return env | {
-        "AMC_TIER": "llm",
-        "AMC_MODEL": "openai/local",
-        "AMC_API_BASE": api_base,
-        "AMC_PRICES": PRICES,
-        "AMC_USE_CACHE": "true" if USE_CACHE else "false",
-        "AMC_LLM_CONCURRENCY": str(slots),
-        "AMC_PROGRESS": "false",
-        "AMC_SPOOL_DIR": str(work / "spool"),
-        "AMC_CACHE_PATH": str(work / "cache.sqlite"),
-        # the checkout whose ``amc`` runs (``--code``): ahead of the installed one
-        "PYTHONPATH": os.pathsep.join([str(CODE), *filter(None, [env.get("PYTHONPATH")])]),
-    }
+    return amc_env(api_base, slots, work, CODE, use_cache=USE_CACHE)
 
 
 #: the checkout whose amc the runs use (``--code``; this one by default)
@@ -316,6 +300,8 @@ def main() -> None:
     args = parser.parse_args()
     global PROFILE_DIR, USE_CACHE
     PROFILE_DIR, USE_CACHE = args.profile, not args.no_cache
+    if PROFILE_DIR is not None:
+        PROFILE_DIR.mkdir(parents=True, exist_ok=True)
     runs: list[Run] = []
     codes = [c.resolve() for c in args.code] or [ROOT]
     machine = [machine_ms()]

@@ -25,7 +25,7 @@ from amc.registry.entries import CUE_LISTS
 from amc.registry.patterns import (
     NEEDLE_TRIAL,
     PatternUnion,
-    _lower_pattern,
+    lower_pattern,
     required_literals,
 )
 
@@ -195,25 +195,25 @@ def test_case_insensitive_unions_run_lower_cased_when_their_text_allows() -> Non
         (r"prog\(?s\)?", r"prog\(?s\)?"),  # an escaped "(" then "?" is no group
         (r"(?<!NOT )Data(?=\s)", r"(?<!not )data(?=\s)"),
     ]:
-        assert _lower_pattern(pattern) == lowered
+        assert lower_pattern(pattern) == lowered
     for unsafe in [r"\b(?-i:GO)\d+", r"(?i:a)", r"[A-z]", r"\x41", r"\N{DASH}", r"(a)\1",
                    r"(?P<n>a)", r"\p{L}", r"\u00C9"]:  # fmt: skip
-        assert _lower_pattern(unsafe) is None, unsafe
+        assert lower_pattern(unsafe) is None, unsafe
     # a character named by number and without case is kept as it is
-    assert _lower_pattern(r"A[\s\u2010-\u2013]+\x2dB") == r"a[\s\u2010-\u2013]+\x2db"
+    assert lower_pattern(r"A[\s\u2010-\u2013]+\x2dB") == r"a[\s\u2010-\u2013]+\x2db"
     # relaxed: a case-sensitive part is lower-cased too (it then finds more), except
     # inside a negative lookaround (there it would find less)
-    assert _lower_pattern(r"\b(?-i:GO)\d+", relax=True) == r"\b(?:go)\d+"
-    assert _lower_pattern(r"A(?=(?-i:B))", relax=True) == r"a(?=(?:b))"
+    assert lower_pattern(r"\b(?-i:GO)\d+", relax=True) == r"\b(?:go)\d+"
+    assert lower_pattern(r"A(?=(?-i:B))", relax=True) == r"a(?=(?:b))"
     for unsafe in [r"a(?!(?-i:B))", r"(?<!x(?-i:B))a", r"(?!(?:c|(?-i:B)))a"]:
-        assert _lower_pattern(unsafe, relax=True) is None, unsafe
-    assert _lower_pattern(r"(?!b)(?-i:A)", relax=True) == r"(?!b)(?:a)"  # after it: fine
+        assert lower_pattern(unsafe, relax=True) is None, unsafe
+    assert lower_pattern(r"(?!b)(?-i:A)", relax=True) == r"(?!b)(?:a)"  # after it: fine
     assert PatternUnion([r"\bData\b", r"\b(?-i:GO)\b"], re.I)._relaxed is not None
     union = PatternUnion([r"\b(?-i:Go)(?!(?-i:AL))\w*"], re.I)
     assert list(union.spans("Goal")) == [(0, 4)] and list(union.spans("GoAL")) == []
-    assert PatternUnion([r"\bData\b", r"\bpipeline"], re.I)._lowered is not None
-    assert PatternUnion([r"\bData\b", r"\b(?-i:GO)\b"], re.I)._lowered is None
-    assert PatternUnion([r"\bData\b"], 0)._lowered is None  # case-sensitive: as it is
+    assert PatternUnion([r"\bData\b", r"\bpipeline"], re.I).lowered is not None
+    assert PatternUnion([r"\bData\b", r"\b(?-i:GO)\b"], re.I).lowered is None
+    assert PatternUnion([r"\bData\b"], 0).lowered is None  # case-sensitive: as it is
     union = PatternUnion([r"\bdata\s+were\s+REDUCED\b"], re.I)
     text = "The DATA were reduced; data  Were Reduced."
     assert list(union.spans(text)) == [(4, 21), (23, 41)]
@@ -223,7 +223,7 @@ def test_case_insensitive_unions_run_lower_cased_when_their_text_allows() -> Non
 def test_the_bundled_cue_lists_run_lower_cased(registry: Registry) -> None:
     for name in ("science", "instrumentation", "mention"):
         union = registry.cues.unions[name]
-        assert union is not None and union._lowered is not None, name
+        assert union is not None and union.lowered is not None, name
 
 
 def test_unions_counted_together_count_as_each_alone(registry: Registry) -> None:
@@ -240,7 +240,7 @@ def test_unions_counted_together_count_as_each_alone(registry: Registry) -> None
          cues["instrumentation"], cues["mention"])
         for t in registry
     ]  # fmt: skip
-    odd = [p for p in ADVERSARIAL if _lower_pattern(p) is not None and p != "x?"]
+    odd = [p for p in ADVERSARIAL if lower_pattern(p) is not None and p != "x?"]
     groups.append((PatternUnion(odd[::2], re.I), PatternUnion(odd[1::2], re.I),
                    PatternUnion([r"\bdata\b", r"data\s+were"], re.I)))  # fmt: skip
     merged = 0

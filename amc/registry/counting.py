@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from amc.registry.patterns import PatternUnion, _hoisted, _lower_pattern
+from amc.registry.patterns import PatternUnion, hoisted, lower_pattern
 from amc.registry.regex_shape import can_match_empty
 
 
@@ -33,18 +33,23 @@ def count_each(unions: Sequence[PatternUnion], text: str, cap: int) -> list[int]
         if union not in members:
             counts.append(union.count(text, cap))
             continue
-        assert union._lowered is not None
+        assert union.lowered is not None
         found, pos = 0, 0
         for p in positions:
             if found >= cap:
                 break
             if p < pos:
                 continue
-            m = union._lowered.match(lowered, p)
+            m = union.lowered.match(lowered, p)
             if m is not None:
                 found, pos = found + 1, m.end()
         counts.append(found)
     return counts
+
+
+def prepare_counts(unions: Sequence[PatternUnion]) -> None:
+    """Compile the scan ``count_each`` runs for these unions (in this order) now."""
+    _merged_lookahead(tuple(unions))
 
 
 def _may_be_empty(pattern: re.Pattern[str]) -> bool:
@@ -58,10 +63,10 @@ def _merged_lookahead(
     """The lookahead scan of ``count_each`` and the unions it serves: those that run
     lower-cased with the same flags and cannot match the empty string (a replayed
     ``finditer`` would step differently); None for fewer than two."""
-    members = [u for u in unions if u._lowered is not None and not _may_be_empty(u._lowered)]
-    flags = {u._lowered.flags for u in members if u._lowered is not None}
+    members = [u for u in unions if u.lowered is not None and not _may_be_empty(u.lowered)]
+    flags = {u.lowered.flags for u in members if u.lowered is not None}
     if len(members) < 2 or len(flags) > 1:
         return None
-    lowered = [_lower_pattern(p) for u in members for p in u.patterns]
-    source = _hoisted([p for p in lowered if p is not None], 0)
+    lowered = [lower_pattern(p) for u in members for p in u.patterns]
+    source = hoisted([p for p in lowered if p is not None], 0)
     return re.compile(f"(?={source})", flags.pop()), frozenset(members)

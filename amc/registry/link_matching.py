@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from amc.domain.memo import TextMemo
 from amc.registry.links import IdKind, LinkIds, LinkInstrument, lowered_pattern
 from amc.registry.matching import CompiledTelescope
 from amc.registry.regex_shape import leading_digits
@@ -29,6 +30,9 @@ MIN_MASK_DIGITS = 3
 #: ``str.translate`` table: an ASCII digit becomes "1", any other ASCII character "0"
 #: (other characters stay as they are: none is "1"), offsets unchanged
 _DIGIT_MASK = "".join("1" if chr(i).isdigit() else "0" for i in range(128))
+#: the digit masks of the texts being searched (each id kind of each telescope of a
+#: paper searches the same fields)
+_MASKS: TextMemo[str] = TextMemo(8_000_000)
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ class IdPatterns:
         if k < MIN_MASK_DIGITS:
             yield from self.number.finditer(text)
             return
-        mask, run, pos = text.translate(_DIGIT_MASK), "1" * k, 0
+        mask = _MASKS.get(text, None, lambda: text.translate(_DIGIT_MASK))
+        run, pos = "1" * k, 0
         i = mask.find(run)
         while i >= 0:
             end = i + k

@@ -30,13 +30,14 @@ class _TermGroup:
     #: ``str.find`` and the pattern is only tried there (None: scan with the pattern)
     starts: tuple[str, ...] | None = None
 
-    def spans(self, target: str, pattern: re.Pattern[str]) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` of each match of ``pattern`` (``self.pattern`` or
-        ``self.fallback``) in ``target``, as ``finditer``. With ``starts`` (lower-cased
-        text and pattern) the pattern is tried only where a start literal is, in order:
-        ``finditer``'s next match is the first of those places where it matches, since
-        every match begins with one of them (none is empty)."""
-        if self.starts is None or pattern is not self.pattern:
+    def spans(self, target: str, fallback: bool = False) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of each match of ``pattern`` (of ``fallback`` if asked) in
+        ``target``, as ``finditer``. With ``starts`` (lower-cased text and pattern) the
+        pattern is tried only where a start literal is, in order: ``finditer``'s next
+        match is the first of those places where it matches, since every match begins
+        with one of them (none is empty)."""
+        pattern = self.fallback if fallback else self.pattern
+        if self.starts is None or fallback:
             yield from (m.span() for m in pattern.finditer(target))
             return
         pos = 0
@@ -114,14 +115,14 @@ class CompiledTelescope:
         found: list[tuple[int, int]] = []
         lowered: str | None = None
         for group in self.groups:
-            pattern, target = group.pattern, text
+            target, fallback = text, False
             if group.lowered:
                 lowered = text.lower() if lowered is None else lowered
                 if len(lowered) == len(text):
                     target = lowered
                 else:
-                    pattern = group.fallback
-            for start, end in group.spans(target, pattern):
+                    fallback = True
+            for start, end in group.spans(target, fallback):
                 if group.boundary and start > 0 and _is_word_char(text[start - 1]):
                     continue
                 found.append((start, end))

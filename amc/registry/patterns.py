@@ -79,7 +79,7 @@ class PatternUnion:
         self.patterns = tuple(patterns)
         self.flags = flags
         self.pattern = "|".join(f"(?:{p})" for p in self.patterns)
-        fast = _hoisted(self.patterns, flags)
+        fast = hoisted(self.patterns, flags)
         self._unicode = re.compile(fast, flags)
         self._fold = bool(self._unicode.flags & re.IGNORECASE)
         named = named_chars(self.pattern, flags)
@@ -88,12 +88,12 @@ class PatternUnion:
         self._behind = 1 + lookbehind_width(self.pattern, flags)
         self._proxies = _proxies(named[0], named[1]) if self._ascii and named else {}
         #: the ASCII union lower-cased and case-sensitive, for lower-cased proxy text
-        self._lowered = _lowered_union(self.patterns, flags) if self._ascii is not None else None
+        self.lowered = _lowered_union(self.patterns, flags) if self._ascii is not None else None
         #: a union kept from running lower-cased only by ``(?-i:...)`` groups: itself with
         #: those lower-cased too, a prefilter on lower-cased ASCII text (no match it misses)
         self._relaxed = (
             _lowered_union(self.patterns, flags, relax=True)
-            if self._ascii is not None and self._lowered is None
+            if self._ascii is not None and self.lowered is None
             else None
         )
         self._named = named[0] if named else frozenset()
@@ -151,8 +151,8 @@ class PatternUnion:
         if proxy is None:
             return self._unicode, text, pos, end, 0
         assert self._ascii is not None
-        if self._lowered is not None:
-            return self._lowered, proxy.lower(), pos - start, end - start, start
+        if self.lowered is not None:
+            return self.lowered, proxy.lower(), pos - start, end - start, start
         return self._ascii, proxy, pos - start, end - start, start
 
     def count(self, text: str, cap: int | None = None) -> int:
@@ -236,7 +236,7 @@ def match_spans(
     return (m.span() for m in found)
 
 
-def _hoisted(patterns: Sequence[str], flags: int) -> str:
+def hoisted(patterns: Sequence[str], flags: int) -> str:
     """``(?:p1)|(?:p2)|...`` with each run of consecutive alternatives that start with
     ``\\b`` written ``\\b(?:(?:rest1)|(?:rest2))``, and ``\\b(?=\\w)(?:...)`` when every
     one of them must start with a word character. Same alternatives, same order."""
@@ -269,16 +269,16 @@ def _lowered_union(
 ) -> re.Pattern[str] | None:
     """The case-insensitive union lower-cased and compiled case-sensitive with ASCII
     rules (the same matches on lower-cased ASCII text; with ``relax``, those and maybe
-    more: ``_lower_pattern``); None when a pattern cannot be lower-cased safely or the
+    more: ``lower_pattern``); None when a pattern cannot be lower-cased safely or the
     union is case-sensitive."""
     if not flags & re.IGNORECASE:
         return None
-    lowered = [_lower_pattern(p, relax) for p in patterns]
+    lowered = [lower_pattern(p, relax) for p in patterns]
     if any(p is None for p in lowered):
         return None
     plain = flags & ~re.IGNORECASE
     try:
-        return re.compile(_hoisted([p for p in lowered if p is not None], plain), plain | re.ASCII)
+        return re.compile(hoisted([p for p in lowered if p is not None], plain), plain | re.ASCII)
     except re.error:
         return None
 
@@ -289,10 +289,10 @@ _SAFE_GROUPS = ("(?:", "(?=", "(?!", "(?<=", "(?<!")
 def lowers(pattern: str) -> bool:
     """Whether a case-insensitive union holding only patterns like this one runs
     lower-cased (the fast way)."""
-    return _lower_pattern(pattern) is not None
+    return lower_pattern(pattern) is not None
 
 
-def _lower_pattern(pattern: str, relax: bool = False) -> str | None:
+def lower_pattern(pattern: str, relax: bool = False) -> str | None:
     """``pattern`` with its literal letters lower-cased (escapes such as ``\\S``, and those
     naming an uncased character by number such as ``\\u2013``, kept); None for one that
     lower-casing could change: a group with flags or a name, an escape naming a cased

@@ -17,7 +17,7 @@ from itertools import islice
 
 from amc.domain.models import Snippet
 from amc.registry import Cues, Telescope
-from amc.registry.counting import count_each
+from amc.registry.counting import count_each, prepare_counts
 from amc.registry.patterns import PatternUnion
 
 FIELD_WEIGHT = {"title": 3.0, "abstract": 2.0, "acknowledgments": 1.5, "body": 1.0, "grants": 0.5}
@@ -70,7 +70,7 @@ def _weighted(
 def prepare_ranking(telescope: Telescope, cues: Cues | None) -> None:
     """Compile the one scan that counts ``telescope``'s cue lists (``count_each``) now:
     a worker's first papers would pay for it otherwise (~50 ms a telescope)."""
-    _counts([p for _, p in _weighted(telescope, cues)], "")
+    prepare_counts([p for _, p in _weighted(telescope, cues) if isinstance(p, PatternUnion)])
 
 
 #: matches counted per list, so one long listing of filter names cannot outweigh the rest

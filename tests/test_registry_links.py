@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from amc.links import extract_links
 from amc.registry import Registry, load_registry
 from amc.registry.link_matching import MIN_MASK_DIGITS, _id_patterns
 from amc.registry.links import LinkIds
-from amc.registry.regex_shape import leading_digits
+from amc.registry.regex_shape import case_exact_literals, leading_digits
 
 XMM_YAML = r"""
 telescopes:
@@ -176,3 +177,34 @@ def test_id_heads_are_the_same_with_the_digit_mask(registry: Registry) -> None:
                 lowered = text.lower()
                 expected = [(m.span(), m.groupdict()) for m in plain.heads(text, lowered)]
                 assert [(m.span(), m.groupdict()) for m in ids.heads(text, lowered)] == expected
+
+
+def test_id_heads_are_the_same_without_the_prefix_needles(registry: Registry) -> None:
+    """A number is looked at for a prefix only when one of the prefix's case-sensitive
+    codes stands just before it: the heads are those found looking every time."""
+    rng = random.Random(7)
+    pieces = ["HST", "hst", "Hubble", "JWST", "Webb", "GO", "go", "Go", "DD", "dd", "GO/DD",
+              "DDT", "SNAP", "AR", "CAL", "ERS", "COM", "GTO", "program", "#", "-", " ", "~",
+              "\u2013", "/", "1234", "12345", "2024", "0.5", "and", ",", "x"]  # fmt: skip
+    with_needles = 0
+    for telescope in registry:
+        for ids in telescope.link_patterns.ids.values():
+            if ids.prefix_needles is None:
+                continue
+            with_needles += 1
+            plain = replace(ids, prefix_needles=None)
+            for _ in range(400):
+                text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+                lowered = text.lower()
+                expected = [(m.span(), m.groupdict()) for m in plain.heads(text, lowered)]
+                assert [(m.span(), m.groupdict()) for m in ids.heads(text, lowered)] == expected
+    assert with_needles >= 2  # HST's and JWST's programme ids at least
+
+
+def test_case_exact_literals_come_only_from_case_sensitive_parts() -> None:
+    prefix = r"\b(?:(?:HST|Hubble)[\s~]*(?-i:GO|SNAP)|(?-i:GO/DD|DD))[\s#]*"
+    assert case_exact_literals(prefix, re.IGNORECASE) == {"GO", "SNAP", "GO/DD", "DD"}
+    assert case_exact_literals("Hubble", re.IGNORECASE) is None  # any case matches
+    assert case_exact_literals("Hubble") == {"Hubble"}
+    assert case_exact_literals(r"(?i:ab)cd") == {"cd"}
+    assert case_exact_literals(r"(?:GO|go)\d", re.IGNORECASE) is None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from amc.domain.memo import TextMemo
 from amc.registry.links import IdKind, LinkIds, LinkInstrument, lowered_pattern
 from amc.registry.matching import CompiledTelescope
-from amc.registry.regex_shape import leading_digits
+from amc.registry.regex_shape import case_exact_literals, leading_digits
 from amc.registry.terms import Term, regex_union
 
 #: dashes and separators allowed between a prefix and its number ("GO-12345", "GO 12345")
@@ -61,6 +61,9 @@ class IdPatterns:
     keep_zeros: bool = False
     #: ASCII digits every ``number`` match starts with (``regex_shape.leading_digits``)
     number_digits: int = 0
+    #: literals one of which every ``prefix`` match holds, in their case ("GO", "DD"): a
+    #: number with none of them just before it has no prefix (None: look every time)
+    prefix_needles: re.Pattern[str] | None = None
 
     def value(self, telescope: str, number: str) -> str:
         """The canonical value of an id as written: ``TELESCOPE:NUMBER``."""
@@ -79,10 +82,14 @@ class IdPatterns:
             else:
                 found.update((m.start(), m) for m in self.keyword.finditer(text))
         if self.prefix is not None:
+            needles = self.prefix_needles
             for number in self.numbers(text):
-                a = max(0, number.start() - PREFIX_REACH)
-                for m in self.prefix.finditer(text, a, number.start()):
-                    if m.end() == number.start():
+                end = number.start()
+                a = max(0, end - PREFIX_REACH)
+                if needles is not None and needles.search(text, a, end) is None:
+                    continue  # a prefix ending at the number would hold one
+                for m in self.prefix.finditer(text, a, end):
+                    if m.end() == end:
                         found.setdefault(m.start(), m)
         return [found[start] for start in sorted(found)]
 
@@ -172,16 +179,19 @@ def _id_patterns(kind: IdKind, spec: LinkIds) -> IdPatterns:
     item = rf"(?:(?:{prefix}){PREFIX_GAP}|#[\s~]*)?{number}" if prefix else rf"(?:#[\s~]*)?{number}"
     keyword = "(?P<kw>" + "|".join(f"(?:{k})" for k in spec.keywords) + ")"
     prefilter = lowered_pattern(keyword) if spec.keywords else None
+    prefix_re = rf"\b(?:{prefix}){PREFIX_GAP}" if prefix else None
+    needles = case_exact_literals(prefix_re, re.IGNORECASE) if prefix_re else None
     return IdPatterns(
         kind=kind,
         keyword=re.compile(rf"\b{keyword}", re.IGNORECASE) if spec.keywords else None,
         keyword_prefilter=re.compile(prefilter) if prefilter is not None else None,
-        prefix=re.compile(rf"\b(?:{prefix}){PREFIX_GAP}", re.IGNORECASE) if prefix else None,
+        prefix=re.compile(prefix_re, re.IGNORECASE) if prefix_re else None,
         item=re.compile(item, re.IGNORECASE),
         number=re.compile(spec.number),
         number_digits=leading_digits(spec.number),
         table_header=regex_union(spec.table_headers, re.IGNORECASE),
         keep_zeros=spec.keep_zeros,
+        prefix_needles=re.compile("|".join(map(re.escape, sorted(needles)))) if needles else None,
     )
 
 

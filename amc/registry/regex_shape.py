@@ -231,10 +231,24 @@ def required_literals(pattern: str, flags: int = 0) -> Needles | None:
     return needles
 
 
-def _sequence(items: list[tuple[Any, Any]], fold: bool) -> Needles | None:
+def case_exact_literals(pattern: str, flags: int = 0) -> Needles | None:
+    """Literal texts, in the case written, one of which every match of ``pattern`` contains,
+    taken only from its case-sensitive parts (``(?-i:GO|GTO)`` in a pattern that ignores
+    case); None when no such set is known."""
+    if _parser is None or _c is None:
+        return None
+    try:
+        parsed = _parser.parse(pattern, flags)
+        return _sequence(list(parsed), bool(parsed.state.flags & re.IGNORECASE), exact=True)
+    except Exception:  # an internal API: any surprise means "no needles", never an error
+        return None
+
+
+def _sequence(items: list[tuple[Any, Any]], fold: bool, exact: bool = False) -> Needles | None:
     """The most selective needles of a sequence of parsed regex items (the set whose
     shortest member is longest): a run of literals, or the needles of a group or
-    alternation every match must go through."""
+    alternation every match must go through. With ``exact``, only literals matched
+    case-sensitively count (``fold``: the items ignore case)."""
     best: Needles | None = None
     run: list[str] = []
 
@@ -246,7 +260,7 @@ def _sequence(items: list[tuple[Any, Any]], fold: bool) -> Needles | None:
             best = candidate
 
     for op, av in items:
-        if op is _c.LITERAL:
+        if op is _c.LITERAL and not (exact and fold):
             run.append(chr(av))
             continue
         if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
@@ -254,15 +268,19 @@ def _sequence(items: list[tuple[Any, Any]], fold: bool) -> Needles | None:
         consider(frozenset(["".join(run)]) if run else None)
         run = []
         if op is _c.SUBPATTERN:
-            if av[1] & re.IGNORECASE and not fold:
+            if exact:
+                inner = (fold or bool(av[1] & re.IGNORECASE)) and not av[2] & re.IGNORECASE
+                consider(_sequence(list(av[3]), inner, exact))
+            elif av[1] & re.IGNORECASE and not fold:
                 continue  # case rules change inside: no needles from it
-            consider(_sequence(list(av[3]), fold))
+            else:
+                consider(_sequence(list(av[3]), fold))
         elif op is _c.BRANCH:
-            branches = [_sequence(list(b), fold) for b in av[1]]
+            branches = [_sequence(list(b), fold, exact) for b in av[1]]
             if all(b is not None for b in branches):
                 consider(frozenset(n for b in branches if b is not None for n in b))
         elif op in _REPEATS and av[0] >= 1:
-            consider(_sequence(list(av[2]), fold))
+            consider(_sequence(list(av[2]), fold, exact))
     consider(frozenset(["".join(run)]) if run else None)
     return best
 

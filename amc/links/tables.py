@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from amc.domain.memo import TextMemo
 from amc.domain.models import TextField
 from amc.links.candidates import Candidate
 from amc.registry import Telescope
@@ -37,7 +38,7 @@ def find_table_ids(text: str, field: TextField, telescope: Telescope) -> list[Ca
     out: list[Candidate] = []
     seen: set[int] = set()
     # a header row has cell separators: only such rows are searched for headers (cheap)
-    for row_start, row_end in _separator_rows(text):
+    for row_start, row_end in _ROWS.get(text, None, lambda: _separator_rows(text)):
         for kind, patterns in kinds:
             assert patterns.table_header is not None
             for header in patterns.table_header.finditer(text, row_start, row_end):
@@ -50,6 +51,11 @@ def find_table_ids(text: str, field: TextField, telescope: Telescope) -> list[Ca
                         value = patterns.value(telescope.key, number)
                         out.append(Candidate(kind, value, field, start, end, row=row))
     return out
+
+
+#: the rows with cell separators of the texts being searched (each telescope of a paper
+#: searches the same fields)
+_ROWS: TextMemo[list[tuple[int, int]]] = TextMemo(8_000_000)
 
 
 def _separator_rows(text: str) -> list[tuple[int, int]]:

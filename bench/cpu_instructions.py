@@ -49,17 +49,19 @@ class Count:
     instructions: int
 
 
-def count(code: Path, data: Path, api_base: str, work: Path) -> Count:
-    """Instructions of one ``amc classify`` run of the checkout ``code`` over ``data``."""
+def count(code: Path, data: Path, api_base: str, work: Path, command: str = "classify") -> Count:
+    """Instructions of one ``amc classify`` (or ``amc run``) of the checkout ``code`` over
+    ``data``."""
     out, profile = work / "out.csv", work / "cachegrind.out"
     # a fixed, small environment: the instruction count should not depend on the caller's
     env = amc_env(api_base, 64, work, code, base={"PATH": "/usr/bin:/bin", "HOME": str(work)})
-    command = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
-               f"--cachegrind-out-file={profile}", sys.executable, "-m", "amc.cli",
-               "classify", str(data), "-o", str(out)]  # fmt: skip
-    proc = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True)
+    env["AMC_HOME"] = str(work)  # `amc run`'s job store: a fresh SQLite file
+    argv = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
+            f"--cachegrind-out-file={profile}", sys.executable, "-m", "amc.cli",
+            command, str(data), "-o", str(out)]  # fmt: skip
+    proc = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"amc classify failed under valgrind:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"amc {command} failed under valgrind:\n{proc.stderr[-3000:]}")
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     if any(r["error"] for r in rows):
@@ -74,6 +76,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=150, help="the smaller size; also 2x")
     parser.add_argument("--body-kb", type=float, default=60)
+    parser.add_argument("--command", choices=("classify", "run"), default="classify",
+                        help="run: the workers' path in one process (a paper per submission, "
+                        "results saved to a SQLite job store)")  # fmt: skip
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "amc-bench")
     parser.add_argument("--code", type=Path, action="append", default=[],
                         help="a checkout whose amc to run (repeat to compare)")  # fmt: skip
@@ -89,11 +94,11 @@ def main() -> None:
         for n in sizes:
             for code in codes:  # alternated, as in tracs_scale.py (here it matters little)
                 with tempfile.TemporaryDirectory() as tmp:
-                    counts[code, n] = count(code, data[n], api_base, Path(tmp))
+                    counts[code, n] = count(code, data[n], api_base, Path(tmp), args.command)
                 c = counts[code, n]
                 print(f"{code.name}: {c.pairs} pairs, {c.instructions:,} instructions",
                       file=sys.stderr, flush=True)  # fmt: skip
-    print(f"`amc classify --tier llm`, {args.body_kb:g} KB bodies; instructions per pair = "
+    print(f"`amc {args.command} --tier llm`, {args.body_kb:g} KB bodies; instructions per pair = "
           f"(I({sizes[1]} pairs) - I({sizes[0]} pairs)) / pairs between them\n")  # fmt: skip
     header = ["checkout", f"I({sizes[0]})", f"I({sizes[1]})", "instructions per pair",
               "vs the first"]  # fmt: skip

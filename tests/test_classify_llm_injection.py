@@ -95,3 +95,27 @@ def test_paper_cannot_close_the_fence(server) -> None:
 )
 def test_instruction_detector(text: str, expected: bool) -> None:
     assert looks_like_instruction(text) is expected
+
+
+@pytest.mark.parametrize(("budget", "noted"), [(50, False), (400, True)])
+def test_the_instruction_note_is_about_what_the_model_was_shown(
+    server, budget: int, noted: bool
+) -> None:
+    """The numbered sentences are what the model reads: an instruction-like sentence of a
+    snippet that the evidence budget left out is not noted; shown, it is."""
+    registry = load_registry()
+    hit = ("We observed the nearby spiral galaxy M31 with the Hubble Space Telescope for twelve "
+           "orbits in 2019 and measured the colours of its resolved stars in the outer disc, far "
+           "from the bulge.")  # fmt: skip
+    paper = Paper(bibcode="2024SHOWN", body=f"{hit} {INJECTION}")
+    [snippet] = find_snippets(paper, registry.get("HST"))
+    assert INJECTION in snippet.text
+    cfg = LLMSettings(model="openai/local", api_base=server.api_base, cache_path=None,
+                      evidence_tokens=budget)  # fmt: skip
+
+    [result] = classify_pairs_llm_sync([(Pair(paper=paper, telescope="HST"), [snippet])],
+                                       registry, cfg)  # fmt: skip
+
+    user = server.chat_requests[0].messages[1]["content"]
+    assert (INJECTION in user) is noted
+    assert ("instruction-like" in result.reason) is noted

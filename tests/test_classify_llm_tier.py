@@ -15,6 +15,7 @@ from papergen import generate_papers
 
 from amc.classify.llm import LLMUnavailableError, classify_pairs_llm_sync, estimate_cost
 from amc.classify.llm.errors import LLMBudgetExceeded, LLMProviderRefused
+from amc.classify.llm.planning import request_for
 from amc.domain.models import Classification, Pair, Paper, Snippet
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
@@ -156,6 +157,25 @@ def test_default_rule_answer_over_several_pairs_keeps_order(server, registry) ->
     results = classify_pairs_llm_sync(items, registry, config(server))
     assert [r.bibcode for r in results] == ["B1", "B2"]
     assert [r.labels.primary for r in results if r.labels] == ["mention", "science"]
+
+
+def test_each_request_is_rendered_once(server, registry, monkeypatch) -> None:
+    """Rendering (the evidence budget, the prompt) is most of a request's CPU: a submission's
+    first request, rendered up front to check the prompt file, is the one sent."""
+    from amc.classify.llm import tier
+
+    rendered: list[str] = []
+
+    def counting(group: Any, cfg: LLMSettings) -> Any:
+        rendered.append(group[0].pair.pair_id)
+        return request_for(group, cfg)
+
+    monkeypatch.setattr(tier, "request_for", counting)
+    items = [item(registry, SCIENCE_BODY, bibcode=f"2024TEST...{i}B") for i in range(3)]
+    results = classify_pairs_llm_sync(items, registry, config(server))
+
+    assert all(r.ok for r in results) and len(server.chat_requests) == 3
+    assert sorted(rendered) == sorted(p.pair_id for p, _ in items)
 
 
 def test_no_snippet_means_no_call(server, registry) -> None:

@@ -137,9 +137,7 @@ def _candidates(
 ) -> Iterator[Sentence]:
     """Every sentence worth sending, most telling first (may repeat; the caller skips)."""
     if paper.title.strip():
-        text = paper.title.strip()
-        start = paper.title.index(text)
-        yield _capped(Sentence("title", start, start + len(text), text), None)
+        yield _capped("title", paper.title, 0, len(paper.title))
     rings = [_Rings(paper, snippet, window) for snippet in _trap_second(ranked)]
 
     cued_by: dict[tuple[str, int, int], bool] = {}
@@ -199,9 +197,7 @@ class _Rings:
         for i in sorted(self.at.get(distance, ()), key=lambda i: abs(i - self.first)):
             a, b = self.spans[i]
             inside = tuple(h for h in hits if a <= h.start < b)
-            # _capped reads the offsets and hits, and cuts the text from self.text
-            sentence = _capped(Sentence(field, a, b, "", inside), self.text,
-                               toward=self.first - i)  # fmt: skip
+            sentence = _capped(field, self.text, a, b, inside, toward=self.first - i)
             if sentence.text.strip():
                 out.append(sentence)
         return out
@@ -230,27 +226,30 @@ def _distances(n: int, marked: Sequence[int]) -> list[int]:
     return out
 
 
-def _capped(sentence: Sentence, text: str | None, toward: int = 0) -> Sentence:
-    """The sentence stripped of surrounding white space and cut to ``MAX_SENTENCE_CHARS``:
-    around its first hit, or at the end facing the hits (``toward`` > 0: they come
-    after it, keep its end)."""
-    source = text if text is not None else sentence.text
-    base = 0 if text is not None else sentence.start
-    a, b = sentence.start - base, sentence.end - base
-    while a < b and source[a].isspace():
+def _capped(
+    field: TextField,
+    text: str,
+    start: int,
+    end: int,
+    hits: tuple[Hit, ...] = (),
+    toward: int = 0,
+) -> Sentence:
+    """``text[start:end]`` as a sentence, stripped of surrounding white space and cut to
+    ``MAX_SENTENCE_CHARS``: around its first hit, or at the end facing the hits
+    (``toward`` > 0: they come after it, keep its end)."""
+    a, b = start, end
+    while a < b and text[a].isspace():
         a += 1
-    while b > a and source[b - 1].isspace():
+    while b > a and text[b - 1].isspace():
         b -= 1
     if b - a > MAX_SENTENCE_CHARS:
-        if sentence.hits:
-            anchor = sentence.hits[0].start - base
-            a = max(a, min(anchor - MAX_SENTENCE_CHARS // 3, b - MAX_SENTENCE_CHARS))
+        if hits:
+            a = max(a, min(hits[0].start - MAX_SENTENCE_CHARS // 3, b - MAX_SENTENCE_CHARS))
         elif toward > 0:
             a = b - MAX_SENTENCE_CHARS
         b = a + MAX_SENTENCE_CHARS if b - a > MAX_SENTENCE_CHARS else b
-        a, b = _word_bounds(source, a, b)
-    start, end = a + base, b + base
-    return Sentence(sentence.field, start, end, source[a:b], sentence.hits)
+        a, b = _word_bounds(text, a, b)
+    return Sentence(field, a, b, text[a:b], hits)
 
 
 def _word_bounds(text: str, a: int, b: int) -> tuple[int, int]:

@@ -62,7 +62,7 @@ def replace_links(
         )
     rows = [row for c in classifications for row in link_rows(c, batch_id, now)]
     if rows:
-        session.execute(insert(LinkRow), rows)
+        session.connection().execute(insert(LinkRow), rows)  # Core: no ORM bulk path
 
 
 def links_of(session: Session, batch_id: str, pair_ids: Sequence[str]) -> dict[str, list[Link]]:

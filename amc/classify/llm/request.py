@@ -166,7 +166,7 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
     if prompt.evidence == "quotes":
         schema = answer_schema(PairAnswer)
         user = _render_user(prompt, sections)
-        return Request([item], _messages(prompt, schema, user), PairAnswer, schema, prompt)
+        return Request([item], _messages(prompt, PairAnswer, user), PairAnswer, schema, prompt)
     numbered = number_sentences(item.pair.paper, [(None, _sentences(item, config))])
     [labelled] = candidate_labels([item.candidates])
     sections |= _numbered_sections(numbered) | {
@@ -175,7 +175,7 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
     model = CompactPairAnswer if prompt.citations == "compact" else CitedPairAnswer
     schema = answer_schema(model)
     user = _render_user(prompt, sections)
-    messages = _messages(prompt, schema, user)
+    messages = _messages(prompt, model, user)
     cap = answer_token_cap(model)
     return Request([item], messages, model, schema, prompt, numbered.sentences, cap)
 
@@ -204,7 +204,7 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
         model = paper_answer_model(keys)
         schema = answer_schema(model)
         user = _render_user(prompt, sections)
-        return Request(list(items), _messages(prompt, schema, user), model, schema, prompt)
+        return Request(list(items), _messages(prompt, model, user), model, schema, prompt)
     groups = [(i.telescope.key, _sentences(i, config)) for i in items]
     numbered = number_sentences(items[0].pair.paper, groups)
     labelled = candidate_labels([i.candidates for i in items])
@@ -214,7 +214,7 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
     paper_model = CompactPaperAnswer if prompt.citations == "compact" else CitedPaperAnswer
     schema = answer_schema(paper_model)
     user = _render_user(prompt, sections)
-    messages = _messages(prompt, schema, user)
+    messages = _messages(prompt, paper_model, user)
     cap = answer_token_cap(paper_model, len(items))
     return Request(list(items), messages, paper_model, schema, prompt, numbered.sentences, cap)
 
@@ -257,9 +257,24 @@ def _render_user(prompt: PromptTemplate, sections: dict[str, Callable[[], str]])
     return prompt.render("user", **{name: sections[name]() for name in declared})
 
 
-def _messages(prompt: PromptTemplate, schema: dict[str, Any], user: str) -> ChatMessages:
-    system = prompt.render("system", answer_schema=json.dumps(schema, separators=(",", ":")))
+def _messages(prompt: PromptTemplate, model: type[BaseModel], user: str) -> ChatMessages:
+    system = _system_message(prompt, model)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+#: rendered system messages by (system template, answer model): the same for every
+#: request of a run, so rendered once (with the schema's JSON in it)
+_SYSTEM_MESSAGES: dict[tuple[str, type[BaseModel]], str] = {}
+
+
+def _system_message(prompt: PromptTemplate, model: type[BaseModel]) -> str:
+    template = prompt.messages.get("system")
+    key = (template.text if template is not None else "", model)
+    system = _SYSTEM_MESSAGES.get(key)
+    if system is None:
+        schema = json.dumps(answer_schema(model), separators=(",", ":"))
+        system = _SYSTEM_MESSAGES[key] = prompt.render("system", answer_schema=schema)
+    return system
 
 
 def rerank_messages(telescope: Telescope, snippet: Snippet, config: LLMSettings) -> ChatMessages:

@@ -40,7 +40,7 @@ from amc.classify.llm.provider.chat import (
     check_credentials,
     import_transports,
 )
-from amc.classify.llm.request import PairInput
+from amc.classify.llm.request import PairInput, Request
 from amc.classify.llm.rerank import rerank_inputs
 from amc.classify.llm.results import (
     TIER,
@@ -272,11 +272,12 @@ class _Run:
                     inputs, self.client, self.config, self._emit_rerank_usage
                 )
         groups, without_text = group_inputs(inputs, self.config)
-        if groups:  # a broken prompt file stops the run here, not inside a worker task
-            request_for(groups[0], self.config)
+        # a broken prompt file stops the run here, not inside a worker task; the request
+        # rendered is the one sent (rendering is half of a small submission's CPU)
+        first = request_for(groups[0], self.config) if groups else None
         for item in without_text:
             self._emit(no_hit(item, self.config, self.registry))
-        await self._run_all(groups)
+        await self._run_all(groups, first)
         for pair, _ in items:
             if pair.pair_id not in self.results:  # never sent: the run had stopped
                 assert self.stop is not None
@@ -293,23 +294,27 @@ class _Run:
             self._emit(result)
         return inputs
 
-    async def _run_all(self, groups: list[list[PairInput]]) -> None:
+    async def _run_all(self, groups: list[list[PairInput]], first: Request | None) -> None:
+        """Send the groups' requests, ``first`` (already rendered) that of the first one."""
         pending = iter(groups)  # shared by the workers: each request is taken once
 
         async def worker() -> None:
             for inputs in pending:
                 if self.stop is not None:
                     return  # nothing new after a stop; requests in flight finish
-                for result in await self._run_request(inputs):
+                request = first if inputs is groups[0] else None
+                for result in await self._run_request(inputs, request):
                     self._emit(result)
 
         async with asyncio.TaskGroup() as task_group:
             for _ in range(min(self.config.concurrency, len(groups))):
                 task_group.create_task(worker())
 
-    async def _run_request(self, inputs: list[PairInput]) -> list[Classification]:
+    async def _run_request(
+        self, inputs: list[PairInput], request: Request | None = None
+    ) -> list[Classification]:
         # rendered when taken, not all up front: the first calls go out at once
-        request = request_for(inputs, self.config)
+        request = request if request is not None else request_for(inputs, self.config)
         started, clock = datetime.now(UTC), time.monotonic()
         try:
             outcome = await ask(request, self.client, self.cache, self.config)

@@ -95,8 +95,10 @@ def judge(
     verdict.unsupported = [
         lab for lab in _STRONG if getattr(labels, lab.value) and not _backed(lab, evidence)
     ]
-    if any(looks_like_instruction(s.text) for s in item.snippets):
-        notes.append("a snippet contains instruction-like text; it was treated as data only")
+    # what the model was shown: the numbered sentences, else the snippets
+    shown = [s.text for s in sentences] if sentences else [s.text for s in item.snippets]
+    if any(looks_like_instruction(text) for text in shown):
+        notes.append("the evidence shown holds instruction-like text; it was treated as data only")
     return verdict
 
 

@@ -89,7 +89,11 @@ class Run:
 
 
 def base_env(api_base: str, slots: int, work: Path) -> dict[str, str]:
-    return amc_env(api_base, slots, work, CODE, use_cache=USE_CACHE)
+    return amc_env(api_base, slots, work, CODE, use_cache=USE_CACHE) | EXTRA_ENV
+
+
+#: settings given with --set NAME=VALUE, as AMC_NAME variables of every amc process
+EXTRA_ENV: dict[str, str] = {}
 
 
 #: the checkout whose amc the runs use (``--code``; this one by default)
@@ -297,7 +301,17 @@ def main() -> None:
     parser.add_argument("--code", type=Path, action="append", default=[],
                         help="a checkout whose amc to run (repeat it to compare checkouts: "
                              "their runs alternate) [this one]")  # fmt: skip
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an amc setting for every run (flat name: worker_concurrency=8)",
+    )
     args = parser.parse_args()
+    for setting in args.set:
+        name, _, value = setting.partition("=")
+        EXTRA_ENV[f"AMC_{name.upper()}"] = value
     global PROFILE_DIR, USE_CACHE
     PROFILE_DIR, USE_CACHE = args.profile, not args.no_cache
     if PROFILE_DIR is not None:

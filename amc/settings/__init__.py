@@ -137,7 +137,9 @@ class Settings(BaseModel):
         "hash; workers read papers from here, so it must be shared with them.",
     )
     worker_concurrency: int = Field(
-        4,
+        # 8: a task waits for its slowest paper, so 4 tasks of 8 papers left 32 slots short
+        # of work at times (bench/tracs_scale.py: 87 % of the limit, 92 % with 8)
+        8,
         ge=1,
         le=1024,
         description="Tasks one `amc worker` runs at once (threads); their LLM calls share "

@@ -85,15 +85,12 @@ def _attribution(c: Candidate, ft: FieldText, span: tuple[int, int]) -> list[str
         if not keys:
             keys = _keys(ft.mentions(*ft.earlier_sentences(span)))
         return keys or None
-    for group in (
-        inside[:1],
-        before[-1:],
-        after[:1],
-        ft.mentions(*ft.earlier_sentences(span))[-1:],
-    ):
+    for group in (inside[:1], before[-1:], after[:1]):
         if group:
             return [group[0].key]
-    return None
+    # only when the sentence names none: the earlier sentences cost a scan of their own
+    earlier = ft.mentions(*ft.earlier_sentences(span))
+    return [earlier[-1].key] if earlier else None
 
 
 def _keys(mentions: list[Mention]) -> list[str]:

@@ -56,6 +56,9 @@ def count(code: Path, data: Path, api_base: str, work: Path, command: str = "cla
     # a fixed, small environment: the instruction count should not depend on the caller's
     env = amc_env(api_base, 64, work, code, base={"PATH": "/usr/bin:/bin", "HOME": str(work)})
     env["AMC_HOME"] = str(work)  # `amc run`'s job store: a fresh SQLite file
+    # str hashes are salted per process, and set and dict orders with them (the registry's
+    # compiled patterns among them): start-up moved by up to 0.8 G instructions run to run
+    env["PYTHONHASHSEED"] = "0"
     argv = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
             f"--cachegrind-out-file={profile}", sys.executable, "-m", "amc.cli",
             command, str(data), "-o", str(out)]  # fmt: skip

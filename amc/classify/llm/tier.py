@@ -273,7 +273,8 @@ class _Run:
                 )
         groups, without_text = group_inputs(inputs, self.config)
         # a broken prompt file stops the run here, not inside a worker task; the request
-        # rendered is the one sent (rendering is half of a small submission's CPU)
+        # rendered is the one sent (rendering is most of a request's CPU, and a worker
+        # submits a paper at a time)
         first = request_for(groups[0], self.config) if groups else None
         for item in without_text:
             self._emit(no_hit(item, self.config, self.registry))

@@ -92,12 +92,10 @@ def base_env(api_base: str, slots: int, work: Path) -> dict[str, str]:
     return amc_env(api_base, slots, work, CODE, use_cache=USE_CACHE) | EXTRA_ENV
 
 
-#: settings given with --set NAME=VALUE, as AMC_NAME variables of every amc process
-EXTRA_ENV: dict[str, str] = {}
-
-
 #: the checkout whose amc the runs use (``--code``; this one by default)
 CODE: Path = ROOT
+#: settings given with --set NAME=VALUE, as AMC_NAME variables of every amc process
+EXTRA_ENV: dict[str, str] = {}
 #: the answer cache as users have it (on; a fresh file per run, so nothing is found in it)
 USE_CACHE = True
 #: set by --profile: every amc process runs under ``py-spy record --gil`` into this folder
@@ -310,7 +308,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     for setting in args.set:
-        name, _, value = setting.partition("=")
+        name, equals, value = setting.partition("=")
+        if not (name and equals):
+            parser.error(f"--set {setting!r}: give NAME=VALUE (worker_concurrency=8)")
         EXTRA_ENV[f"AMC_{name.upper()}"] = value
     global PROFILE_DIR, USE_CACHE
     PROFILE_DIR, USE_CACHE = args.profile, not args.no_cache

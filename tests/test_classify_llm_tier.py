@@ -13,7 +13,7 @@ import pytest
 from llm_server import Reply, ScriptedLLMServer
 from papergen import generate_papers
 
-from amc.classify.llm import LLMUnavailableError, classify_pairs_llm_sync, estimate_cost
+from amc.classify.llm import LLMUnavailableError, classify_pairs_llm_sync, estimate_cost, tier
 from amc.classify.llm.errors import LLMBudgetExceeded, LLMProviderRefused
 from amc.classify.llm.planning import request_for
 from amc.domain.models import Classification, Pair, Paper, Snippet
@@ -162,8 +162,6 @@ def test_default_rule_answer_over_several_pairs_keeps_order(server, registry) ->
 def test_each_request_is_rendered_once(server, registry, monkeypatch) -> None:
     """Rendering (the evidence budget, the prompt) is most of a request's CPU: a submission's
     first request, rendered up front to check the prompt file, is the one sent."""
-    from amc.classify.llm import tier
-
     rendered: list[str] = []
 
     def counting(group: Any, cfg: LLMSettings) -> Any:

@@ -46,6 +46,7 @@ from amc.classify.llm.schema import (
     PairAnswer,
     answer_schema,
     answer_token_cap,
+    example_json,
     paper_answer_model,
 )
 from amc.classify.llm.sentences import NumberedEvidence, defuse, number_sentences
@@ -272,8 +273,7 @@ def _system_message(prompt: PromptTemplate, model: type[BaseModel]) -> str:
     key = (template.text if template is not None else "", model)
     system = _SYSTEM_MESSAGES.get(key)
     if system is None:
-        schema = json.dumps(answer_schema(model), separators=(",", ":"))
-        system = _SYSTEM_MESSAGES[key] = prompt.render("system", answer_schema=schema)
+        system = _SYSTEM_MESSAGES[key] = prompt.render("system", answer_schema=example_json(model))
     return system
 
 

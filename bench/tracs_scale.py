@@ -108,7 +108,20 @@ def amc_command(*args: str, profile: bool = True) -> list[str]:
         return command
     out = PROFILE_DIR / f"{args[0]}-{uuid.uuid4().hex[:6]}.txt"
     spy = Path(sys.executable).with_name("py-spy")
-    return [str(spy), "record", "--gil", "-r", "100", "-f", "raw", "-o", str(out), "--", *command]
+    return [
+        str(spy),
+        "record",
+        "--gil",
+        "--subprocesses",
+        "-r",
+        "100",
+        "-f",
+        "raw",
+        "-o",
+        str(out),
+        "--",
+        *command,
+    ]
 
 
 def run_classify(data: Path, api_base: str, slots: int, work: Path) -> Run:

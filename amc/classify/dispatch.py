@@ -17,11 +17,12 @@ read, written or sent, a tier that cannot run as configured.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 
 from amc.classify.cascade import cheap_tier, merged, needs_llm
 from amc.classify.llm import LLMRunStopped, LLMSession, is_stop_row, preflight
 from amc.classify.local import classify_local
+from amc.classify.prepare import PreparedUnit, PreparePool, then_submit
 from amc.domain.errors import ConfigError
 from amc.domain.models import Classification, Pair, PairSnippets
 from amc.registry import Registry
@@ -77,17 +78,26 @@ class PairClassifier:
     that keeps more pairs submitted than ``llm.concurrency`` keeps every LLM slot busy
     while it reads the next papers and saves the last ones. In the cascade the cheap
     tier runs in the caller's thread and only the pairs it is unsure of wait for the
-    model. Use it with ``with`` (closes the session).
+    model. With ``prepare_pool`` (``amc classify``'s stream) the LLM tier's evidence is
+    found, ranked and judged in child processes when they have room
+    (``amc.classify.prepare``): the one process left talking to the model no longer
+    holds its only core. Use it with ``with`` (closes the session and the pool).
     """
 
-    def __init__(self, registry: Registry, settings: Settings) -> None:
+    def __init__(
+        self, registry: Registry, settings: Settings, *, prepare_pool: bool = False
+    ) -> None:
         if settings.tier not in TIERS:
             raise NotImplementedError(f"tier {settings.tier!r} is not available")
         self.registry = registry
         self.settings = settings
         self._llm: LLMSession | None = None
+        self._pool: PreparePool | None = None
+        self._closed = False
         if settings.tier in ("llm", "cascade"):
             self._llm = LLMSession(registry, settings.llm)
+        if prepare_pool and settings.tier == "llm" and settings.prepare_processes > 0:
+            self._pool = PreparePool(registry, settings)
 
     @property
     def stop(self) -> LLMRunStopped | None:
@@ -104,16 +114,43 @@ class PairClassifier:
     def submit(self, pairs: Sequence[Pair]) -> Future[list[Classification]]:
         if self._llm is None or not pairs:
             return finished(lambda: classify_pairs(pairs, self.registry, self.settings))
-        items = with_snippets(pairs, self.registry, self.settings)
         if self.settings.tier == "llm":
-            return self._llm.submit(items)
+            return self._submit_llm(self._llm, list(pairs))
+        items = with_snippets(pairs, self.registry, self.settings)
         first = cheap_tier(items, self.registry, self.settings)
         unsure = [i for i, c in enumerate(first) if needs_llm(c, pairs[i], self.settings)]
         if not unsure:
             return finished(lambda: first)
         return merged(first, unsure, self._llm.submit([items[i] for i in unsure]))
 
+    def _submit_llm(self, llm: LLMSession, pairs: list[Pair]) -> Future[list[Classification]]:
+        """The pairs' LLM classifications, their evidence prepared by the pool when it takes
+        them (``amc.classify.prepare``), else here."""
+        prepared = self._pool.submit(pairs) if self._pool is not None else None
+        if prepared is None:
+            return llm.submit(with_snippets(pairs, self.registry, self.settings))
+
+        def submit(unit: PreparedUnit) -> Future[list[Classification]]:
+            if self._closed:
+                raise CancelledError("the classifier was closed")
+            ready, rendered = unit
+            items = [(p, [] if r is not None else pair_snippets(p, self.registry, self.settings))
+                     for p, r in zip(pairs, ready, strict=True)]  # fmt: skip
+            return llm.submit(items, ready, rendered)
+
+        def fallback(exc: BaseException) -> Future[list[Classification]]:
+            if self._closed:
+                raise CancelledError("the classifier was closed")
+            assert self._pool is not None
+            self._pool.failed(exc)
+            return llm.submit(with_snippets(pairs, self.registry, self.settings))
+
+        return then_submit(prepared, submit, fallback)
+
     def close(self) -> None:
+        self._closed = True
+        if self._pool is not None:
+            self._pool.close()
         if self._llm is not None:
             self._llm.close()
 

@@ -66,7 +66,7 @@ def _rolling(
 ) -> Iterator[Classification]:
     window: deque[tuple[Unit, Future[list[Classification]]]] = deque()
     ahead = 0  # pairs submitted and not yet yielded
-    with PairClassifier(registry, settings) as classifier:
+    with PairClassifier(registry, settings, prepare_pool=True) as classifier:
         for unit in _units(items):
             stop = classifier.stop
             if stop is not None and not stop.resumable:

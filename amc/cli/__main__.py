@@ -2,4 +2,5 @@
 
 from amc.cli.main import main
 
-main()
+if __name__ == "__main__":  # not when a spawned child process imports it
+    main()

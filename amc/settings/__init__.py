@@ -77,6 +77,14 @@ class Settings(BaseModel):
         100 * 2**20, ge=1024, description="A PDF file bigger than this is an error."
     )
 
+    prepare_processes: int = Field(
+        default_factory=lambda: 1 if (os.cpu_count() or 1) > 1 else 0,
+        ge=0,
+        le=64,
+        description="`amc classify --tier llm`: processes that find, rank and judge the "
+        "evidence beside the one that talks to the model, started once a run has read 512 "
+        "pairs (default: 1 on a machine with two or more CPUs, else 0: all in one process).",
+    )
     cascade_threshold: float = Field(
         0.8,
         ge=0.0,

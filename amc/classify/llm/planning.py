@@ -8,12 +8,14 @@ telescope is not named in the paper at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from amc.classify.llm.links import id_candidates
 from amc.classify.llm.prompts import load_prompt
-from amc.classify.llm.request import PairInput, Request, pair_request, paper_request
+from amc.classify.llm.request import PairInput, Rendered, Request, pair_request, paper_request
 from amc.domain.models import Pair, Snippet
 from amc.links import prepare_links
+from amc.links.judge import Judged
 from amc.registry import Registry
 from amc.settings.llm import LLMSettings
 from amc.snippets.budget import evidence_patterns
@@ -45,6 +47,29 @@ def prepare_input(
         ranked, config.max_snippets, config.max_snippet_chars, config.max_prompt_chars
     )
     return PairInput(pair, telescope, chosen)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What ``prepare_input`` found for a pair, without what every process has anyway (the
+    pair, its telescope and their patterns): what a process that prepared the pair for
+    another (``amc.classify.prepare``) sends back."""
+
+    snippets: list[Snippet]
+    candidates: tuple[Judged, ...] = ()
+
+    @classmethod
+    def of(cls, item: PairInput) -> Prepared:
+        return cls(item.snippets, item.candidates)
+
+
+def prepared_input(
+    pair: Pair, prepared: Prepared, registry: Registry, config: LLMSettings
+) -> PairInput:
+    """The ``PairInput`` that ``prepare_input`` made for the pair, from its ``Prepared``."""
+    telescope = registry.get(pair.telescope, where=pair.pair_id)
+    patterns = evidence_patterns(telescope, registry.cues) if numbers_sentences(config) else ()
+    return PairInput(pair, telescope, prepared.snippets, patterns, prepared.candidates)
 
 
 def prepare_registry(registry: Registry) -> None:
@@ -100,6 +125,15 @@ def group_inputs(
 def request_for(group: Sequence[PairInput], config: LLMSettings) -> Request:
     """The request of one group of ``group_inputs``."""
     return pair_request(group[0], config) if config.mode == "pair" else paper_request(group, config)
+
+
+def render_requests(inputs: Sequence[PairInput], config: LLMSettings) -> list[Rendered]:
+    """The requests of these inputs, rendered for another process to send (``Rendered``);
+    none when the prompt quotes snippets or a reranker must answer first."""
+    if config.rerank == "llm" or not numbers_sentences(config):
+        return []
+    groups, _ = group_inputs(inputs, config)
+    return [Rendered.of(request_for(group, config)) for group in groups]
 
 
 def plan_requests(

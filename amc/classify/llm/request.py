@@ -153,6 +153,38 @@ def _names_and_instruments(telescope: Telescope) -> str:
     return f"short names: {short}; instruments: {', '.join(instruments) or 'none'}"
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A request rendered in another process (``amc.classify.prepare``), without what every
+    request of the run shares (system message, schema, prompt) or this process has (the
+    pairs): what that process sends back. ``request`` makes the ``Request`` again."""
+
+    pair_ids: tuple[str, ...]
+    user: str
+    answer_model: type[BaseModel]
+    sentences: tuple[Sentence, ...]
+    max_tokens: int | None
+
+    @classmethod
+    def of(cls, request: Request) -> Rendered:
+        system, user = request.messages
+        assert system["role"] == "system" and user["role"] == "user"
+        ids = tuple(item.pair.pair_id for item in request.inputs)
+        return cls(
+            ids, user["content"], request.answer_model, request.sentences, request.max_tokens
+        )
+
+    def request(self, inputs: Sequence[PairInput], config: LLMSettings) -> Request:
+        """The request it was, for ``inputs`` (the pairs of ``pair_ids``, in order)."""
+        name = config.prompt_name if config.mode == "pair" else config.paper_prompt_name
+        prompt = load_prompt(name, config.prompts_dir)
+        model = self.answer_model
+        messages = _messages(prompt, model, self.user)
+        schema = answer_schema(model)
+        return Request(list(inputs), messages, model, schema, prompt, self.sentences,
+                       self.max_tokens)  # fmt: skip
+
+
 def pair_request(item: PairInput, config: LLMSettings) -> Request:
     """The request of pair mode: one telescope, its snippets or numbered sentences."""
     prompt = load_prompt(config.prompt_name, config.prompts_dir)

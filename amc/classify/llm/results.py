@@ -13,7 +13,7 @@ from datetime import datetime
 
 from amc.classify.llm.conversation import Outcome
 from amc.classify.llm.errors import LLMAnswerError, LLMRunStopped
-from amc.classify.llm.planning import prepare_input
+from amc.classify.llm.planning import Prepared, prepare_input, prepared_input
 from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.request import PairInput, Request
 from amc.domain.errors import AmcError
@@ -38,14 +38,18 @@ def triage_items(
     registry: Registry,
     config: LLMSettings,
     prior: dict[str, Classification] | None = None,
+    prepared: Sequence[Prepared | None] = (),
 ) -> tuple[list[PairInput], list[Classification]]:
     """The inputs that need the model, and the results decided without it: reusable
-    ``prior`` results, ``NONE`` rows and pairs whose telescope is unknown."""
+    ``prior`` results, ``NONE`` rows and pairs whose telescope is unknown. ``prepared``
+    (aligned with ``items``, where given) holds inputs another process prepared: the
+    item's own snippets are not looked at then."""
     hashes = {load_prompt(n, config.prompts_dir).hash
               for n in (config.prompt_name, config.paper_prompt_name)}  # fmt: skip
     inputs: list[PairInput] = []
     decided: list[Classification] = []
-    for pair, snippets in items:
+    for i, (pair, snippets) in enumerate(items):
+        ready = prepared[i] if i < len(prepared) else None
         earlier = (prior or {}).get(pair.pair_id)
         if earlier is not None and reusable(earlier, config.model, hashes):
             decided.append(earlier)
@@ -53,7 +57,11 @@ def triage_items(
             decided.append(none_row(pair, config))
         else:
             try:
-                inputs.append(prepare_input(pair, snippets, registry, config))
+                inputs.append(
+                    prepare_input(pair, snippets, registry, config)
+                    if ready is None
+                    else prepared_input(pair, ready, registry, config)
+                )
             except AmcError as exc:
                 decided.append(failed(pair, exc, config))
     return inputs, decided

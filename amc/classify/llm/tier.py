@@ -32,7 +32,7 @@ from amc.classify.llm.cost import (
     worst_case_usd,
 )
 from amc.classify.llm.errors import RUN_STOP_KINDS, LLMError, LLMRunStopped
-from amc.classify.llm.planning import group_inputs, prepare_registry, request_for
+from amc.classify.llm.planning import Prepared, group_inputs, prepare_registry, request_for
 from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.provider.chat import (
     LLMClient,
@@ -40,7 +40,7 @@ from amc.classify.llm.provider.chat import (
     check_credentials,
     import_transports,
 )
-from amc.classify.llm.request import PairInput, Request
+from amc.classify.llm.request import PairInput, Rendered, Request
 from amc.classify.llm.rerank import rerank_inputs
 from amc.classify.llm.results import (
     TIER,
@@ -141,10 +141,19 @@ class LLMSession:
         self._run = _Run(registry, config, None, self._shared.pool)
         self._pending: set[Future[list[Classification]]] = set()
 
-    def submit(self, items: Sequence[PairSnippets]) -> Future[list[Classification]]:
-        """Classify these items (one result per item, in order) in the background."""
+    def submit(
+        self,
+        items: Sequence[PairSnippets],
+        prepared: Sequence[Prepared | None] = (),
+        rendered: Sequence[Rendered] = (),
+    ) -> Future[list[Classification]]:
+        """Classify these items (one result per item, in order) in the background.
+        ``prepared``, aligned with ``items``, holds the inputs another process prepared
+        (``amc.classify.prepare``), ``rendered`` the requests it rendered; an item without
+        one is prepared here, a request without one rendered here."""
         future = asyncio.run_coroutine_threadsafe(
-            self._run.classify(list(items), {}), self._shared.loop
+            self._run.classify(list(items), {}, list(prepared), list(rendered)),
+            self._shared.loop,
         )
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
@@ -260,11 +269,15 @@ class _Run:
             self.cache.close()
 
     async def classify(
-        self, items: Sequence[PairSnippets], prior: dict[str, Classification]
+        self,
+        items: Sequence[PairSnippets],
+        prior: dict[str, Classification],
+        prepared: Sequence[Prepared | None] = (),
+        rendered: Sequence[Rendered] = (),
     ) -> list[Classification]:
         """One row per item, in order: a verdict, a failed pair, or, for a pair the run
         stopped before, a row of the stop's kind."""
-        inputs = self._inputs(items, prior)
+        inputs = self._inputs(items, prior, prepared)
         if self.config.rerank == "llm" and self.stop is None:
             # after a stop nothing is sent any more: the pairs below become stop rows
             with contextlib.suppress(LLMRunStopped):
@@ -275,10 +288,11 @@ class _Run:
         # a broken prompt file stops the run here, not inside a worker task; the request
         # rendered is the one sent (rendering is most of a request's CPU, and a worker
         # submits a paper at a time)
-        first = request_for(groups[0], self.config) if groups else None
+        done = {r.pair_ids: r for r in rendered}
+        first = self._request(groups[0], done) if groups else None
         for item in without_text:
             self._emit(no_hit(item, self.config, self.registry))
-        await self._run_all(groups, first)
+        await self._run_all(groups, first, done)
         for pair, _ in items:
             if pair.pair_id not in self.results:  # never sent: the run had stopped
                 assert self.stop is not None
@@ -287,16 +301,31 @@ class _Run:
         return [self.results.pop(pair.pair_id) for pair, _ in items]
 
     def _inputs(
-        self, items: Sequence[PairSnippets], prior: dict[str, Classification]
+        self,
+        items: Sequence[PairSnippets],
+        prior: dict[str, Classification],
+        prepared: Sequence[Prepared | None],
     ) -> list[PairInput]:
         """Prepared inputs for the items that need work; the others are emitted now."""
-        inputs, decided = triage_items(items, self.registry, self.config, prior)
+        inputs, decided = triage_items(items, self.registry, self.config, prior, prepared)
         for result in decided:
             self._emit(result)
         return inputs
 
-    async def _run_all(self, groups: list[list[PairInput]], first: Request | None) -> None:
-        """Send the groups' requests, ``first`` (already rendered) that of the first one."""
+    def _request(
+        self, inputs: list[PairInput], rendered: dict[tuple[str, ...], Rendered]
+    ) -> Request:
+        """The request of a group: as another process rendered it, else rendered now."""
+        done = rendered.get(tuple(item.pair.pair_id for item in inputs))
+        return done.request(inputs, self.config) if done is not None else request_for(inputs, self.config)
+
+    async def _run_all(
+        self,
+        groups: list[list[PairInput]],
+        first: Request | None,
+        rendered: dict[tuple[str, ...], Rendered],
+    ) -> None:
+        """Send the groups' requests, ``first`` (already made) that of the first one."""
         pending = iter(groups)  # shared by the workers: each request is taken once
 
         async def worker() -> None:
@@ -304,7 +333,7 @@ class _Run:
                 if self.stop is not None:
                     return  # nothing new after a stop; requests in flight finish
                 request = first if inputs is groups[0] else None
-                for result in await self._run_request(inputs, request):
+                for result in await self._run_request(inputs, request, rendered):
                     self._emit(result)
 
         async with asyncio.TaskGroup() as task_group:
@@ -312,10 +341,13 @@ class _Run:
                 task_group.create_task(worker())
 
     async def _run_request(
-        self, inputs: list[PairInput], request: Request | None = None
+        self,
+        inputs: list[PairInput],
+        request: Request | None = None,
+        rendered: dict[tuple[str, ...], Rendered] | None = None,
     ) -> list[Classification]:
-        # rendered when taken, not all up front: the first calls go out at once
-        request = request if request is not None else request_for(inputs, self.config)
+        # made when taken, not all up front: the first calls go out at once
+        request = request if request is not None else self._request(inputs, rendered or {})
         started, clock = datetime.now(UTC), time.monotonic()
         try:
             outcome = await ask(request, self.client, self.cache, self.config)

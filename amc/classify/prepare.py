@@ -125,7 +125,7 @@ class PreparePool:
             return None
         if not self.running:
             if self._ready is not None and self._ready.done():
-                self._give_up("its processes did not start or hold another registry")
+                self._give_up("did not start, or holds another registry")
             return None
         with self._lock:
             if len(self._waiting) >= QUEUED_UNITS * self.processes:
@@ -133,7 +133,7 @@ class PreparePool:
             try:
                 future = self._executor.submit(_prepare, list(pairs))
             except RuntimeError as exc:  # broken, or shut down by a close in another thread
-                self._give_up(str(exc))
+                self._give_up(f"refused a unit: {exc}")
                 return None
             self._waiting.add(future)
         future.add_done_callback(self._taken)
@@ -141,7 +141,7 @@ class PreparePool:
 
     def failed(self, exc: BaseException) -> None:
         """A unit's preparation failed (a child died): prepare everything in the caller."""
-        self._give_up(f"{type(exc).__name__}: {exc}")
+        self._give_up(f"failed: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         with self._lock:

@@ -82,8 +82,9 @@ class Settings(BaseModel):
         ge=0,
         le=64,
         description="`amc classify --tier llm`: processes that find, rank and judge the "
-        "evidence beside the one that talks to the model, started once a run has read 512 "
-        "pairs (default: 1 on a machine with two or more CPUs, else 0: all in one process).",
+        "evidence and render the requests beside the one that talks to the model, started "
+        "when that one is busy (75 % of a core over the last 512 pairs read); default 1 on "
+        "a machine with two or more CPUs, else 0 (all in one process).",
     )
     cascade_threshold: float = Field(
         0.8,

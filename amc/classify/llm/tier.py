@@ -317,7 +317,9 @@ class _Run:
     ) -> Request:
         """The request of a group: as another process rendered it, else rendered now."""
         done = rendered.get(tuple(item.pair.pair_id for item in inputs))
-        return done.request(inputs, self.config) if done is not None else request_for(inputs, self.config)
+        if done is None:
+            return request_for(inputs, self.config)
+        return done.request(inputs, self.config)
 
     async def _run_all(
         self,

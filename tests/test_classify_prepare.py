@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import pickle
 import runpy
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -225,3 +226,32 @@ def test_a_spawned_child_does_not_run_the_cli(monkeypatch) -> None:
     runpy.run_module("amc.cli", run_name="__mp_main__")  # SystemExit if it ran
     with pytest.raises(SystemExit):
         runpy.run_module("amc.cli", run_name="__main__")
+
+
+def test_a_child_that_reads_other_prompt_files_is_not_used(
+    registry, monkeypatch, tmp_path, caplog
+) -> None:
+    """The prompt files change after the run loaded them and before the child reads them:
+    the child's prompts differ from the parent's, so it is not used, and every request
+    goes out with the prompt the run started with."""
+    monkeypatch.setattr(prepare, "START_AFTER_PAIRS", 0)
+    monkeypatch.setattr(prepare, "BUSY_SHARE", 0.0)
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    with ScriptedLLMServer() as server:
+        s = settings(server, prepare_processes=1, llm_prompts_dir=str(prompts))
+        with PairClassifier(registry, s, prepare_pool=True) as classifier:
+            pool = classifier._pool
+            assert pool is not None
+            results = classifier.submit([science(0)]).result()  # the first look
+            for path in prompts.glob("*.yaml"):
+                path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n")
+            results += classifier.submit([science(1)]).result()  # starts the child
+            deadline = time.monotonic() + 60
+            while not (pool._ready and pool._ready.done()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            results += [c for i in range(2, 6) for c in classifier.submit([science(i)]).result()]
+            assert not pool.running and pool.submit([science(9)]) is None
+    assert len(results) == 6 and all(c.ok for c in results)
+    assert len({c.prompt_hash for c in results}) == 1
+    assert "holds another registry or prompt" in caplog.text

@@ -149,10 +149,12 @@ class PairClassifier:
 
     def close(self) -> None:
         self._closed = True
-        if self._pool is not None:
-            self._pool.close()
-        if self._llm is not None:
-            self._llm.close()
+        try:
+            if self._pool is not None:
+                self._pool.close()
+        finally:  # a second Ctrl-C while the pool closes still closes the session
+            if self._llm is not None:
+                self._llm.close()
 
     def __enter__(self) -> PairClassifier:
         return self

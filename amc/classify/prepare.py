@@ -33,6 +33,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TypeVar
 
 from amc.classify.llm.planning import Prepared, prepare_input, render_requests
+from amc.classify.llm.prompts import load_prompt
 from amc.classify.llm.request import PairInput, Rendered
 from amc.domain.models import NONE_TELESCOPE, Pair
 from amc.registry import Registry, load_registry
@@ -89,7 +90,8 @@ class PreparePool:
         self.settings = settings
         self.processes = settings.prepare_processes
         self._executor: ProcessPoolExecutor | None = None
-        self._ready: Future[str] | None = None
+        self._ready: Future[tuple[str, ...]] | None = None
+        self._expected: tuple[str, ...] = ()
         self._waiting: set[Future[PreparedUnit]] = set()
         self._read = 0
         #: pairs read, wall and CPU seconds at the last look (None before the first)
@@ -111,7 +113,7 @@ class PreparePool:
             and ready is not None
             and ready.done()
             and ready.exception() is None
-            and ready.result() == self.registry.content_hash
+            and ready.result() == self._expected
         )
 
     def submit(self, pairs: Sequence[Pair]) -> Future[PreparedUnit] | None:
@@ -125,7 +127,7 @@ class PreparePool:
             return None
         if not self.running:
             if self._ready is not None and self._ready.done():
-                self._give_up("did not start, or holds another registry")
+                self._give_up("did not start, or holds another registry or prompt")
             return None
         with self._lock:
             if len(self._waiting) >= QUEUED_UNITS * self.processes:
@@ -176,7 +178,8 @@ class PreparePool:
             self.processes, mp_context=context, initializer=_start_child,
             initargs=(self.settings,),
         )  # fmt: skip
-        self._ready = self._executor.submit(_registry_hash)
+        self._expected = fingerprint(self.registry, self.settings)
+        self._ready = self._executor.submit(_fingerprint)
 
     def _taken(self, future: Future[PreparedUnit]) -> None:
         with self._lock:
@@ -231,9 +234,17 @@ def _start_child(settings: Settings) -> None:
     _CHILD = (load_registry(settings.registry_files), settings)
 
 
-def _registry_hash() -> str:
+def fingerprint(registry: Registry, settings: Settings) -> tuple[str, ...]:
+    """The hashes of the registry and the prompts (as this process loaded them): a child
+    whose own differ (a file changed since the run started) is not used."""
+    config = settings.llm
+    names = (config.prompt_name, config.paper_prompt_name)
+    return (registry.content_hash, *(load_prompt(n, config.prompts_dir).hash for n in names))
+
+
+def _fingerprint() -> tuple[str, ...]:
     assert _CHILD is not None
-    return _CHILD[0].content_hash
+    return fingerprint(*_CHILD)
 
 
 def _prepare(pairs: list[Pair]) -> PreparedUnit:

@@ -288,7 +288,8 @@ class _Run:
         # a broken prompt file stops the run here, not inside a worker task; the request
         # rendered is the one sent (rendering is most of a request's CPU, and a worker
         # submits a paper at a time)
-        done = {r.pair_ids: r for r in rendered}
+        # rendered elsewhere before a reranker answered: not these inputs' requests
+        done = {r.pair_ids: r for r in rendered} if self.config.rerank != "llm" else {}
         first = self._request(groups[0], done) if groups else None
         for item in without_text:
             self._emit(no_hit(item, self.config, self.registry))

@@ -3,20 +3,21 @@
 ``amc classify --tier llm`` is one process, and its Python work holds the GIL:
 reading, finding and ranking snippets, judging link candidates, building the
 prompts, parsing answers and writing rows share one core. Of that, finding,
-ranking and judging (``pair_snippets`` then ``prepare_input``) are about half,
-and depend on nothing but the pair. ``PreparePool`` runs them in
-``prepare_processes`` child processes, which send back each pair's ``Prepared``
-(its ranked snippets and candidates, not the pair); the LLM session builds the
-requests from those. The requests are the same, byte for byte.
+ranking and judging (``pair_snippets`` then ``prepare_input``) and rendering the
+requests are about two thirds, and depend on nothing but the pairs. ``PreparePool``
+runs them in ``prepare_processes`` child processes, which send back each pair's
+``Prepared`` (its ranked snippets and candidates, not the pair) and the requests
+``Rendered``; the LLM session rebuilds both and sends them. The requests are the
+same, byte for byte.
 
-The pool costs CPU (a process to start, pairs and snippets pickled both ways:
-about 7 % more per pair), so it starts only where it buys time: when, over the
+The pool costs CPU (a process to start, pairs and snippets pickled both ways), so
+it starts only where it buys time: when, over the
 last ``START_AFTER_PAIRS`` pairs read, this process used at least ``BUSY_SHARE``
 of a core (one core is then what holds the run back); a small run, and a run on
 a machine fast enough for one core, never start it. It is the helper, never the
 only way: it takes a unit only when it is up and has fewer than ``QUEUED_UNITS``
 waiting per process (the caller prepares the others itself, so neither side
-idles), and a unit it fails on (a child killed, a registry that differs) is
+idles), and a unit it fails on (a child killed, a registry or prompt that differs) is
 prepared in the caller as before. A pair whose preparation raises in the child
 is prepared again in the caller, where its error is recorded as it always was.
 """
@@ -82,7 +83,7 @@ def prepare_pairs(
 
 class PreparePool:
     """``prepare_pairs`` in ``settings.prepare_processes`` child processes, for the units
-    they have room for. ``submit`` returns a future of the unit's ``Prepared`` list, or
+    they have room for. ``submit`` returns a future of the unit's ``PreparedUnit``, or
     None: prepare the unit yourself. Close it when done (``with`` or ``close``)."""
 
     def __init__(self, registry: Registry, settings: Settings) -> None:

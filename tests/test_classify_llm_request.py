@@ -10,7 +10,9 @@ in ``test_classify_llm_tier.py`` and ``bench/llm_cost.py``).
 
 from __future__ import annotations
 
+import hashlib
 import json
+from itertools import cycle
 
 import pytest
 from llm_provider import tokens
@@ -189,3 +191,48 @@ def test_a_citation_is_the_sentence_with_its_offsets_and_bad_numbers_are_refused
     check_citations([1, 2], shown=2)
     with pytest.raises(ValueError, match=r"\[0, 3\].*numbered 1 to 2"):
         check_citations([0, 1, 3], shown=2)
+
+
+@pytest.mark.parametrize("mode", ["pair", "paper"])
+def test_requests_encode_as_json_dumps_writes_them(registry, mode) -> None:
+    # the answer cache's key and the HTTP body encode the repeated system message once a
+    # run (``encoding.JsonEncoder``): the text must stay json.dumps's, byte for byte
+    from amc.classify.llm.cache import cache_key
+    from amc.classify.llm.encoding import JsonEncoder
+    from amc.classify.llm.provider.protocol import chat_params, response_format_for
+
+    built = requests(registry, mode)
+    odd: list[object] = [
+        [{"role": "user", "content": "é \u2013 \"quoted\" " * 200}],  # non-ASCII, escapes
+        [{"content": "c" * 2000, "role": "system"}, {"role": "user", "content": "x" * 2000}],
+        [{"role": "system", "content": [{"type": "text", "text": "s" * 2000,
+                                         "cache_control": {"type": "ephemeral"}}]}],
+        ({"role": "user", "content": "tuple"},),
+        [],
+    ]  # fmt: skip
+    config = LLMSettings(mode=mode)
+    schema = built[0].schema
+    assert all(r.schema is schema for r in built)  # one object per answer model: kept by id
+    formats = [
+        response_format_for("json_schema", schema),
+        response_format_for("json_object", schema),
+        None,
+        {"type": "json_schema", "json_schema": {"schema": {"x": "é" * 1500}}},
+    ]
+    for encoder in (JsonEncoder(), JsonEncoder(sort_keys=True, ensure_ascii=False)):
+        for _ in range(2):  # the second time from what it kept
+            for messages, style in zip([r.messages for r in built] + odd, cycle(formats)):
+                body = {"model": "m", **chat_params(config, messages, style)}
+                expected = json.dumps(
+                    body, sort_keys=encoder.sort_keys, ensure_ascii=encoder.ensure_ascii
+                )
+                assert encoder.request(body) == expected
+                params = {"params": {"schema": schema, "t": 0.5}, "messages": messages}
+                assert encoder.request(params) == json.dumps(
+                    params, sort_keys=encoder.sort_keys, ensure_ascii=encoder.ensure_ascii
+                )
+    key = cache_key("m", "h", built[0].messages, {"schema": built[0].schema, "t": 0.0})
+    payload = {"model": "m", "prompt": "h", "messages": built[0].messages,
+               "params": {"schema": built[0].schema, "t": 0.0}}  # fmt: skip
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    assert key == hashlib.sha256(blob).hexdigest()  # earlier runs' keys hold

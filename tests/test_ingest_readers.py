@@ -235,6 +235,16 @@ def test_csv_text_is_cleaned_of_nul_control_chars_and_crlf(tmp_path: Path) -> No
     assert row.paper.body == "line one\nline two\ttab"
 
 
+def test_c1_control_chars_are_removed_and_other_non_ascii_text_is_kept(tmp_path: Path) -> None:
+    # C1 controls (U+0080-U+009F) come only with non-ASCII text: an ASCII text skips that look
+    path = tmp_path / "c1.csv"
+    path.write_text(
+        'bibcode,body\nb1,"caf\u00e9\u0085 and\u009f \u2013 dash"\nb2,plain\n', encoding="utf-8"
+    )
+    bodies = [r.paper.body for r in good(read([path]))]
+    assert bodies == ["caf\u00e9 and \u2013 dash", "plain"]
+
+
 def test_csv_undecodable_row_is_bad_and_others_come_through(tmp_path: Path) -> None:
     path = tmp_path / "mixed.csv"
     path.write_bytes(HEADER.encode() + b"b1_HST,ok,,\nb2_HST,caf\xe9,,\nb3_JWST,fine,,\n")

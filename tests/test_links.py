@@ -7,6 +7,9 @@ acknowledgment boiler-plate, observation logs, data-availability statements.
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 from link_papers import PAPERS
 
@@ -448,3 +451,44 @@ def test_ids_alone_are_judged_as_among_everything(row: dict[str, str]) -> None:
     ids_only = judge_candidates(paper, telescope, REGISTRY, instruments=False)
     assert any(j.candidate.kind == "instrument" for j in everything)
     assert [j for j in everything if j.candidate.kind != "instrument"] == ids_only
+
+
+def _separator_rows_by_rfind(text: str) -> list[tuple[int, int]]:
+    """The first version of ``tables._separator_rows`` (rfind back from each separator:
+    quadratic on a long text without LaTeX rows), which the bisecting one must equal."""
+    rows: set[tuple[int, int]] = set()
+    for separator in ("&", "|", "\t", "  "):
+        pos = text.find(separator)
+        while pos >= 0:
+            latex_row = text.rfind("\\\\", 0, pos)
+            start = max(text.rfind("\n", 0, pos) + 1, latex_row + 2 if latex_row >= 0 else 0)
+            ends = [i for i in (text.find("\n", pos), text.find("\\\\", pos)) if i >= 0]
+            row = (start, min(ends) if ends else len(text))
+            rows.add(row)
+            pos = text.find(separator, max(row[1], pos + 1))
+    return sorted(rows)
+
+
+def test_table_rows_are_found_as_by_looking_back_from_each_separator() -> None:
+    from amc.links.tables import _separator_rows
+
+    rng = random.Random(7)
+    alphabet = ["a", "b", " ", "  ", "&", "|", "\t", "\n", "\\", "\\\\", "\\\\\\", "ObsID"]
+    texts = ["", "&", "\\\\", "a\\\\&", "&\\\\", "\\\\\\&\n|"]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(1, 60))) for _ in range(3000)]
+    for text in texts:
+        assert _separator_rows(text) == _separator_rows_by_rfind(text), repr(text)
+
+
+def test_a_number_is_found_in_a_quote_as_the_pattern_per_number_found_it() -> None:
+    from amc.links import holds_number
+
+    rng = random.Random(3)
+    alphabet = ["0", "00", "1", "12", "7", "9", " ", "-", "a", "\u0663", "\u00b2", ".", "GO"]
+    numbers = ["0", "00", "1", "12", "012", "0012", "7", "120", "112", "\u0663", "1\u0663"]
+    for _ in range(4000):
+        quote = "".join(rng.choices(alphabet, k=rng.randint(0, 12)))
+        number = rng.choice(numbers)
+        want = number.lstrip("0") or "0"
+        old = re.search(rf"(?<!\d)0*{want}(?!\d)", quote) is not None
+        assert holds_number(quote, number) == old, (quote, number)

@@ -47,7 +47,9 @@ log = logging.getLogger(__name__)
 #: the count: the run's start, its first pairs prepared at once, says nothing)
 START_AFTER_PAIRS = 512
 #: the share of a core this process uses, over the last look's pairs, that starts the pool
-BUSY_SHARE = 0.75
+#: (a run at 95 % of the limit used 52-75 %: the pool, started late, only cost CPU; one at
+#: 55 % of the limit used a whole core)
+BUSY_SHARE = 0.85
 #: units waiting in the pool per process before the caller prepares a unit itself (the
 #: caller also talks to the model: it should prepare only when the pool falls behind)
 QUEUED_UNITS = 8

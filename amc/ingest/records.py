@@ -234,7 +234,8 @@ def _string(value: object, column: str, max_chars: int) -> str:
 
 def _clean(text: str, data: bytes) -> str:
     """``text`` without control characters and with ``\\n`` line ends (``data``: its UTF-8)."""
-    if len(data.translate(None, _C0_BYTES)) < len(data) or _C1_UTF8.search(data):
+    c1 = not text.isascii() and _C1_UTF8.search(data)  # isascii: a flag of the str, no scan
+    if len(data.translate(None, _C0_BYTES)) < len(data) or c1:
         text = _CONTROL.sub("", text)
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 

@@ -250,4 +250,17 @@ def _holds_value(link: Link, telescope: Telescope) -> bool:
     prefix, _, number = link.value.partition(":")
     if prefix != telescope.key or not number.isdigit():
         return False
-    return re.search(rf"(?<!\d)0*{number.lstrip('0') or '0'}(?!\d)", quote) is not None
+    return holds_number(quote, number)
+
+
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+def holds_number(quote: str, number: str) -> bool:
+    """Whether ``quote`` holds ``number`` as a whole run of digits, leading zeros aside:
+    ``(?<!\\d)0*<number>(?!\\d)``, without compiling a pattern for every number (the
+    compile was most of the check)."""
+    want = number.lstrip("0") or "0"
+    if not want.isascii():
+        return re.search(rf"(?<!\d)0*{re.escape(want)}(?!\d)", quote) is not None
+    return any((run.lstrip("0") or "0") == want for run in _DIGIT_RUN.findall(quote))

@@ -8,6 +8,7 @@ until the table ends (``\\end{...}``, ``\\enddata``, or rows without an id).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from amc.domain.memo import TextMemo
@@ -60,21 +61,59 @@ _ROWS: TextMemo[list[tuple[int, int]]] = TextMemo(8_000_000)
 
 def _separator_rows(text: str) -> list[tuple[int, int]]:
     """The rows (lines, or LaTeX rows ending in ``\\\\``) holding a cell separator."""
+    bounds: _RowBounds | None = None  # most texts have no separator: found only then
     rows: set[tuple[int, int]] = set()
     for separator in ("&", "|", "\t", "  "):
         pos = text.find(separator)
         while pos >= 0:
-            row = _row_around(text, pos)
+            bounds = bounds or _RowBounds(text)
+            row = bounds.around(pos)
             rows.add(row)
             pos = text.find(separator, max(row[1], pos + 1))
     return sorted(rows)
 
 
-def _row_around(text: str, pos: int) -> tuple[int, int]:
-    latex_row = text.rfind("\\\\", 0, pos)
-    start = max(text.rfind("\n", 0, pos) + 1, latex_row + 2 if latex_row >= 0 else 0)
-    ends = [i for i in (text.find("\n", pos), text.find("\\\\", pos)) if i >= 0]
-    return start, min(ends) if ends else len(text)
+class _RowBounds:
+    """Where the rows of a text start and end: the offsets of its newlines and of every
+    ``\\\\`` (overlapping ones too), looked up by bisection. (Looking backwards with
+    ``rfind`` from each separator scanned back to the start of a text without LaTeX rows:
+    quadratic in the length of a long paper.)"""
+
+    def __init__(self, text: str) -> None:
+        self.length = len(text)
+        self.newlines = _occurrences(text, "\n")
+        self.latex = _occurrences(text, "\\\\")
+
+    def around(self, pos: int) -> tuple[int, int]:
+        """The row holding ``pos``: after the last newline or ``\\\\`` that ends before it,
+        up to the first that starts at or after it."""
+        newline = _last_before(self.newlines, pos)
+        latex = _last_before(self.latex, pos - 1)  # the whole ``\\\\`` before ``pos``
+        start = max(newline + 1, latex + 2 if latex >= 0 else 0)
+        ends = [
+            i for i in (_first_from(self.newlines, pos), _first_from(self.latex, pos)) if i >= 0
+        ]
+        return start, min(ends) if ends else self.length
+
+
+def _occurrences(text: str, literal: str) -> list[int]:
+    found, i = [], text.find(literal)
+    while i >= 0:
+        found.append(i)
+        i = text.find(literal, i + 1)
+    return found
+
+
+def _last_before(offsets: list[int], pos: int) -> int:
+    """The largest offset below ``pos``, or -1."""
+    i = bisect_left(offsets, pos)
+    return offsets[i - 1] if i else -1
+
+
+def _first_from(offsets: list[int], pos: int) -> int:
+    """The smallest offset at or after ``pos``, or -1."""
+    i = bisect_left(offsets, pos)
+    return offsets[i] if i < len(offsets) else -1
 
 
 def _cells(text: str, start: int, end: int) -> list[tuple[int, int]]:

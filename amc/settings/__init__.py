@@ -83,7 +83,7 @@ class Settings(BaseModel):
         le=64,
         description="`amc classify --tier llm`: processes that find, rank and judge the "
         "evidence and render the requests beside the one that talks to the model, started "
-        "when that one is busy (75 % of a core over the last 512 pairs read); default 1 on "
+        "when that one is busy (85 % of a core over the last 512 pairs read); default 1 on "
         "a machine with two or more CPUs, else 0 (all in one process).",
     )
     cascade_threshold: float = Field(

@@ -10,11 +10,12 @@ passed validation are stored: a pair that failed is asked again next time.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+
+from amc.classify.llm.encoding import JsonEncoder
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -27,10 +28,16 @@ CREATE TABLE IF NOT EXISTS answers (
 """
 
 
+#: the key's JSON: sorted keys, text as it is (the system message encoded once a run)
+_KEY_JSON = JsonEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def cache_key(model: str, prompt_hash: str, messages: Any, params: dict[str, Any]) -> str:
-    """sha256 of (model, prompt hash, rendered messages, parameters)."""
+    """sha256 of (model, prompt hash, rendered messages, parameters): of
+    ``json.dumps(payload, sort_keys=True, ensure_ascii=False)``, so keys stay those of
+    earlier versions."""
     payload = {"model": model, "prompt": prompt_hash, "messages": messages, "params": params}
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    blob = _KEY_JSON.request(payload).encode()
     return hashlib.sha256(blob).hexdigest()
 
 

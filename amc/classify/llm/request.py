@@ -180,7 +180,7 @@ class Rendered:
         prompt = load_prompt(name, config.prompts_dir)
         model = self.answer_model
         messages = _messages(prompt, model, self.user)
-        schema = answer_schema(model)
+        schema = _schema(model)
         return Request(list(inputs), messages, model, schema, prompt, self.sentences,
                        self.max_tokens)  # fmt: skip
 
@@ -197,7 +197,7 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
         "snippets": lambda: format_snippets([item]),
     }
     if prompt.evidence == "quotes":
-        schema = answer_schema(PairAnswer)
+        schema = _schema(PairAnswer)
         user = _render_user(prompt, sections)
         return Request([item], _messages(prompt, PairAnswer, user), PairAnswer, schema, prompt)
     numbered = number_sentences(item.pair.paper, [(None, _sentences(item, config))])
@@ -206,7 +206,7 @@ def pair_request(item: PairInput, config: LLMSettings) -> Request:
         "candidates": lambda: _candidates(candidate_listing(labelled, numbered.sentences)),
     }
     model = CompactPairAnswer if prompt.citations == "compact" else CitedPairAnswer
-    schema = answer_schema(model)
+    schema = _schema(model)
     user = _render_user(prompt, sections)
     messages = _messages(prompt, model, user)
     cap = answer_token_cap(model)
@@ -235,7 +235,7 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
     }
     if prompt.evidence == "quotes":
         model = paper_answer_model(keys)
-        schema = answer_schema(model)
+        schema = _schema(model)
         user = _render_user(prompt, sections)
         return Request(list(items), _messages(prompt, model, user), model, schema, prompt)
     groups = [(i.telescope.key, _sentences(i, config)) for i in items]
@@ -245,7 +245,7 @@ def paper_request(items: Sequence[PairInput], config: LLMSettings) -> Request:
         "candidates": lambda: _paper_candidates(items, labelled, numbered.sentences),
     }
     paper_model = CompactPaperAnswer if prompt.citations == "compact" else CitedPaperAnswer
-    schema = answer_schema(paper_model)
+    schema = _schema(paper_model)
     user = _render_user(prompt, sections)
     messages = _messages(prompt, paper_model, user)
     cap = answer_token_cap(paper_model, len(items))
@@ -307,6 +307,19 @@ def _system_message(prompt: PromptTemplate, model: type[BaseModel]) -> str:
     if system is None:
         system = _SYSTEM_MESSAGES[key] = prompt.render("system", answer_schema=example_json(model))
     return system
+
+
+#: the answer schema of each answer model, one object shared by every request of the run
+#: (never changed): its JSON is written once for the cache keys and the HTTP bodies
+#: (``encoding.JsonEncoder`` keeps it by identity)
+_SCHEMAS: dict[type[BaseModel], dict[str, Any]] = {}
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = _SCHEMAS.get(model)
+    if schema is None:
+        schema = _SCHEMAS[model] = answer_schema(model)
+    return schema
 
 
 def rerank_messages(telescope: Telescope, snippet: Snippet, config: LLMSettings) -> ChatMessages:

@@ -17,8 +17,15 @@ from typing import Any
 
 import aiohttp
 
+from amc.classify.llm.encoding import JsonEncoder
+
 #: the default endpoint when no api_base is given
 OPENAI_API_BASE = "https://api.openai.com/v1"
+
+
+#: the body's JSON, as ``json.dumps`` writes it (the system message encoded once a run)
+_BODY_JSON = JsonEncoder()
+_JSON_CONTENT = {"Content-Type": "application/json"}
 
 
 class HTTPStatusError(Exception):
@@ -50,9 +57,7 @@ class OpenAIHTTP:
         if self._session is None or self._session.closed:
             # no connection cap here: the client's semaphore is the limit that counts
             connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(
-                connector=connector, headers=self._headers, json_serialize=json.dumps
-            )
+            self._session = aiohttp.ClientSession(connector=connector, headers=self._headers)
         return self._session
 
     async def chat(self, body: dict[str, Any], timeout_s: float) -> dict[str, Any]:
@@ -60,7 +65,10 @@ class OpenAIHTTP:
         session = self._open()
         try:
             async with session.post(
-                self.url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s)
+                self.url,
+                data=_BODY_JSON.request(body).encode(),
+                headers=_JSON_CONTENT,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as response:
                 raw = await response.read()
                 if response.status >= 300:

@@ -7,7 +7,7 @@ tell which row is right, so the later one is a bad row naming both: it stops the
 or with ``--skip-bad-rows`` becomes an error row of its own (``<pair id>#row=N``, so
 that ids stay unique).
 
-Only a short digest per field of each row is kept: memory grows by ~150 bytes a row.
+Only a short digest per field of each row is kept: memory grows by ~500 bytes a row.
 """
 
 from __future__ import annotations

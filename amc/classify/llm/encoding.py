@@ -4,9 +4,10 @@ Each request of a run carries the same system message (instructions, label defin
 and the answer schema: ~5 KB), and it was encoded to JSON twice per request: for the
 answer cache's key and for the HTTP body (about 1 % of the CPU of a TRACS-scale run).
 ``JsonEncoder`` gives exactly ``json.dumps``'s text (``tests/test_classify_llm_request``
-compares them on many requests), but takes a message it has seen among the last
-``KEPT`` from memory, and so the answer schema (a field named ``schema``: one object for
-all the requests of an answer model, never changed, see ``request.py``), by identity.
+compares them on many requests), but keeps the JSON of the last ``KEPT`` system messages
+(by their text) and answer schemas (a field named ``schema``: by identity, since
+``request.py`` gives all the requests of an answer model one schema object, never
+changed) and writes those again from memory.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
-#: messages (of at least ``MIN_CHARS`` characters) whose JSON is kept, the last used first
+#: system messages (of at least ``MIN_CHARS`` characters) and schemas whose JSON is kept
 KEPT = 8
 MIN_CHARS = 1_000
 #: request fields followed into dicts this deep and this small (``response_format``)
@@ -41,7 +42,7 @@ class JsonEncoder:
 
     def dumps(self, value: Any) -> str:
         if type(value) is str:
-            return str(self._string(value))
+            return self._string(value)
         return self._encoder.encode(value)
 
     def request(self, fields: Mapping[str, Any]) -> str:
@@ -62,36 +63,39 @@ class JsonEncoder:
         if key == "messages":
             return self.messages(value)
         if key == "schema" and type(value) is dict:
-            return self._kept_as(("schema", id(value)), value, lambda: self.dumps(value))
+            return self._kept_as(("schema", id(value)), value)
         if type(value) is dict and depth < MAX_DEPTH and len(value) <= SMALL_DICT:
             return self._dict(value, depth + 1)
         return self.dumps(value)
 
     def messages(self, messages: Any) -> str:
-        """``dumps(messages)``, each long message of only strings encoded once."""
+        """``dumps(messages)``, a long system message of only strings encoded once (the
+        user messages differ from request to request)."""
         if type(messages) is not list:
             return self.dumps(messages)
         return "[" + ", ".join(self._message(m) for m in messages) + "]"
 
     def _message(self, message: Any) -> str:
-        if type(message) is not dict or not all(
-            type(k) is str and type(v) is str for k, v in message.items()
+        if (
+            type(message) is not dict
+            or message.get("role") != "system"
+            or not all(type(k) is str and type(v) is str for k, v in message.items())
         ):
             return self.dumps(message)
         key = tuple(message.items())  # a str keeps its hash: a long content is hashed once
         if sum(len(v) for _, v in key) < MIN_CHARS:
             return self.dumps(message)
-        return self._kept_as(key, message, lambda: self.dumps(message))
+        return self._kept_as(key, message)
 
-    def _kept_as(self, key: Hashable, value: object, encode: Callable[[], str]) -> str:
-        """``encode()``, or what it gave for ``key`` among the last ``KEPT`` (each kept with
-        its value: an object's id is not reused while it is kept)."""
+    def _kept_as(self, key: Hashable, value: object) -> str:
+        """``dumps(value)``, or what it gave for ``key`` among the last ``KEPT`` (each kept
+        with its value: an object's id is not reused while it is kept)."""
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None:
                 self._kept.move_to_end(key)
                 return kept[1]
-        encoded = encode()
+        encoded = self.dumps(value)
         with self._lock:
             self._kept[key] = (value, encoded)
             while len(self._kept) > KEPT:

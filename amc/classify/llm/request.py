@@ -85,6 +85,7 @@ class Request:
     inputs: list[PairInput]
     messages: ChatMessages
     answer_model: type[BaseModel]
+    #: the answer model's schema: one object for all its requests of the run, never changed
     schema: dict[str, Any]
     prompt: PromptTemplate
     #: the numbered sentences shown (number n is ``sentences[n - 1]``); empty for quotes
@@ -316,6 +317,8 @@ _SCHEMAS: dict[type[BaseModel], dict[str, Any]] = {}
 
 
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``answer_schema(model)``, the same object for every request (``Request.schema``:
+    never change it; a transport that may, such as litellm, is given a copy)."""
     schema = _SCHEMAS.get(model)
     if schema is None:
         schema = _SCHEMAS[model] = answer_schema(model)

@@ -26,6 +26,7 @@ litellm stays the source of token counts and bundled prices.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 import sys
@@ -288,6 +289,8 @@ class LLMClient:
             "max_retries": 0,
             **params,
         }
+        if "response_format" in kwargs:  # its schema is the run's own: litellm gets a copy
+            kwargs["response_format"] = copy.deepcopy(kwargs["response_format"])
         if cfg.api_base:
             kwargs["api_base"] = cfg.api_base
         if cfg.key or cfg.api_base:

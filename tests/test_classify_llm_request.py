@@ -18,8 +18,11 @@ import pytest
 from llm_provider import tokens
 from papergen import generate_papers
 
+from amc.classify.llm.cache import cache_key
+from amc.classify.llm.encoding import JsonEncoder
 from amc.classify.llm.planning import build_requests, prepare_input
 from amc.classify.llm.prompts import load_prompt
+from amc.classify.llm.provider.protocol import chat_params, response_format_for
 from amc.classify.llm.request import FENCE_CLOSE, FENCE_OPEN, Request
 from amc.classify.llm.schema import (
     CitedPairAnswer,
@@ -197,10 +200,6 @@ def test_a_citation_is_the_sentence_with_its_offsets_and_bad_numbers_are_refused
 def test_requests_encode_as_json_dumps_writes_them(registry, mode) -> None:
     # the answer cache's key and the HTTP body encode the repeated system message once a
     # run (``encoding.JsonEncoder``): the text must stay json.dumps's, byte for byte
-    from amc.classify.llm.cache import cache_key
-    from amc.classify.llm.encoding import JsonEncoder
-    from amc.classify.llm.provider.protocol import chat_params, response_format_for
-
     built = requests(registry, mode)
     odd: list[object] = [
         [{"role": "user", "content": "é \u2013 \"quoted\" " * 200}],  # non-ASCII, escapes

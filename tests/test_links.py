@@ -14,7 +14,8 @@ import pytest
 from link_papers import PAPERS
 
 from amc.domain.models import Link, Pair, Paper, TelescopeLabels
-from amc.links import extract_links, judge_candidates, pair_links, verify_link
+from amc.links import extract_links, holds_number, judge_candidates, pair_links, verify_link
+from amc.links.tables import _separator_rows
 from amc.registry import load_registry
 
 REGISTRY = load_registry()
@@ -470,8 +471,6 @@ def _separator_rows_by_rfind(text: str) -> list[tuple[int, int]]:
 
 
 def test_table_rows_are_found_as_by_looking_back_from_each_separator() -> None:
-    from amc.links.tables import _separator_rows
-
     rng = random.Random(7)
     alphabet = ["a", "b", " ", "  ", "&", "|", "\t", "\n", "\\", "\\\\", "\\\\\\", "ObsID"]
     texts = ["", "&", "\\\\", "a\\\\&", "&\\\\", "\\\\\\&\n|"]
@@ -481,8 +480,6 @@ def test_table_rows_are_found_as_by_looking_back_from_each_separator() -> None:
 
 
 def test_a_number_is_found_in_a_quote_as_the_pattern_per_number_found_it() -> None:
-    from amc.links import holds_number
-
     rng = random.Random(3)
     alphabet = ["0", "00", "1", "12", "7", "9", " ", "-", "a", "\u0663", "\u00b2", ".", "GO"]
     numbers = ["0", "00", "1", "12", "012", "0012", "7", "120", "112", "\u0663", "1\u0663"]

@@ -16,6 +16,7 @@ from amc.domain.models import TextField
 from amc.links.candidates import Candidate
 from amc.registry import Telescope
 from amc.registry.link_matching import IdPatterns
+from amc.registry.matching import places
 
 #: rows read under one header at most
 MAX_ROWS = 500
@@ -81,8 +82,8 @@ class _RowBounds:
 
     def __init__(self, text: str) -> None:
         self.length = len(text)
-        self.newlines = _occurrences(text, "\n")
-        self.latex = _occurrences(text, "\\\\")
+        self.newlines = places(text, ["\n"])
+        self.latex = places(text, ["\\\\"])  # overlapping ones too
 
     def around(self, pos: int) -> tuple[int, int]:
         """The row holding ``pos``: after the last newline or ``\\\\`` that ends before it,
@@ -94,14 +95,6 @@ class _RowBounds:
             i for i in (_first_from(self.newlines, pos), _first_from(self.latex, pos)) if i >= 0
         ]
         return start, min(ends) if ends else self.length
-
-
-def _occurrences(text: str, literal: str) -> list[int]:
-    found, i = [], text.find(literal)
-    while i >= 0:
-        found.append(i)
-        i = text.find(literal, i + 1)
-    return found
 
 
 def _last_before(offsets: list[int], pos: int) -> int:

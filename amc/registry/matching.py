@@ -41,7 +41,7 @@ class _TermGroup:
             yield from (m.span() for m in pattern.finditer(target))
             return
         pos = 0
-        for p in _places(target, self.starts):
+        for p in places(target, self.starts):
             if p >= pos and (m := pattern.match(target, p)) is not None:
                 yield p, m.end()
                 pos = m.end()
@@ -223,7 +223,7 @@ def _starts(words: Sequence[str]) -> tuple[str, ...] | None:
     return tuple(starts)
 
 
-def _places(text: str, literals: Sequence[str]) -> list[int]:
+def places(text: str, literals: Sequence[str]) -> list[int]:
     """Every offset where one of ``literals`` begins in ``text``, in order, each once."""
     found: set[int] = set()
     for literal in literals:

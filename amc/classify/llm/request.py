@@ -30,6 +30,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -310,19 +311,13 @@ def _system_message(prompt: PromptTemplate, model: type[BaseModel]) -> str:
     return system
 
 
-#: the answer schema of each answer model, one object shared by every request of the run
-#: (never changed): its JSON is written once for the cache keys and the HTTP bodies
-#: (``encoding.JsonEncoder`` keeps it by identity)
-_SCHEMAS: dict[type[BaseModel], dict[str, Any]] = {}
-
-
+@cache
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    """``answer_schema(model)``, the same object for every request (``Request.schema``:
-    never change it; a transport that may, such as litellm, is given a copy)."""
-    schema = _SCHEMAS.get(model)
-    if schema is None:
-        schema = _SCHEMAS[model] = answer_schema(model)
-    return schema
+    """``answer_schema(model)``, one object shared by every request of the run
+    (``Request.schema``: never change it; a transport that may, such as litellm, is given
+    a copy): its JSON is written once for the cache keys and the HTTP bodies
+    (``encoding.JsonEncoder`` keeps it by identity)."""
+    return answer_schema(model)
 
 
 def rerank_messages(telescope: Telescope, snippet: Snippet, config: LLMSettings) -> ChatMessages:

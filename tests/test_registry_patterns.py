@@ -22,12 +22,8 @@ from amc.classify.llm.verdict import _INSTRUCTION
 from amc.registry import Registry
 from amc.registry.counting import _merged_lookahead, count_each
 from amc.registry.entries import CUE_LISTS
-from amc.registry.patterns import (
-    NEEDLE_TRIAL,
-    PatternUnion,
-    lower_pattern,
-    required_literals,
-)
+from amc.registry.lowering import lower_pattern
+from amc.registry.patterns import NEEDLE_TRIAL, PatternUnion, required_literals
 
 WORDS = " ".join(
     [

@@ -13,15 +13,27 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from amc.registry.patterns import PatternUnion, hoisted, lower_pattern
+from amc.registry.lowering import lower_pattern
+from amc.registry.patterns import PatternUnion, hoisted
+from amc.registry.re2_search import Re2Union
 from amc.registry.regex_shape import can_match_empty
 
 
 def count_each(unions: Sequence[PatternUnion], text: str, cap: int) -> list[int]:
-    """``[u.count(text, cap) for u in unions]``, with one scan of the text for the unions
-    that run lower-cased (ASCII text): a lookahead of all their alternatives finds every
-    position where one of them matches, and each union's ``finditer`` is replayed over
-    those positions only (its leftmost match from any offset is at one of them)."""
+    """``[u.count(text, cap) for u in unions]``: on ASCII text, RE2 counts the unions it
+    takes (``PatternUnion.fast``), and one scan of the text serves the others that run
+    lower-cased: a lookahead of all their alternatives finds every position where one of
+    them matches, and each union's ``finditer`` is replayed over those positions only
+    (its leftmost match from any offset is at one of them)."""
+    if text.isascii() and any(u.fast is not None for u in unions):
+        lowered = text.lower()
+        if Re2Union.usable(lowered):
+            # RE2 counts a union's matches sooner than a ``re`` scan finds them; the
+            # others are counted together as below
+            rest = [u for u in unions if u.fast is None]
+            counted = iter(count_each(rest, text, cap) if rest else ())
+            return [next(counted) if u.fast is None else u.fast.count(lowered, cap)
+                    for u in unions]  # fmt: skip
     merged = _merged_lookahead(tuple(unions)) if text.isascii() else None
     if merged is None:
         return [u.count(text, cap) for u in unions]
@@ -48,8 +60,10 @@ def count_each(unions: Sequence[PatternUnion], text: str, cap: int) -> list[int]
 
 
 def prepare_counts(unions: Sequence[PatternUnion]) -> None:
-    """Compile the scan ``count_each`` runs for these unions (in this order) now."""
+    """Compile the scans ``count_each`` runs for these unions (in this order) now: the one
+    of them all, and the one of those RE2 does not count."""
     _merged_lookahead(tuple(unions))
+    _merged_lookahead(tuple(u for u in unions if u.fast is None))
 
 
 def _may_be_empty(pattern: re.Pattern[str]) -> bool:

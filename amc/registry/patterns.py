@@ -20,11 +20,15 @@ shortcuts, each leaving every match span unchanged:
   runs lower-cased and case-sensitive on the lower-cased ASCII text, 2x faster: ``re``
   skips an alternative whose first character is a literal that does not match only
   when it is case-sensitive. One with ``(?-i:...)`` groups (traps: "Chandra" the
-  name, not "chandra") is first searched that way with those groups lower-cased too,
-  which finds at least its matches: where that finds nothing, it is not run;
+  name, not "chandra") is first searched that way with those groups lower-cased too
+  (through RE2, below, without its look-arounds), which finds at least its matches:
+  where that finds nothing, it is not run;
 - needles: when no alternative's required literal ("archival", "pipeline") is in the
   text, nothing can match and nothing is run (kept only by unions whose needles
-  spare the search in at least half the texts: looking for them costs about as much).
+  spare the search in at least half the texts: looking for them costs about as much);
+- RE2: a lower-cased union, and the prefilter of one with ``(?-i:...)`` groups (its
+  patterns without their look-arounds), run through RE2 where RE2 finds what ``re``
+  finds (``amc.registry.re2_search``: an automaton, 3-5x faster on these unions).
 
 ``amc.registry.counting.count_each`` counts several unions' matches in one text with
 one scan (snippet ranking's five cue lists).
@@ -41,6 +45,8 @@ from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import TypeAlias
 
+from amc.registry.lowering import lower_pattern
+from amc.registry.re2_search import Re2Union, without_lookarounds
 from amc.registry.regex_shape import (
     after_boundary,
     lookbehind_width,
@@ -63,7 +69,8 @@ _WORD, _DIGIT, _SPACE = re.compile(r"\w"), re.compile(r"\d"), re.compile(r"\s")
 _PROXIES = {
     "word": "_qjxzvkwyfbgpmhucdlrsntoiea",
     "digit": "7385926140",
-    "space": "\v\f\r\t ",
+    # not the vertical tab first: RE2's \s leaves it out, and such text runs on ``re``
+    "space": "\f\r\t\v ",
     "other": "".join(map(chr, [*range(1, 9), *range(14, 32), 127])) + "`~^|@#$%&!?;:,.",
 }
 
@@ -96,6 +103,17 @@ class PatternUnion:
             if self._ascii is not None and self.lowered is None
             else None
         )
+        #: ``lowered`` and ``_relaxed`` compiled by RE2 (the same matches, sooner; None
+        #: where RE2 cannot stand in: ``amc.registry.re2_search``)
+        self.fast = self._re2(relax=False) if self.lowered is not None else None
+        #: for a union that runs with ASCII rules but not lower-cased (traps: ``(?-i:...)``
+        #: groups), a prefilter on lower-cased text: RE2 of its patterns without their
+        #: look-arounds and with those groups lower-cased (finds at least its matches)
+        self._prefilter = (
+            self._re2(relax=True, strip=True)
+            if self._ascii is not None and self.lowered is None
+            else None
+        )
         self._named = named[0] if named else frozenset()
         needles = [required_literals(p, flags) for p in self.patterns]
         #: literals one of which every match contains; None when some alternative has none
@@ -105,6 +123,17 @@ class PatternUnion:
         self._proxy_of: dict[str, str | None] = {}
         #: texts checked for needles, and how many had none (the union was not run)
         self._checked = self._pruned = 0
+
+    def _re2(self, relax: bool, strip: bool = False) -> Re2Union | None:
+        """The union lower-cased for RE2 (``lower_pattern``; ``strip``: without its
+        look-arounds), or None when one of its patterns cannot be."""
+        if self.flags & ~re.IGNORECASE:  # other flags (verbose, multi-line): ``re`` only
+            return None
+        patterns = [without_lookarounds(p) for p in self.patterns] if strip else self.patterns
+        lowered = [lower_pattern(p, relax) if p is not None else None for p in patterns]
+        if any(p is None for p in lowered):
+            return None
+        return Re2Union.of([p for p in lowered if p is not None])
 
     @property
     def ascii_rules(self) -> bool:
@@ -117,6 +146,8 @@ class PatternUnion:
         if prepared is None:
             return iter(())
         pattern, target, a, b, offset = prepared
+        if (fast := self._fast_for(pattern, target, b)) is not None:
+            return ((s + offset, e + offset) for s, e in fast.spans(target, a))
         return ((m.start() + offset, m.end() + offset) for m in pattern.finditer(target, a, b))
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> Span | None:
@@ -125,8 +156,18 @@ class PatternUnion:
         if prepared is None:
             return None
         pattern, target, a, b, offset = prepared
+        if (fast := self._fast_for(pattern, target, b)) is not None:
+            span = fast.search(target, a)
+            return None if span is None else (span[0] + offset, span[1] + offset)
         m = pattern.search(target, a, b)
         return None if m is None else (m.start() + offset, m.end() + offset)
+
+    def _fast_for(self, pattern: re.Pattern[str], target: str, endpos: int) -> Re2Union | None:
+        """RE2 for a search of ``target`` up to its end with the lower-cased union, when
+        RE2 finds there what ``re`` finds."""
+        if pattern is not self.lowered or self.fast is None or endpos != len(target):
+            return None
+        return self.fast if Re2Union.usable(target) else None
 
     def _prepared(
         self, text: str, pos: int, endpos: int | None
@@ -140,13 +181,17 @@ class PatternUnion:
         # match may look at (\b, look-behinds): a window of a long paper costs its size
         start = max(0, pos - self._behind)
         piece = text[start:end] if start or end < len(text) else text
-        relaxed = self._relaxed
-        if (
-            relaxed is not None
-            and piece.isascii()
-            and relaxed.search(piece.lower(), pos - start, end - start) is None
-        ):
-            return None
+        prefilter, relaxed = self._prefilter, self._relaxed
+        if (prefilter is not None or relaxed is not None) and piece.isascii():
+            lowered = piece.lower()
+            if prefilter is not None and Re2Union.usable(lowered):
+                missed = prefilter.search(lowered, pos - start) is None
+            elif relaxed is not None:
+                missed = relaxed.search(lowered, pos - start, end - start) is None
+            else:
+                missed = False
+            if missed:
+                return None
         proxy = self._ascii_proxy(piece)
         if proxy is None:
             return self._unicode, text, pos, end, 0
@@ -281,83 +326,6 @@ def _lowered_union(
         return re.compile(hoisted([p for p in lowered if p is not None], plain), plain | re.ASCII)
     except re.error:
         return None
-
-
-_SAFE_GROUPS = ("(?:", "(?=", "(?!", "(?<=", "(?<!")
-
-
-def lowers(pattern: str) -> bool:
-    """Whether a case-insensitive union holding only patterns like this one runs
-    lower-cased (the fast way)."""
-    return lower_pattern(pattern) is not None
-
-
-def lower_pattern(pattern: str, relax: bool = False) -> str | None:
-    """``pattern`` with its literal letters lower-cased (escapes such as ``\\S``, and those
-    naming an uncased character by number such as ``\\u2013``, kept); None for one that
-    lower-casing could change: a group with flags or a name, an escape naming a cased
-    character or a property, a back-reference, a class range from an upper-case letter
-    to anything but one (``[A-z]``). With ``relax``, a ``(?-i:...)`` group outside every
-    negative lookaround is lower-cased too: the result then matches lower-cased text
-    wherever the case-insensitive original matches the text, and maybe elsewhere (a
-    prefilter, never the matcher)."""
-    out, i, in_class = [], 0, False
-    negative: list[bool] = []  # for each open group: whether it is a negative lookaround
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            nxt = pattern[i + 1 : i + 2]
-            width = _ESCAPE_WIDTH.get(nxt, 0)
-            if width and _uncased_code(pattern[i + 2 : i + 2 + width], width):
-                out.append(pattern[i : i + 2 + width])
-                i += 2 + width
-                continue
-            if nxt and nxt in "xuUNpP0123456789":
-                return None
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            if c == "]":
-                in_class = False
-            elif c == "-" and i + 1 < len(pattern) and out and out[-1] != "[":
-                lo, hi = pattern[i - 1], pattern[i + 1]
-                if lo.isupper() != hi.isupper():
-                    return None
-        elif c == "[":
-            in_class = True
-            if pattern[i + 1 : i + 2] == "]":  # "[]...]": the first "]" is a member
-                out.append("[]")
-                i += 2
-                continue
-        elif c == "(" and pattern[i + 1 : i + 2] == "?" and not pattern.startswith(_SAFE_GROUPS, i):
-            if not (relax and pattern.startswith("(?-i:", i) and not any(negative)):
-                return None
-            out.append("(?:")
-            negative.append(False)
-            i += 5
-            continue
-        elif c == "(":
-            negative.append(pattern.startswith(("(?!", "(?<!"), i))
-        elif c == ")" and negative:
-            negative.pop()
-        out.append(c.lower())
-        i += 1
-    return "".join(out)
-
-
-_ESCAPE_WIDTH = {"x": 2, "u": 4, "U": 8}
-
-
-def _uncased_code(digits: str, width: int) -> bool:
-    """Whether ``digits`` are ``width`` hex digits naming a character without case."""
-    if len(digits) != width or any(d not in "0123456789abcdefABCDEF" for d in digits):
-        return False
-    code = int(digits, 16)
-    if code > 0x10FFFF:
-        return False
-    char = chr(code)
-    return char.lower() == char == char.upper()
 
 
 def _ascii_union(

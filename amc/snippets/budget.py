@@ -32,7 +32,8 @@ from functools import lru_cache
 
 from amc.domain.models import TEXT_FIELDS, Hit, Paper, Snippet, TextField
 from amc.registry import Cues, Telescope
-from amc.registry.patterns import Matcher, PatternUnion, lowers
+from amc.registry.lowering import lowers
+from amc.registry.patterns import Matcher, PatternUnion
 from amc.snippets.sentences import sentence_spans
 
 #: characters per token of English paper text for GPT-style tokenizers (measured)
@@ -117,9 +118,18 @@ def budget_sentences(
     chosen: list[Sentence] = []
     seen = _Seen()
     used = 0
+    # a sentence offered again (a hit sentence with a cue comes back in the round of all
+    # hit sentences; snippets of one paper can share one) gets the same answer as the
+    # first time: it was taken, or it repeated one taken, or it did not fit (and the
+    # budget left only shrinks): it is skipped before its words are read again
+    offered: set[tuple[str, int, int]] = set()
     for sentence in _candidates(paper, ranked, window, patterns):
         if used >= budget_tokens:
             break  # full: no sentence costs nothing
+        key = (sentence.field, sentence.start, sentence.end)
+        if key in offered:
+            continue
+        offered.add(key)
         cost = approx_tokens(sentence.text)
         if used + cost > budget_tokens:
             continue  # a shorter later sentence may still fit

@@ -127,7 +127,7 @@ class PatternUnion:
     def _re2(self, relax: bool, strip: bool = False) -> Re2Union | None:
         """The union lower-cased for RE2 (``lower_pattern``; ``strip``: without its
         look-arounds), or None when one of its patterns cannot be."""
-        if self.flags & ~re.IGNORECASE:  # other flags (verbose, multi-line): ``re`` only
+        if self.flags != re.IGNORECASE:  # case-sensitive, verbose, ...: ``re`` only
             return None
         patterns = [without_lookarounds(p) for p in self.patterns] if strip else self.patterns
         lowered = [lower_pattern(p, relax) if p is not None else None for p in patterns]

@@ -18,7 +18,9 @@ share and read alike; everything else stays with ``re``:
   searched with ``re``;
 - only ASCII text: offsets are the same in bytes and characters;
 - an empty match: RE2 is only used for unions that cannot match the empty string,
-  so a run of matches steps from one match's end to the next search, as ``finditer``.
+  so a run of matches steps from one match's end to the next search, as ``finditer``,
+  and that repeat no part that can (``(?:a|b??)+``: the engines stop such loops
+  differently); a count with a leading zero (``a{01}``, a literal for RE2) neither.
 
 ``tests/test_registry_patterns.py`` compares the spans with ``re`` on adversarial
 text. Without the ``google-re2`` package everything runs on ``re``, only slower.
@@ -30,7 +32,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from amc.registry.regex_shape import can_match_empty
+from amc.registry.regex_shape import can_match_empty, repeats_what_may_be_empty
 
 try:
     import re2 as _re2
@@ -40,7 +42,7 @@ except ImportError:  # pragma: no cover - an install without the wheel: ``re`` o
 Span = tuple[int, int]
 
 #: syntax RE2 accepts and reads unlike ``re`` (see the module docstring)
-_READ_OTHERWISE = re.compile(r"\$|\{,|\[:")
+_READ_OTHERWISE = re.compile(r"\$|\{,|\[:|\{0\d|,0\d")
 
 
 _LOOKAROUNDS = ("(?=", "(?!", "(?<=", "(?<!")
@@ -72,6 +74,7 @@ def without_lookarounds(pattern: str) -> str | None:
             end = _group_end(pattern, i)
             if end is None or pattern[end : end + 1] in ("*", "+", "?", "{"):
                 return None
+            out.append("(?:)")  # keeps its neighbours apart: "a{(?=2)2}" is no count
             i = end
         else:
             out.append(c)
@@ -127,7 +130,11 @@ class Re2Union:
         if _re2 is None or not patterns:
             return None
         source = "|".join(f"(?:{p})" for p in patterns)
-        if _READ_OTHERWISE.search(source) or can_match_empty(source, re.ASCII) is not False:
+        if (
+            _READ_OTHERWISE.search(source)
+            or can_match_empty(source, re.ASCII) is not False
+            or repeats_what_may_be_empty(source, re.ASCII) is not False
+        ):
             return None
         source = _CODE_ESCAPE.sub(_re2_escape, source)
         options = _re2.Options()
@@ -135,7 +142,7 @@ class Re2Union:
         options.never_capture = True
         try:
             return cls(_re2.compile(source.encode("utf-8"), options))
-        except _re2.error:
+        except (_re2.error, UnicodeEncodeError):  # refused, or a lone surrogate
             return None
 
     @staticmethod

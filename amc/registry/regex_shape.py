@@ -172,6 +172,28 @@ def can_match_empty(pattern: str, flags: int = 0) -> bool | None:
         return None
 
 
+def repeats_what_may_be_empty(pattern: str, flags: int = 0) -> bool | None:
+    """Whether ``pattern`` repeats (more than once) a part that can match the empty string,
+    as ``(?:a|b??)+``: engines differ on when such a loop stops; None when not known."""
+    if _parser is None or _c is None:
+        return None
+    found = False
+
+    def walk(items: Any) -> None:
+        nonlocal found
+        for op, av in items:
+            if op in _REPEATS and av[1] > 1 and av[2].getwidth()[0] == 0:
+                found = True
+            for sub in _children_or_none(op, av):
+                walk(sub)
+
+    try:
+        walk(_parser.parse(pattern, flags))
+    except Exception:  # an internal API: any surprise means "not known"
+        return None
+    return found
+
+
 def leading_digits(pattern: str, flags: int = 0) -> int:
     """How many ASCII digits (``0``-``9``) every match of ``pattern`` starts with: 4 for
     ``[1-9][0-9]{3,4}``; 0 when none or not known (``\\d`` also takes other scripts'

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import re
+import sqlite3
 import subprocess
 import sys
+import threading
 import unicodedata
 from pathlib import Path
 
@@ -233,6 +235,26 @@ def test_cache_commits_without_a_sync_each_and_keeps_answers_across_processes(
     seen = subprocess.run([sys.executable, "-c", script, str(tmp_path / "c.sqlite")],
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert seen.stdout.strip() == "answer"
+
+
+def test_a_cache_another_process_is_setting_up_is_waited_for(tmp_path: Path) -> None:
+    """Two workers' first tasks open a new cache file at once: switching it to WAL needs
+    the file to itself, and the one that does not get it saw "database is locked" (its
+    task failed, its papers waited for the sweep). Setting up is retried while the other
+    holds the file (here, longer than SQLite's own 5 s wait)."""
+    path = tmp_path / "c.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE setting_up (x)")
+    other.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(6.0, other.execute, ["COMMIT"])
+    release.start()
+    try:
+        cache = AnswerCache(path)
+    finally:
+        release.join()
+    cache.put("k", "m", "p", "answer")
+    assert cache.get("k") == "answer"
+    assert cache._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 class _Response:

@@ -41,6 +41,10 @@ def cache_key(model: str, prompt_hash: str, messages: Any, params: dict[str, Any
     return hashlib.sha256(blob).hexdigest()
 
 
+#: how long opening the cache waits for another process that holds the file (setting it up)
+SETUP_WAIT_S = 60.0
+
+
 class AnswerCache:
     """Answers keyed by ``cache_key``. Safe to share between the tasks of one event loop."""
 
@@ -48,6 +52,19 @@ class AnswerCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         # one connection used from the event-loop thread; WAL lets other processes read
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        deadline = time.monotonic() + SETUP_WAIT_S
+        while True:
+            try:
+                self._set_up()
+                return
+            except sqlite3.OperationalError as exc:
+                # two processes switching a new file to WAL at once: SQLite may refuse one
+                # at once ("database is locked") rather than wait; the other finishes soon
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _set_up(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         # in WAL mode, NORMAL syncs at checkpoints, not at every commit: a put cost ~9 ms of
         # fsync on the event loop's thread (a run stalled at ~110 answers/s). A crash of

@@ -105,6 +105,22 @@ def unions(registry: Registry) -> list[tuple[str, list[str], int]]:
     return out
 
 
+def assert_finds_as_re(
+    union: PatternUnion, plain: re.Pattern[str], text: str, rng: random.Random, name: str
+) -> list[tuple[int, int]]:
+    """The union's spans, spans in a random window and first match there are ``re``'s;
+    ``re``'s spans in the whole text."""
+    expected = [m.span() for m in plain.finditer(text)]
+    assert list(union.spans(text)) == expected, (name, text)
+    a = rng.randrange(len(text) + 1)
+    b = rng.randrange(a, len(text) + 1)
+    window = [m.span() for m in plain.finditer(text, a, b)]
+    assert list(union.spans(text, a, b)) == window, (name, text, a, b)
+    found = plain.search(text, a, b)
+    assert union.search(text, a, b) == (found.span() if found else None), (name, a, b)
+    return expected
+
+
 def test_spans_are_those_of_the_plain_union(registry: Registry) -> None:
     rng = random.Random(17)
     texts = [random_text(rng, rng.randint(1, 160)) for _ in range(150)]
@@ -117,14 +133,7 @@ def test_spans_are_those_of_the_plain_union(registry: Registry) -> None:
         fast = PatternUnion(patterns, flags)
         plain = re.compile("|".join(f"(?:{p})" for p in patterns), flags)
         for text in texts:
-            expected = [m.span() for m in plain.finditer(text)]
-            assert list(fast.spans(text)) == expected, (name, text)
-            a = rng.randrange(len(text) + 1)
-            b = rng.randrange(a, len(text) + 1)
-            window = [m.span() for m in plain.finditer(text, a, b)]
-            assert list(fast.spans(text, a, b)) == window, (name, text, a, b)
-            found = plain.search(text, a, b)
-            assert fast.search(text, a, b) == (found.span() if found else None), (name, a, b)
+            expected = assert_finds_as_re(fast, plain, text, rng, name)
             assert fast.count(text, 3) == min(3, len(expected))
             first = plain.search(text)
             assert fast.search(text) == (first.span() if first else None)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from itertools import islice
 
 import pytest
-from test_registry_patterns import ADVERSARIAL, random_text, unions
+from test_registry_patterns import ADVERSARIAL, assert_finds_as_re, random_text, unions
 
 from amc.registry import Registry, re2_search
 from amc.registry.counting import count_each
@@ -69,14 +69,7 @@ def test_re2_spans_and_counts_are_those_of_re(registry: Registry) -> None:
         used += union.fast is not None
         plain = re.compile("|".join(f"(?:{p})" for p in patterns), flags)
         for text in pool:
-            expected = [m.span() for m in plain.finditer(text)]
-            assert list(union.spans(text)) == expected, (name, text)
-            a = rng.randrange(len(text) + 1)
-            b = rng.randrange(a, len(text) + 1)
-            window = [m.span() for m in plain.finditer(text, a, b)]
-            assert list(union.spans(text, a, b)) == window, (name, text, a, b)
-            found = plain.search(text, a, b)
-            assert union.search(text, a, b) == (found.span() if found else None), (name, a, b)
+            expected = assert_finds_as_re(union, plain, text, rng, name)
             for cap in (1, 3):
                 assert union.count(text, cap) == len(expected[:cap]), (name, text)
     assert used >= 20  # RE2 really ran: the bundled cue lists, science patterns, ...

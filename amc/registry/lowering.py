@@ -88,9 +88,8 @@ def _member_at(pattern: str, i: int) -> str | None:
         return pattern[i]
     nxt = pattern[i + 1 : i + 2]
     width = _ESCAPE_WIDTH.get(nxt, 0)
-    code = pattern[i + 2 : i + 2 + width]
-    if width and len(code) == width and all(d in "0123456789abcdefABCDEF" for d in code):
-        return chr(min(int(code, 16), 0x10FFFF))
+    if width and (char := _code_char(pattern[i + 2 : i + 2 + width], width)) is not None:
+        return char
     return nxt if nxt and not nxt.isalnum() else None
 
 
@@ -106,12 +105,15 @@ def _lowers_alike(lo: str, hi: str) -> bool:
 _ESCAPE_WIDTH = {"x": 2, "u": 4, "U": 8}
 
 
+def _code_char(digits: str, width: int) -> str | None:
+    """The character ``width`` hex digits name, or None (not such digits, no character)."""
+    if len(digits) != width or any(d not in "0123456789abcdefABCDEF" for d in digits):
+        return None
+    code = int(digits, 16)
+    return chr(code) if code <= 0x10FFFF else None
+
+
 def _uncased_code(digits: str, width: int) -> bool:
     """Whether ``digits`` are ``width`` hex digits naming a character without case."""
-    if len(digits) != width or any(d not in "0123456789abcdefABCDEF" for d in digits):
-        return False
-    code = int(digits, 16)
-    if code > 0x10FFFF:
-        return False
-    char = chr(code)
-    return char.lower() == char == char.upper()
+    char = _code_char(digits, width)
+    return char is not None and char.lower() == char == char.upper()

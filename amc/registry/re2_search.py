@@ -66,8 +66,7 @@ def without_lookarounds(pattern: str) -> str | None:
             i += 1
         elif c == "[":
             in_class = True
-            j = i + 1 + (pattern[i + 1 : i + 2] == "^")
-            j += pattern[j : j + 1] == "]"  # "[]...]", "[^]...]": that "]" is a member
+            j = _after_opening(pattern, i)
             out.append(pattern[i:j])
             i = j
         elif pattern.startswith(_LOOKAROUNDS, i):
@@ -82,6 +81,13 @@ def without_lookarounds(pattern: str) -> str | None:
     return "".join(out)
 
 
+def _after_opening(pattern: str, i: int) -> int:
+    """Past the opening of the class at ``i``: "[", "[^", and a "]" right after them (in
+    "[]...]" and "[^]...]" that "]" is a member)."""
+    j = i + 1 + (pattern[i + 1 : i + 2] == "^")
+    return j + (pattern[j : j + 1] == "]")
+
+
 def _group_end(pattern: str, start: int) -> int | None:
     """The index after the ``)`` closing the group opened at ``start``."""
     depth, i, n, in_class = 0, start, len(pattern), False
@@ -94,8 +100,7 @@ def _group_end(pattern: str, start: int) -> int | None:
             in_class = c != "]"
         elif c == "[":
             in_class = True
-            i += 1 + (pattern[i + 1 : i + 2] == "^")
-            i += pattern[i : i + 1] == "]"
+            i = _after_opening(pattern, i)
             continue
         elif c == "(":
             depth += 1
